@@ -1,0 +1,53 @@
+"""mxref: bit-exact reference implementation of the OCP Microscaling (MX) Formats v1.0.
+
+Runtime dependency: NumPy only. Codes are uint8 arrays, values are floats.
+
+Element formats and the E8M0 scale (MX §5.3, §5.4.1): :func:`element_format`, :func:`decode`,
+:func:`encode`, :func:`encode_e8m0`. The slow exact scalar reference is :mod:`mxref.reference`.
+"""
+
+from . import formats, reference
+from ._arrays import bfloat16_bits_to_float32, float16_bits_to_float16
+from .elements import decode, encode
+from .formats import (
+    ELEMENT_FORMATS,
+    FORMATS,
+    Format,
+    e8m0,
+    element_format,
+    fp4_e2m1,
+    fp6_e2m3,
+    fp6_e3m2,
+    fp8_e4m3,
+    fp8_e5m2,
+    int8,
+)
+from .options import E8M0_ROUNDING_MODES, NAN_POLICIES, OVERFLOW_MODES, ROUNDING_MODES
+from .scale import encode_e8m0
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Format",
+    "FORMATS",
+    "ELEMENT_FORMATS",
+    "element_format",
+    "decode",
+    "encode",
+    "encode_e8m0",
+    "bfloat16_bits_to_float32",
+    "float16_bits_to_float16",
+    "ROUNDING_MODES",
+    "OVERFLOW_MODES",
+    "NAN_POLICIES",
+    "E8M0_ROUNDING_MODES",
+    "fp8_e4m3",
+    "fp8_e5m2",
+    "fp6_e2m3",
+    "fp6_e3m2",
+    "fp4_e2m1",
+    "int8",
+    "e8m0",
+    "formats",
+    "reference",
+]

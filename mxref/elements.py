@@ -1,0 +1,276 @@
+"""Element codecs, vectorized: decode codes to values, encode values to codes (MX §5.3, §6.3;
+OFP8 §5.2.1).
+
+The fast path works on the integer view of float64 (every accepted input dtype widens to float64
+exactly): each value is split into sign, a 53-bit integer significand and an exact exponent, and
+rounding is integer arithmetic on those parts. No log2, no cast through a narrower float, no
+Python loop over elements (only over fixed-size chunks, to bound memory).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ._arrays import as_codes, as_float64
+from .formats import Format, element_format
+from .options import check_encode_options
+
+__all__ = ["decode", "encode", "round_parts", "split_float64"]
+
+_CHUNK = 1 << 16  # elements per chunk of the encoder's temporaries
+_DECODE_DTYPES = (np.float32, np.float64)
+
+
+# ----- decode -----------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def _decode_table(fmt: Format) -> np.ndarray:
+    """float64 value of every code of fmt, from its bit fields (vectorized over the codes)."""
+    c = np.arange(fmt.num_codes, dtype=np.int64)
+    if fmt.integer:
+        signed = np.where(c >> (fmt.bits - 1) == 1, c - fmt.num_codes, c)
+        return np.ldexp(signed.astype(np.float64), fmt.scale_exponent)
+    m_bits = fmt.mantissa_bits
+    sign = (c >> (fmt.bits - 1)) & 1 if fmt.signed else np.zeros_like(c)
+    e = (c >> m_bits) & ((1 << fmt.exponent_bits) - 1)
+    m = c & ((1 << m_bits) - 1)
+    sub = (e == 0) if fmt.has_subnormals else np.zeros(c.shape, bool)
+    # normal: 2^(e-bias) (2^m + m) / 2^m ; subnormal: 2^(1-bias) m / 2^m
+    sig = np.where(sub, m, m + (1 << m_bits)).astype(np.float64)
+    exp = np.where(sub, 1, e) - fmt.bias - m_bits
+    mag = np.ldexp(sig, exp.astype(np.int32))
+    val = np.where(sign == 1, -mag, mag)
+    e_ones, m_ones = (1 << fmt.exponent_bits) - 1, (1 << m_bits) - 1
+    if fmt.nonfinite == "ieee":
+        val = np.where((e == e_ones) & (m == 0), np.where(sign == 1, -np.inf, np.inf), val)
+        val = np.where((e == e_ones) & (m != 0), np.copysign(np.nan, np.where(sign == 1, -1.0, 1.0)), val)
+    elif fmt.nonfinite == "nan_only":
+        val = np.where((e == e_ones) & (m == m_ones), np.copysign(np.nan, np.where(sign == 1, -1.0, 1.0)), val)
+    val.setflags(write=False)
+    return val
+
+
+def decode(codes, fmt, dtype=np.float32) -> np.ndarray:
+    """Exact values of element (or E8M0) codes.
+
+    Floating formats: (-1)^S 2^(E-bias) (1 + M/2^m), subnormals (E = 0) (-1)^S 2^(1-bias) M/2^m;
+    NaN codes give NaN (sign kept), Inf codes +-Inf, -0 codes -0.0. INT8: two's complement code
+    * 2^-6 (0x80 decodes to -2.0). E8M0: c -> 2^(c-127), 0xFF -> NaN. ``dtype`` is float32
+    (default; every code is exact in it) or float64. A code outside the format raises
+    ValueError. (MX §5.3, §5.4.1; OFP8 §3)
+    """
+    fmt = element_format(fmt)
+    dt = np.dtype(dtype) if not isinstance(dtype, np.dtype) else dtype
+    if dt not in [np.dtype(d) for d in _DECODE_DTYPES]:
+        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    c = as_codes(codes, fmt.bits)
+    return _decode_table(fmt).astype(dt)[c]
+
+
+# ----- encode -----------------------------------------------------------------------------------
+
+
+def split_float64(x64: np.ndarray):
+    """Exact parts of float64 values: (negative, significand, floor_log2, is_nan, is_inf).
+
+    For finite non-zero x: |x| = significand * 2^(floor_log2 - 52) with significand an integer in
+    [2^52, 2^53) (subnormals normalized); zeros have significand 0. frexp and ldexp are exact."""
+    neg = np.signbit(x64)
+    is_nan = np.isnan(x64)
+    is_inf = np.isinf(x64)
+    finite = np.where(is_nan | is_inf, 0.0, x64)
+    frac, ex = np.frexp(np.abs(finite))
+    sig = np.ldexp(frac, 53).astype(np.uint64)
+    return neg, sig, ex.astype(np.int64) - 1, is_nan, is_inf
+
+
+def _round_params(fmt: Format):
+    """(m, emin): the quantum of a magnitude with floor_log2 = f is 2^(max(f, emin) - m)."""
+    if fmt.integer:
+        # k * 2^s with k < 2^(bits-1): a fixed quantum 2^s, i.e. m = bits-2 below the top binade
+        return fmt.mantissa_bits - 1, fmt.emin
+    return fmt.mantissa_bits, fmt.emin
+
+
+def round_parts(neg, sig, flog2, fmt: Format, rounding: str, random_bits=None, random_bit_count=0):
+    """Magnitude code of (sig * 2^(flog2-52)) rounded to fmt, with an unbounded top exponent.
+
+    Returns int64 magnitude codes (the code of |result| with the sign bit clear); a value above
+    ``fmt.code_of_max`` means the rounded magnitude overflowed. Zeros (sig = 0) give 0.
+    The quantum at magnitude |x| is 2^q with q = max(floor_log2|x|, emin) - m; N = |x| / 2^q is
+    rounded to an integer per ``rounding`` and the code is ((max(floor_log2, emin) - emin) << m) + N,
+    which is also right when rounding carries N into the next binade. (MX §6.3; OFP8 §5.2.1)
+    """
+    m, emin = _round_params(fmt)
+    top = np.maximum(flog2, emin)
+    # shift from the 53-bit significand to the quantum: s = q - (flog2 - 52) >= 52 - m > 0
+    s = top - m - flog2 + 52
+    s_c = np.minimum(s, 63).astype(np.uint64)  # M < 2^53, so any shift >= 63 acts alike
+    one = np.uint64(1)
+    n0 = sig >> s_c
+    rem = sig & ((one << s_c) - one)
+    if rounding == "rne":
+        half = one << (s_c - one)
+        up = (rem > half) | ((rem == half) & ((n0 & one) == one))
+    elif rounding == "ties_away":
+        up = rem >= (one << (s_c - one))
+    elif rounding == "toward_zero":
+        up = np.zeros(sig.shape, bool)
+    elif rounding == "up":
+        up = (rem != 0) & ~neg
+    elif rounding == "down":
+        up = (rem != 0) & neg
+    elif rounding == "stochastic":
+        # f * 2^r truncated = rem >> (s - r); away iff R + that >= 2^r
+        t = s - random_bit_count
+        f_r = np.where(t >= 64, np.uint64(0), rem >> np.clip(t, 0, 63).astype(np.uint64))
+        up = (random_bits + f_r) >= (one << np.uint64(random_bit_count))
+    else:  # pragma: no cover - validated by the caller
+        raise ValueError(rounding)
+    n = n0 + up.astype(np.uint64)
+    mag = ((top - emin) << m) + n.astype(np.int64)
+    return np.where(sig == 0, 0, mag)
+
+
+def _max_mag(fmt: Format, neg, allow_minus128: bool):
+    if fmt.integer and allow_minus128:
+        return np.where(neg, fmt.code_of_max + 1, fmt.code_of_max)
+    return fmt.code_of_max
+
+
+def _pack(fmt: Format, neg, mag):
+    """Code from sign and magnitude code: sign-magnitude, or two's complement for integers."""
+    if fmt.integer:
+        return np.where(neg, (fmt.num_codes - mag) % fmt.num_codes, mag)
+    return np.where(neg, mag | fmt.sign_mask, mag) if fmt.signed else mag
+
+
+def _encode_chunk(x64, fmt: Format, rounding, overflow, nan, allow_minus128, rbits, rcount):
+    # 1. unpack
+    neg, sig, flog2, is_nan, is_inf = split_float64(x64)
+    if not fmt.signed:
+        neg = np.zeros_like(neg)
+    # 2. round the magnitude (an infinite input gets a placeholder above max)
+    mag = round_parts(neg, sig, flog2, fmt, rounding, rbits, rcount)
+    max_mag = _max_mag(fmt, neg, allow_minus128)
+    over = (mag > max_mag) | is_inf
+    # 3. overflow: saturate, or IEEE 754 §7.4 per mode (directed modes keep finite inputs finite)
+    if overflow == "saturate":
+        to_max = over
+        to_special = np.zeros_like(over)
+    else:
+        keep_finite = ~is_inf & (
+            (rounding == "toward_zero")
+            | ((rounding == "up") & neg)
+            | ((rounding == "down") & ~neg)
+        )
+        to_max = over & keep_finite
+        to_special = over & ~keep_finite
+    mag = np.where(to_max, max_mag, mag)
+    code = _pack(fmt, neg, mag)
+    if fmt.has_inf:
+        special = np.where(neg, fmt.inf_codes[1], fmt.inf_codes[0])
+    elif fmt.has_nan:  # NaN-only (E4M3): overflow becomes NaN, with the sign
+        special = np.where(neg, fmt.nan_codes[-1], fmt.nan_codes[0])
+    else:
+        special = code
+    code = np.where(to_special, special, code)
+    # 4. NaN inputs
+    if fmt.has_nan:
+        if fmt.nan_encoding == "all_ones":
+            nan_code = np.where(neg, fmt.nan_codes[-1], fmt.nan_codes[0])
+        else:  # quiet NaN with the mantissa MSB set, sign kept (E5M2: 0x7E / 0xFE)
+            q = (((1 << fmt.exponent_bits) - 1) << fmt.mantissa_bits) | (1 << (fmt.mantissa_bits - 1))
+            nan_code = np.where(neg, q | fmt.sign_mask, q)
+        code = np.where(is_nan, nan_code, code)
+    elif nan != "raise":
+        code = np.where(is_nan, 0 if nan == "zero" else fmt.code_of_max, code)
+    return code.astype(np.uint8)
+
+
+def _check_random_bits(rounding, random_bits, random_bit_count, shape):
+    if rounding != "stochastic":
+        if random_bits is not None or random_bit_count is not None:
+            raise ValueError("random_bits / random_bit_count are only used with rounding='stochastic'")
+        return None, 0
+    if random_bits is None or random_bit_count is None:
+        raise ValueError("rounding='stochastic' needs random_bits (integer array) and random_bit_count")
+    if isinstance(random_bit_count, bool) or not isinstance(random_bit_count, (int, np.integer)):
+        raise TypeError(f"random_bit_count must be an int in 1..32, got {random_bit_count!r}")
+    n = int(random_bit_count)
+    if not 1 <= n <= 32:
+        raise ValueError(f"random_bit_count must be in 1..32, got {n}")
+    r = np.asarray(random_bits)
+    if r.dtype == np.bool_ or r.dtype.kind not in "iu":
+        raise TypeError(f"random_bits must be an integer array, got dtype {r.dtype}")
+    if r.size and (int(r.min()) < 0 or int(r.max()) >= (1 << n)):
+        raise ValueError(f"random_bits must lie in [0, 2**{n}) for random_bit_count={n}")
+    try:
+        r = np.broadcast_to(r, shape)
+    except ValueError:
+        raise ValueError(f"random_bits of shape {r.shape} does not broadcast to x's shape {shape}") from None
+    return r.astype(np.uint64), n
+
+
+def encode(
+    x,
+    fmt,
+    *,
+    rounding: str = "rne",
+    overflow: str = "saturate",
+    nan: str = "raise",
+    int8_allow_minus128: bool = False,
+    random_bits=None,
+    random_bit_count=None,
+) -> np.ndarray:
+    """Element codes (uint8, shape of x) of the exact rounding of x's values to fmt.
+
+    x: float16, bfloat16 (ml_dtypes array or torch tensor; raw uint16 bits through
+    :func:`mxref.bfloat16_bits_to_float32`), float32 or float64 -- each value is taken exactly
+    (float64 is never rounded to float32 first).
+
+    rounding: "rne" (ties to even, the spec's), "ties_away", "toward_zero", "up", "down", or
+    "stochastic". Stochastic needs ``random_bits`` (integers in [0, 2^n), broadcast to x) and
+    ``random_bit_count`` n in 1..32: with f in [0, 1) the fraction of a quantum that the exact
+    magnitude lies above the representable value below it, the magnitude rounds away from zero iff
+    R + floor(f * 2^n) >= 2^n (the n random bits are added to the top n discarded bits; a carry
+    rounds up). An exactly representable value never moves.
+
+    overflow: "saturate" (+-max; OFP8 SAT and MX §6.3) or "nonsaturating" (FP8 only). Rounding
+    happens first with an unbounded exponent; a result above max is then +-max when saturating,
+    else Inf (E5M2) / NaN (E4M3) -- except that "toward_zero", and "up"/"down" on the side they
+    round toward zero, give +-max for finite inputs (IEEE 754 §7.4). Inf inputs: +-max when
+    saturating, else Inf (E5M2) / NaN (E4M3) (OFP8 Table 3). Finite-only formats only saturate.
+
+    NaN inputs: FP8 gives NaN with the input's sign (E4M3 S.1111.111; E5M2 the quiet S.11111.10).
+    FP6, FP4 and INT8 have no NaN: ``nan`` = "raise" (default), "zero" (+0) or "max" (+max).
+
+    Zeros keep their sign (-0.0 and negatives that round to zero give the -0 code; INT8 has no
+    -0). INT8 never produces 0x80 (-2.0) unless ``int8_allow_minus128=True``, in which case the
+    negative range reaches -2.0. (MX §5.3, §6.3; OFP8 §5.2.1)
+    """
+    fmt = element_format(fmt)
+    if not fmt.signed and not fmt.has_subnormals:
+        raise ValueError(f"{fmt.name} is a scale format: use mxref.encode_e8m0")
+    check_encode_options(fmt, rounding, overflow, nan)
+    if not isinstance(int8_allow_minus128, (bool, np.bool_)):
+        raise TypeError(f"int8_allow_minus128 must be a bool, got {int8_allow_minus128!r}")
+    x64 = as_float64(x)
+    rbits, rcount = _check_random_bits(rounding, random_bits, random_bit_count, x64.shape)
+    if nan == "raise" and not fmt.has_nan and np.isnan(x64).any():
+        raise ValueError(
+            f"x holds NaN, which {fmt.name} cannot encode (it has no NaN); pass nan='zero' or nan='max'"
+        )
+    flat = x64.reshape(-1)
+    rflat = rbits.reshape(-1) if rbits is not None else None
+    out = np.empty(flat.shape, np.uint8)
+    for start in range(0, flat.size, _CHUNK):
+        sl = slice(start, start + _CHUNK)
+        out[sl] = _encode_chunk(
+            flat[sl], fmt, rounding, overflow, nan, bool(int8_allow_minus128),
+            rflat[sl] if rflat is not None else None, rcount,
+        )
+    return out.reshape(x64.shape)

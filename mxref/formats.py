@@ -1,0 +1,350 @@
+"""Element and scale formats as data: one frozen row per format (MX §5.3, §5.4.1; OFP8 §3-4).
+
+A :class:`Format` holds only the defining fields of a format. Everything else (emax, max,
+smallest normal, codes of NaN and Inf, ...) is derived from those fields by properties named
+like ``numpy.finfo``. Code elsewhere in mxref asks the row small questions (``has_inf``,
+``nan_codes``, ``is_integer``) and never tests a format's name.
+
+Value of a code, for a floating format with ``exponent_bits`` E, ``mantissa_bits`` m, bias b:
+
+* normal (E > 0, or any E when ``has_subnormals`` is False):  (-1)^S * 2^(E-b) * (1 + M/2^m)
+* subnormal (E = 0):                                         (-1)^S * 2^(1-b) * (M/2^m)
+
+and for an integer format (``integer=True``): two's-complement code * 2^``scale_exponent``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from fractions import Fraction
+
+__all__ = [
+    "Format",
+    "FORMATS",
+    "ELEMENT_FORMATS",
+    "REFERENCE_FORMATS",
+    "fp8_e4m3",
+    "fp8_e5m2",
+    "fp6_e2m3",
+    "fp6_e3m2",
+    "fp4_e2m1",
+    "int8",
+    "e8m0",
+    "float32",
+    "bfloat16",
+    "float16",
+    "element_format",
+    "format_names",
+]
+
+#: Allowed values of :attr:`Format.nonfinite`.
+NONFINITE_KINDS = ("ieee", "nan_only", "finite")
+#: Allowed values of :attr:`Format.nan_encoding`.
+NAN_ENCODINGS = ("ieee", "all_ones", None)
+
+
+@dataclass(frozen=True)
+class Format:
+    """One scalar format, defined by a few fields; every other property is derived.
+
+    Fields:
+      name: mxref's name of the format.
+      bits: total width in bits.
+      exponent_bits, mantissa_bits: widths of the fields (an integer format has
+        ``exponent_bits = 0`` and ``mantissa_bits = bits - 1`` magnitude bits).
+      bias: exponent bias (0 for integer formats).
+      nonfinite: ``"ieee"`` (all-ones exponent holds Inf and NaNs), ``"nan_only"`` (only the
+        all-ones pattern is NaN; no Inf), or ``"finite"`` (every code is a number).
+      nan_encoding: ``"ieee"`` (exponent all ones, mantissa non-zero), ``"all_ones"``
+        (exponent and mantissa all ones), or ``None``.
+      signed: whether the MSB is a sign bit (E8M0 is unsigned).
+      has_subnormals: False when E = 0 is an ordinary binade (E8M0: code 0 = 2^-127, no zero).
+      integer: two's-complement integer code with implicit scale ``2^scale_exponent``.
+      scale_exponent: the implicit scale of an integer format (MX INT8: -6).
+      spec: the section of the specification that defines the format.
+    """
+
+    name: str
+    bits: int
+    exponent_bits: int
+    mantissa_bits: int
+    bias: int
+    nonfinite: str
+    nan_encoding: str | None
+    signed: bool = True
+    has_subnormals: bool = True
+    integer: bool = False
+    scale_exponent: int = 0
+    spec: str = ""
+
+    def __post_init__(self):
+        if self.nonfinite not in NONFINITE_KINDS:
+            raise ValueError(f"nonfinite must be one of {NONFINITE_KINDS}, got {self.nonfinite!r}")
+        if self.nan_encoding not in NAN_ENCODINGS:
+            raise ValueError(f"nan_encoding must be one of {NAN_ENCODINGS}, got {self.nan_encoding!r}")
+        expected_nan = {"ieee": "ieee", "nan_only": "all_ones", "finite": None}[self.nonfinite]
+        if self.nan_encoding != expected_nan:
+            raise ValueError(
+                f"{self.name}: nonfinite={self.nonfinite!r} requires nan_encoding={expected_nan!r}"
+            )
+        if self.bits != int(self.signed) + self.exponent_bits + self.mantissa_bits:
+            raise ValueError(f"{self.name}: bits must equal sign + exponent + mantissa bits")
+        if self.integer and (self.exponent_bits != 0 or self.nonfinite != "finite" or not self.signed):
+            raise ValueError(f"{self.name}: an integer format is signed, finite, with no exponent field")
+
+    # ----- predicates --------------------------------------------------------------------------
+
+    @property
+    def has_inf(self) -> bool:
+        """True when the format encodes +-Inf."""
+        return self.nonfinite == "ieee"
+
+    @property
+    def has_nan(self) -> bool:
+        """True when the format encodes NaN."""
+        return self.nan_encoding is not None
+
+    @property
+    def has_negative_zero(self) -> bool:
+        """True when a distinct -0 code exists (sign-magnitude floating formats)."""
+        return self.signed and not self.integer and self.has_subnormals
+
+    @property
+    def is_integer(self) -> bool:
+        return self.integer
+
+    @property
+    def num_codes(self) -> int:
+        """Number of bit patterns, 2^bits."""
+        return 1 << self.bits
+
+    @property
+    def sign_mask(self) -> int:
+        """The code bit holding the sign (0 for unsigned formats)."""
+        return (1 << (self.bits - 1)) if self.signed else 0
+
+    # ----- exponents -----------------------------------------------------------------------------
+
+    @property
+    def _exp_all_ones(self) -> int:
+        return (1 << self.exponent_bits) - 1
+
+    @property
+    def emin(self) -> int:
+        """Exponent of the smallest normal binade (integer formats: exponent of the top binade)."""
+        if self.integer:
+            return self.scale_exponent + self.mantissa_bits - 1
+        return (1 if self.has_subnormals else 0) - self.bias
+
+    @property
+    def emax(self) -> int:
+        """Exponent of the largest finite value: floor(log2(max))."""
+        code = self.code_of_max
+        if self.integer:
+            return code.bit_length() - 1 + self.scale_exponent
+        return (code >> self.mantissa_bits) - self.bias
+
+    # ----- codes ---------------------------------------------------------------------------------
+
+    @property
+    def code_of_max(self) -> int:
+        """Code of the largest finite value (positive)."""
+        if self.integer:
+            return (1 << self.mantissa_bits) - 1
+        man_ones = (1 << self.mantissa_bits) - 1
+        if self.nonfinite == "ieee":
+            return ((self._exp_all_ones - 1) << self.mantissa_bits) | man_ones
+        if self.nonfinite == "nan_only":
+            return (self._exp_all_ones << self.mantissa_bits) | (man_ones - 1) if self.mantissa_bits else (
+                (self._exp_all_ones - 1) << self.mantissa_bits
+            )
+        return (self._exp_all_ones << self.mantissa_bits) | man_ones
+
+    @property
+    def nan_codes(self) -> tuple[int, ...]:
+        """Every code that is NaN, in increasing order."""
+        if self.nan_encoding is None:
+            return ()
+        top = self._exp_all_ones << self.mantissa_bits
+        man_ones = (1 << self.mantissa_bits) - 1
+        mags = range(top + 1, top + man_ones + 1) if self.nan_encoding == "ieee" else [top | man_ones]
+        signs = (0, self.sign_mask) if self.signed else (0,)
+        return tuple(sorted(s | m for s in signs for m in mags))
+
+    @property
+    def inf_codes(self) -> tuple[int, ...]:
+        """Codes of (+Inf, -Inf), or () when the format has no Inf."""
+        if not self.has_inf:
+            return ()
+        top = self._exp_all_ones << self.mantissa_bits
+        return (top, top | self.sign_mask)
+
+    @property
+    def num_finite(self) -> int:
+        """Number of codes that are finite numbers (+0 and -0 counted separately)."""
+        return self.num_codes - len(self.nan_codes) - len(self.inf_codes)
+
+    # ----- values (exact: every one is a dyadic rational, exactly a Python float) -------------------
+
+    def _magnitude_exact(self, mag_code: int) -> Fraction:
+        if self.integer:
+            return Fraction(mag_code) * Fraction(2) ** self.scale_exponent
+        e, m = mag_code >> self.mantissa_bits, mag_code & ((1 << self.mantissa_bits) - 1)
+        scale = Fraction(2) ** self.mantissa_bits
+        if e == 0 and self.has_subnormals:
+            return Fraction(2) ** (1 - self.bias) * m / scale
+        return Fraction(2) ** (e - self.bias) * (scale + m) / scale
+
+    @property
+    def max(self) -> float:
+        """Largest finite value."""
+        return float(self._magnitude_exact(self.code_of_max))
+
+    @property
+    def min(self) -> float:
+        """Most negative finite value (-max; smallest value 2^emin for unsigned formats)."""
+        return -self.max if self.signed else self.smallest_normal
+
+    @property
+    def smallest_normal(self) -> float | None:
+        """Smallest positive normal value, 2^emin (None for integer formats)."""
+        if self.integer:
+            return None
+        return float(Fraction(2) ** self.emin)
+
+    @property
+    def smallest_subnormal(self) -> float | None:
+        """Smallest positive value below the normal range (None when there are no subnormals).
+
+        For an integer format this is its quantum, 2^scale_exponent."""
+        if self.integer:
+            return float(Fraction(2) ** self.scale_exponent)
+        if not self.has_subnormals or self.mantissa_bits == 0:
+            return None
+        return float(Fraction(2) ** (self.emin - self.mantissa_bits))
+
+    @property
+    def eps(self) -> float:
+        """Distance from 1.0 to the next larger representable value."""
+        if self.integer:
+            return float(Fraction(2) ** self.scale_exponent)
+        return float(Fraction(2) ** -self.mantissa_bits)
+
+    @property
+    def smallest_positive(self) -> float:
+        """Smallest positive value of any kind."""
+        return self.smallest_subnormal if self.smallest_subnormal is not None else self.smallest_normal
+
+    @property
+    def is_element_format(self) -> bool:
+        """True for the MX element formats (and E8M0) whose codes fit one uint8."""
+        return self.bits <= 8
+
+    def __repr__(self) -> str:
+        return f"Format({self.name!r})"
+
+
+# One row per format. Defining fields only; the spec table is typed again, separately, in the tests.
+fp8_e4m3 = Format("fp8_e4m3", 8, 4, 3, 7, "nan_only", "all_ones", spec="OFP8 Table 1; MX §5.3.1")
+fp8_e5m2 = Format("fp8_e5m2", 8, 5, 2, 15, "ieee", "ieee", spec="OFP8 Table 1; MX §5.3.1")
+fp6_e2m3 = Format("fp6_e2m3", 6, 2, 3, 1, "finite", None, spec="MX §5.3.2")
+fp6_e3m2 = Format("fp6_e3m2", 6, 3, 2, 3, "finite", None, spec="MX §5.3.2")
+fp4_e2m1 = Format("fp4_e2m1", 4, 2, 1, 1, "finite", None, spec="MX §5.3.3")
+int8 = Format("int8", 8, 0, 7, 0, "finite", None, integer=True, scale_exponent=-6, spec="MX §5.3.4")
+e8m0 = Format("e8m0", 8, 8, 0, 127, "nan_only", "all_ones", signed=False, has_subnormals=False,
+              spec="MX §5.4.1")
+# Wider IEEE formats, kept as rows for tables and for describing inputs (not MX element formats).
+float32 = Format("float32", 32, 8, 23, 127, "ieee", "ieee", spec="IEEE 754 binary32")
+bfloat16 = Format("bfloat16", 16, 8, 7, 127, "ieee", "ieee", spec="bfloat16 (binary32 truncated)")
+float16 = Format("float16", 16, 5, 10, 15, "ieee", "ieee", spec="IEEE 754 binary16")
+
+#: The MX element formats and the E8M0 scale format, by mxref name.
+ELEMENT_FORMATS: dict[str, Format] = {
+    f.name: f for f in (fp8_e4m3, fp8_e5m2, fp6_e2m3, fp6_e3m2, fp4_e2m1, int8, e8m0)
+}
+#: Wider formats used for inputs and for comparison tables.
+REFERENCE_FORMATS: dict[str, Format] = {f.name: f for f in (float32, bfloat16, float16)}
+#: Every row.
+FORMATS: dict[str, Format] = {**ELEMENT_FORMATS, **REFERENCE_FORMATS}
+
+# Names users already type, mapped to mxref names (lower case).
+_ALIASES: dict[str, str] = {
+    # ml_dtypes / torch dtype names
+    "float8_e4m3fn": "fp8_e4m3",
+    "float8_e5m2": "fp8_e5m2",
+    "float6_e2m3fn": "fp6_e2m3",
+    "float6_e3m2fn": "fp6_e3m2",
+    "float4_e2m1fn": "fp4_e2m1",
+    "float8_e8m0fnu": "e8m0",
+    # microxcaling ElemFormat / Intel Neural Compressor
+    "fp4": "fp4_e2m1",
+    # short names
+    "e4m3": "fp8_e4m3",
+    "e5m2": "fp8_e5m2",
+    "e2m3": "fp6_e2m3",
+    "e3m2": "fp6_e3m2",
+    "e2m1": "fp4_e2m1",
+    "mxint8_element": "int8",
+    # gfloat format_info names
+    "ocp_e4m3": "fp8_e4m3",
+    "ocp_e5m2": "fp8_e5m2",
+    "ocp_e2m3": "fp6_e2m3",
+    "ocp_e3m2": "fp6_e3m2",
+    "ocp_e2m1": "fp4_e2m1",
+    "ocp_int8": "int8",
+    "ocp_e8m0": "e8m0",
+}
+
+
+def format_names() -> list[str]:
+    """Every name :func:`element_format` accepts, mxref names first."""
+    return sorted(ELEMENT_FORMATS) + sorted(_ALIASES)
+
+
+def _name_of(obj) -> str | None:
+    """The textual name of a format-like object, or None."""
+    if isinstance(obj, str):
+        return obj
+    if isinstance(obj, enum.Enum):  # microxcaling ElemFormat.fp8_e4m3
+        return obj.name
+    module = type(obj).__module__ or ""
+    if module.startswith("torch"):  # torch.float8_e4m3fn -> "torch.float8_e4m3fn"
+        return str(obj)
+    if module.startswith("gfloat") and hasattr(obj, "name"):
+        return str(obj.name)
+    try:  # numpy / ml_dtypes dtypes and scalar types
+        import numpy as np
+
+        return np.dtype(obj).name
+    except TypeError:
+        return None
+
+
+def element_format(fmt) -> Format:
+    """The :class:`Format` row of an MX element format or of E8M0.
+
+    Accepts a :class:`Format`, mxref's names (``"fp8_e4m3"``, ``"int8"``, ``"e8m0"``, ...), and the
+    names users already type: ml_dtypes dtypes and their names (``"float8_e4m3fn"``,
+    ``"float4_e2m1fn"``, ``"float8_e8m0fnu"``, ...), torch dtypes as objects or strings
+    (``torch.float8_e4m3fn``, ``"torch.float8_e5m2"``), microxcaling / Intel Neural Compressor names
+    (``"fp4"``, ``"fp8_e4m3"``, ``"int8"``, ``ElemFormat.fp6_e3m2``) and gfloat's ``ocp_*`` names.
+    Anything else raises ValueError listing the known names. (MX §5.3, §5.4.1)
+    """
+    if isinstance(fmt, Format):
+        if not fmt.is_element_format:
+            raise ValueError(
+                f"fmt must be an element format of at most 8 bits (codes are uint8), got {fmt.name!r}"
+            )
+        return fmt
+    name = _name_of(fmt)
+    if name is not None:
+        key = name.strip().lower()
+        if key.startswith("torch."):
+            key = key[len("torch."):]
+        key = _ALIASES.get(key, key)
+        if key in ELEMENT_FORMATS:
+            return ELEMENT_FORMATS[key]
+    raise ValueError(
+        f"unknown element format {fmt!r}; known names: {', '.join(format_names())}"
+    )
