@@ -68,7 +68,8 @@ def as_float64(x, name: str = "x") -> np.ndarray:
         a = bfloat16_bits_to_float32(a.view(np.uint16))
         dt = a.dtype
     if dt in (np.float16, np.float32):
-        return a.astype(np.float64)
+        with np.errstate(invalid="ignore"):  # signalling NaNs widen to NaN, quietly
+            return a.astype(np.float64)
     if dt == np.float64:
         return a
     raise TypeError(f"{name} must be a floating array ({_FLOAT_DTYPES}); got dtype {dt}")
