@@ -262,6 +262,9 @@ def _max_code(fmt, negative, allow_minus128):
     return fmt.code_of_max | (fmt.sign_mask if negative else 0)
 
 
+_E8M0_POWERS = [Fraction(2) ** (c - 127) for c in range(255)]  # the value of codes 0 ... 254
+
+
 def encode_e8m0_scalar(x, *, rounding: str = "floor", overflow: str = "saturate") -> int:
     """E8M0 code of a positive value, exactly, by enumeration; see :func:`mxref.encode_e8m0`."""
     check_choice("rounding", rounding, E8M0_ROUNDING_MODES)
@@ -274,7 +277,7 @@ def encode_e8m0_scalar(x, *, rounding: str = "floor", overflow: str = "saturate"
     if v == "+inf":
         return 0xFE if overflow == "saturate" else 0xFF
     a = v[1]
-    powers = [Fraction(2) ** (c - 127) for c in range(255)]  # codes 0 ... 254
+    powers = _E8M0_POWERS
     if a <= powers[0]:
         return 0  # no zero, no subnormals: everything at or below 2^-127 clamps to code 0
     if a > powers[-1]:

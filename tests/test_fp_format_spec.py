@@ -217,6 +217,7 @@ def _check_against_floats(fmt, codes, floats):
             assert bool(np.signbit(x)) == bool(sign)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
 def test_field_decoder_agrees_with_numpy_float16_and_bfloat16():
     codes = np.arange(1 << 16, dtype=np.uint16)
     _check_against_floats(FORMATS["float16"], codes, codes.view(np.float16).astype(np.float64))
@@ -224,6 +225,7 @@ def test_field_decoder_agrees_with_numpy_float16_and_bfloat16():
     _check_against_floats(FORMATS["bfloat16"], codes, as32)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
 def test_field_decoder_agrees_with_numpy_float32():
     rng = np.random.default_rng(0)
     special = [0, 1, 0x7FFFFF, 0x800000, 0x3F800000, 0x7F7FFFFF, 0x7F800000, 0x7F800001,
