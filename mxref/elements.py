@@ -15,7 +15,7 @@ import numpy as np
 
 from ._arrays import as_codes, as_float64
 from .formats import Format, element_format
-from .options import check_encode_options
+from .options import check_encode_options, check_random_options
 
 __all__ = ["decode", "encode", "round_parts", "split_float64"]
 
@@ -192,17 +192,9 @@ def _encode_chunk(x64, fmt: Format, rounding, overflow, nan, allow_minus128, rbi
 
 
 def _check_random_bits(rounding, random_bits, random_bit_count, shape):
-    if rounding != "stochastic":
-        if random_bits is not None or random_bit_count is not None:
-            raise ValueError("random_bits / random_bit_count are only used with rounding='stochastic'")
+    n = check_random_options(rounding, random_bits, random_bit_count)
+    if not n:
         return None, 0
-    if random_bits is None or random_bit_count is None:
-        raise ValueError("rounding='stochastic' needs random_bits (integer array) and random_bit_count")
-    if isinstance(random_bit_count, bool) or not isinstance(random_bit_count, (int, np.integer)):
-        raise TypeError(f"random_bit_count must be an int in 1..32, got {random_bit_count!r}")
-    n = int(random_bit_count)
-    if not 1 <= n <= 32:
-        raise ValueError(f"random_bit_count must be in 1..32, got {n}")
     r = np.asarray(random_bits)
     if r.dtype == np.bool_ or r.dtype.kind not in "iu":
         raise TypeError(f"random_bits must be an integer array, got dtype {r.dtype}")
@@ -253,8 +245,8 @@ def encode(
     negative range reaches -2.0. (MX §5.3, §6.3; OFP8 §5.2.1)
     """
     fmt = element_format(fmt)
-    if not fmt.signed and not fmt.has_subnormals:
-        raise ValueError(f"{fmt.name} is a scale format: use mxref.encode_e8m0")
+    if not fmt.has_zero:
+        raise ValueError(f"{fmt.name} is a scale format (no zero): use mxref.encode_e8m0")
     check_encode_options(fmt, rounding, overflow, nan)
     if not isinstance(int8_allow_minus128, (bool, np.bool_)):
         raise TypeError(f"int8_allow_minus128 must be a bool, got {int8_allow_minus128!r}")

@@ -106,6 +106,11 @@ class Format:
         return self.nan_encoding is not None
 
     @property
+    def has_zero(self) -> bool:
+        """False for a pure power-of-two scale format (E8M0: no zero, no subnormals)."""
+        return self.integer or self.has_subnormals
+
+    @property
     def has_negative_zero(self) -> bool:
         """True when a distinct -0 code exists (sign-magnitude floating formats)."""
         return self.signed and not self.integer and self.has_subnormals

@@ -46,3 +46,21 @@ def check_encode_options(fmt, rounding, overflow, nan) -> None:
             f"overflow='nonsaturating' needs a format with Inf or NaN; {fmt.name} is finite-only "
             "and only saturates (MX §6.3)"
         )
+
+
+def check_random_options(rounding, random_bits, random_bit_count) -> int:
+    """Check that random bits come exactly with stochastic rounding; return the bit count (or 0).
+
+    The values of ``random_bits`` (in [0, 2^count)) are checked by the caller."""
+    if rounding != "stochastic":
+        if random_bits is not None or random_bit_count is not None:
+            raise ValueError("random_bits / random_bit_count are only used with rounding='stochastic'")
+        return 0
+    if random_bits is None or random_bit_count is None:
+        raise ValueError("rounding='stochastic' needs random_bits (integers) and random_bit_count")
+    if isinstance(random_bit_count, bool) or not hasattr(random_bit_count, "__index__"):
+        raise TypeError(f"random_bit_count must be an int in 1..32, got {random_bit_count!r}")
+    n = int(random_bit_count)
+    if not 1 <= n <= 32:
+        raise ValueError(f"random_bit_count must be in 1..32, got {n}")
+    return n

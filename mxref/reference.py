@@ -19,10 +19,10 @@ from fractions import Fraction
 
 from .formats import Format, element_format
 from .options import (
-    ROUNDING_MODES,
     E8M0_ROUNDING_MODES,
     check_choice,
     check_encode_options,
+    check_random_options,
 )
 
 __all__ = ["decode_scalar", "decode_exact", "encode_scalar", "encode_e8m0_scalar", "exact_value"]
@@ -149,19 +149,13 @@ def _floor_log2(v: Fraction) -> int:
 
 
 def _check_random(rounding, random_bits, random_bit_count):
-    if rounding == "stochastic":
-        if random_bits is None or random_bit_count is None:
-            raise ValueError("rounding='stochastic' needs random_bits and random_bit_count")
-        r = int(random_bits)
-        n = int(random_bit_count)
-        if not 1 <= n <= 32:
-            raise ValueError(f"random_bit_count must be in 1..32, got {n}")
-        if not 0 <= r < (1 << n):
-            raise ValueError(f"random_bits must be in [0, 2**{n}), got {r}")
-        return r, n
-    if random_bits is not None or random_bit_count is not None:
-        raise ValueError("random_bits / random_bit_count are only used with rounding='stochastic'")
-    return None, None
+    n = check_random_options(rounding, random_bits, random_bit_count)
+    if not n:
+        return None, None
+    r = int(random_bits)
+    if not 0 <= r < (1 << n):
+        raise ValueError(f"random_bits must be in [0, 2**{n}), got {r}")
+    return r, n
 
 
 def _away(rounding, negative, lo, hi, a, lo_par, rnd, nbits) -> bool:
@@ -194,8 +188,8 @@ def encode_scalar(
 ) -> int:
     """The code of one value (Python float, int or Fraction), exactly; see :func:`mxref.encode`."""
     fmt = element_format(fmt)
-    if fmt.name == "e8m0" or (not fmt.signed and not fmt.has_subnormals):
-        raise ValueError("use encode_e8m0_scalar for E8M0")
+    if not fmt.has_zero:
+        raise ValueError(f"{fmt.name} is a scale format (no zero): use encode_e8m0_scalar")
     check_encode_options(fmt, rounding, overflow, nan)
     rnd, nbits = _check_random(rounding, random_bits, random_bit_count)
 

@@ -150,3 +150,12 @@ def test_format_rows_are_frozen_and_validated():
         Format("x", 8, 4, 3, 7, "weird", None)
     with pytest.raises(ValueError, match="8 bits"):
         mxref.element_format(mxref.FORMATS["float32"])
+
+
+def test_has_zero_marks_the_scale_format():
+    assert not mxref.e8m0.has_zero
+    assert all(mxref.element_format(n).has_zero for n in SPEC if n != "e8m0")
+    with pytest.raises(ValueError, match="encode_e8m0"):
+        mxref.encode([1.0], mxref.e8m0)
+    with pytest.raises(ValueError, match="encode_e8m0"):
+        mxref.reference.encode_scalar(1.0, "e8m0")
