@@ -3,11 +3,13 @@
 Runtime dependency: NumPy only. Codes are uint8 arrays, values are floats.
 
 Element formats and the E8M0 scale (MX §5.3, §5.4.1): :func:`element_format`, :func:`decode`,
-:func:`encode`, :func:`encode_e8m0`. The slow exact scalar reference is :mod:`mxref.reference`.
+:func:`encode`, :func:`encode_e8m0`. MX block conversion (MX §6.3): :func:`quantize` ->
+:class:`MXArray`, :func:`dequantize`. The slow exact scalar reference is :mod:`mxref.reference`.
 """
 
 from . import formats, reference
 from ._arrays import bfloat16_bits_to_float32, float16_bits_to_float16
+from .conversion import MX_FORMATS, MXArray, MXFormat, dequantize, mx_format, quantize
 from .elements import decode, encode
 from .formats import (
     ELEMENT_FORMATS,
@@ -35,6 +37,12 @@ __all__ = [
     "decode",
     "encode",
     "encode_e8m0",
+    "quantize",
+    "dequantize",
+    "MXArray",
+    "MXFormat",
+    "MX_FORMATS",
+    "mx_format",
     "bfloat16_bits_to_float32",
     "float16_bits_to_float16",
     "ROUNDING_MODES",
