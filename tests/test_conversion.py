@@ -1,0 +1,395 @@
+"""MX block conversion (MX §6.3) and dequantization (MX §5.1): fast == exact Fraction block
+reference on Hypothesis blocks built to hit the boundaries; properties; cross-check with gfloat."""
+
+import math
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+from hypothesis import given, note, settings, strategies as st
+
+import mxref
+from mxref import reference
+from mxref.conversion import INF_POLICIES, SCALE_RULES
+
+MX = list(mxref.MX_FORMATS)
+ROUNDINGS = list(mxref.ROUNDING_MODES)
+
+
+def _ulp_below(v):
+    return math.nextafter(v, 0)
+
+
+@st.composite
+def blocks(draw):
+    """One block's values, drawn around what breaks implementations."""
+    fmt = mxref.MX_FORMATS[draw(st.sampled_from(MX))]
+    el = fmt.element
+    n = draw(st.integers(1, 40))
+    k = draw(st.integers(-140, 135))
+    kind = draw(st.sampled_from(["pow2", "below", "above", "clip", "ties", "random", "tiny", "huge",
+                                 "zeros", "special"]))
+    if kind in ("pow2", "below", "above"):
+        top = {"pow2": 1.0, "below": 1 - 2.0**-24, "above": 1 + 2.0**-23}[kind]
+        top = draw(st.sampled_from([top, 1 - 2.0**-53, 1 + 2.0**-52])) if draw(st.booleans()) else top
+    elif kind == "clip":  # amax mantissa above max / 2^emax: the largest element clips
+        lo = el.max / 2.0**el.emax
+        top = draw(st.floats(lo, 2.0, exclude_max=True))
+    elif kind == "ties":  # elements on the midpoints of the element grid after scaling
+        top = 1.0
+    else:
+        top = draw(st.floats(1.0, 2.0, exclude_max=True))
+    amax = math.ldexp(top, k)
+    if kind == "tiny":
+        amax = math.ldexp(top, draw(st.integers(-160, -120)))
+    if kind == "huge":
+        amax = math.ldexp(top, draw(st.integers(120, 140)))
+    if kind == "ties":
+        grid = sorted({abs(float(v)) for v in mxref.decode(np.arange(el.num_codes), el, np.float64) if np.isfinite(v)})
+        mids = [(a + b) / 2 for a, b in zip(grid, grid[1:])]
+        scale = math.ldexp(1.0, k)
+        vals = [draw(st.sampled_from(mids)) * scale * draw(st.sampled_from([1, -1])) for _ in range(n)]
+        vals.append(math.ldexp(1.0, el.emax) * scale)
+    elif kind == "zeros":
+        vals = [draw(st.sampled_from([0.0, -0.0])) for _ in range(n)]
+    else:
+        frac = st.floats(0, 1)
+        vals = [amax * draw(frac) * draw(st.sampled_from([1, -1])) for _ in range(n - 1)]
+        vals.insert(draw(st.integers(0, n - 1)), amax * draw(st.sampled_from([1, -1])))
+    if kind == "special" or draw(st.integers(0, 9)) == 0:
+        vals[draw(st.integers(0, len(vals) - 1))] = draw(st.sampled_from([math.nan, math.inf, -math.inf, -0.0]))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    with np.errstate(over="ignore", under="ignore"):
+        x = np.array(vals, dtype=np.float64).astype(dtype)
+    return fmt, x
+
+
+@settings(max_examples=settings().max_examples * 3)
+@given(blocks(), st.sampled_from(SCALE_RULES), st.sampled_from(ROUNDINGS), st.sampled_from(INF_POLICIES),
+       st.booleans(), st.booleans(), st.sampled_from(["clamp", "nan"]), st.data())
+def test_fast_equals_exact_block_reference(fb, rule, rounding, inf_policy, flush, allow, scale_overflow, data):
+    fmt, x = fb
+    kw = dict(scale_rule=rule, rounding=rounding, inf_policy=inf_policy, flush_subnormals=flush,
+              int8_allow_minus128=allow, scale_overflow=scale_overflow)
+    rb = None
+    if rounding == "stochastic":
+        n = data.draw(st.sampled_from([1, 4, 8, 16, 32]))
+        rb = np.array(data.draw(st.lists(st.integers(0, (1 << n) - 1), min_size=x.size, max_size=x.size)), np.uint64)
+        kw.update(random_bit_count=n)
+    note(f"{fmt.name} {x.dtype} {[float(v).hex() for v in x]} {kw}")
+    mx = mxref.quantize(x, fmt, block_size=x.size, random_bits=rb, **kw)
+    s, codes = reference.quantize_block_scalar(x.tolist(), fmt, random_bits=None if rb is None else rb.tolist(), **kw)
+    assert int(mx.scales[0]) == s
+    assert mx.elements.tolist() == codes
+    # dequantize: X * P exactly (float64), and float32 equal to it where finite
+    v64 = mx.dequantize(np.float64)
+    for c, v in zip(codes, v64.tolist()):
+        if s == 0xFF:
+            assert math.isnan(v)
+            continue
+        d = reference.decode_exact(c, fmt.element)
+        if isinstance(d, str):
+            assert math.isnan(v) if "nan" in d else v == (-math.inf if d == "-inf" else math.inf)
+        else:
+            sign, mag = d
+            assert F(v) == (-1 if sign else 1) * mag * F(2) ** (s - 127)
+            assert math.copysign(1, v) == (-1 if sign else 1)
+
+
+def test_every_mx_format_rule_and_rounding_on_a_random_array():
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((3, 70)) * np.exp2(rng.integers(-30, 30, (3, 1)))).astype(np.float32)
+    for name in MX:
+        for rule in SCALE_RULES:
+            for rounding in ROUNDINGS:
+                kw = {}
+                if rounding == "stochastic":
+                    kw = dict(random_bits=rng.integers(0, 256, x.shape), random_bit_count=8)
+                mx = mxref.quantize(x, name, scale_rule=rule, rounding=rounding, **kw)
+                for r in range(3):
+                    for b in range(3):
+                        sl = slice(32 * b, 32 * (b + 1))
+                        rb = None if not kw else kw["random_bits"][r, sl].tolist()
+                        s, c = reference.quantize_block_scalar(
+                            x[r, sl].tolist(), name, scale_rule=rule, rounding=rounding,
+                            random_bits=rb, random_bit_count=kw.get("random_bit_count"))
+                        assert mx.scales[r, b] == s and mx.elements[r, sl].tolist() == c
+
+
+# ----- rules, known answers -----------------------------------------------------------------------
+
+def _scale(x, name, rule):
+    return int(mxref.quantize(np.array(x, dtype=np.float64), name, scale_rule=rule).scales[0]) - 127
+
+
+def test_floor_rule_exact_below_a_power_of_two():
+    """amax = 2^k (1 - 2^-24): floor(log2) is k - 1; a float log2 would say k (MX notes §4)."""
+    for k in (-100, -3, 0, 1, 7, 100):
+        v = math.ldexp(1 - 2.0**-24, k)
+        assert _scale([v], "mxfp8_e4m3", "floor") == k - 1 - 8
+        assert _scale([math.ldexp(1.0, k)], "mxfp8_e4m3", "floor") == k - 8
+        v53 = math.ldexp(1 - 2.0**-53, k)
+        assert _scale([v53], "mxfp8_e4m3", "floor") == k - 1 - 8
+
+
+def test_rules_known_answers():
+    # E4M3: emax 8, max 448 = 1.75 * 2^8
+    assert _scale([448.0], "mxfp8_e4m3", "floor") == 0
+    assert _scale([449.0], "mxfp8_e4m3", "floor") == 0  # clips to 448
+    assert _scale([449.0], "mxfp8_e4m3", "rceil") == 1  # 449/448 > 1 -> ceil = 1
+    assert _scale([448.0], "mxfp8_e4m3", "rceil") == 0
+    assert _scale([447.0], "mxfp8_e4m3", "round_down") == -1
+    assert _scale([448.0], "mxfp8_e4m3", "round_down") == 0
+    assert _scale([300.0], "mxfp8_e4m3", "ceil") == 1  # ceil(log2 300) = 9
+    assert _scale([256.0], "mxfp8_e4m3", "ceil") == 0
+    # EVEN: amax rounded half-up to 3 mantissa bits: 1.9375 * 2^8 = 496 -> 2^9
+    assert _scale([496.0], "mxfp8_e4m3", "even") == 1
+    assert _scale([495.0], "mxfp8_e4m3", "even") == 0
+    # FP4: emax 2, max 6 = 1.5 * 2^2; EVEN half-up at 1 mantissa bit: 1.75 * 4 = 7 -> 8
+    assert _scale([7.0], "mxfp4_e2m1", "even") == 1 and _scale([6.99], "mxfp4_e2m1", "even") == 0
+    assert _scale([6.0], "mxfp4_e2m1", "rceil") == 0 and _scale([6.01], "mxfp4_e2m1", "rceil") == 1
+
+
+def test_clamps_and_scale_overflow():
+    assert _scale([2.0**-140], "mxfp8_e4m3", "floor") == -127
+    huge = [2.0**200]
+    assert _scale(huge, "mxfp4_e2m1", "floor") == 127
+    mx = mxref.quantize(np.array(huge), "mxfp4_e2m1", scale_overflow="nan")
+    assert mx.scales[0] == 0xFF and mx.elements[0] == 0
+    assert mxref.quantize(np.array(huge), "mxfp4_e2m1").elements[0] == 0x7  # saturates
+
+
+def test_special_blocks():
+    z = mxref.quantize(np.array([0.0, -0.0] * 16), "mxfp8_e4m3")
+    assert z.scales[0] == 0 and z.elements.tolist() == [0x00, 0x80] * 16
+    assert mxref.quantize(np.zeros(32), "mxfp4", zero_scale=127).scales[0] == 127
+    n = mxref.quantize(np.array([1.0, np.nan, 3.0]), "mxfp8_e5m2")
+    assert n.scales[0] == 0xFF and n.elements.tolist() == [0, 0, 0]
+    assert np.isnan(n.dequantize()).all()
+    i = mxref.quantize(np.array([1.0, np.inf, -3.0]), "mxfp8_e5m2")
+    assert i.scales[0] == 0xFF
+    f = mxref.quantize(np.array([1.0, np.inf, -np.inf, -3.0]), "mxfp8_e5m2", inf_policy="finite_scale")
+    assert f.scales[0] == 1 - 15 + 127  # from amax 3
+    assert f.elements.tolist()[1:3] == [0x7C, 0xFC]
+    assert f.dequantize().tolist()[:3] == [1.0, math.inf, -math.inf]
+    e4 = mxref.quantize(np.array([1.0, -np.inf]), "mxfp8_e4m3", inf_policy="finite_scale")
+    assert e4.elements.tolist()[1] == 0xFF
+    f4 = mxref.quantize(np.array([1.0, -np.inf]), "mxfp4", inf_policy="finite_scale")
+    # amax 1.0: shared_exp = 0 - 2 = -2, 1.0 / 2^-2 = 4.0 -> code 0x6; -Inf -> -max (0xF)
+    assert f4.elements.tolist() == [0x6, 0xF]
+
+
+def test_flush_subnormals_option():
+    x = np.array([2.0**-130, -2.0**-140, 2.0**-126], dtype=np.float32)
+    keep = mxref.quantize(x, "mxfp8_e4m3")
+    flush = mxref.quantize(x, "mxfp8_e4m3", flush_subnormals=True)
+    assert keep.dequantize().tolist()[:2] != [0.0, 0.0]
+    assert flush.elements.tolist()[:2] == [0x00, 0x80]
+    assert flush.dequantize()[2] == np.float32(2.0**-126)
+
+
+def test_int8_minus128_option():
+    # amax 1.999: shared_exp = 0 - 0 = 0, so -1.999 * 64 = -127.94 rounds to -128
+    y = np.array([1.5, -1.999])
+    assert mxref.quantize(y, "mxint8").elements.tolist()[1] == 0x81
+    assert mxref.quantize(y, "mxint8", int8_allow_minus128=True).elements.tolist()[1] == 0x80
+
+
+# ----- properties ---------------------------------------------------------------------------------
+
+@st.composite
+def representable_blocks(draw):
+    """Blocks whose values are X * P_i for a power-of-two X and element values P_i whose largest
+    magnitude sits in the element's top binade (so the floor rule recovers X)."""
+    fmt = mxref.MX_FORMATS[draw(st.sampled_from(MX))]
+    el = fmt.element
+    finite = [c for c in range(el.num_codes) if np.isfinite(mxref.decode([c], el, np.float64)[0])]
+    if el.integer:
+        finite = [c for c in finite if c != 0x80]
+    codes = draw(st.lists(st.sampled_from(finite), min_size=1, max_size=32))
+    top = [c for c in finite if 2.0**el.emax <= abs(mxref.decode([c], el, np.float64)[0])]
+    codes[draw(st.integers(0, len(codes) - 1))] = draw(st.sampled_from(top))
+    e = draw(st.integers(-127, 127 - el.emax - 1))
+    vals = mxref.decode(codes, el, np.float64) * 2.0**e
+    return fmt, vals, codes, e
+
+
+@given(representable_blocks())
+def test_dequantize_quantize_is_identity_on_representable(b):
+    fmt, vals, codes, e = b
+    mx = mxref.quantize(vals, fmt, block_size=len(vals))
+    assert int(mx.scales[0]) == e + 127
+    assert np.array_equal(mx.dequantize(np.float64), vals)
+    assert np.array_equal(mx.dequantize(np.float32), vals.astype(np.float32))
+
+
+@given(blocks(), st.integers(-20, 20))
+def test_scaling_by_power_of_two_shifts_the_scale(fb, k):
+    fmt, x = fb
+    x = x.astype(np.float64)
+    if not np.isfinite(x).all() or not (x != 0).any():
+        return
+    mx = mxref.quantize(x, fmt, block_size=x.size)
+    se = int(mx.scales[0]) - 127
+    if not (-127 + 25 < se < 127 - 25):
+        return  # away from the clamps only
+    my = mxref.quantize(np.ldexp(x, k), fmt, block_size=x.size)
+    assert int(my.scales[0]) == int(mx.scales[0]) + k
+    assert np.array_equal(my.elements, mx.elements)
+
+
+@given(blocks(), st.sampled_from(SCALE_RULES))
+def test_sign_symmetry_and_idempotence(fb, rule):
+    fmt, x = fb
+    mx = mxref.quantize(x, fmt, block_size=x.size, scale_rule=rule)
+    neg = mxref.quantize(-x, fmt, block_size=x.size, scale_rule=rule)
+    assert np.array_equal(neg.scales, mx.scales)
+    v, w = mx.dequantize(np.float64), neg.dequantize(np.float64)
+    assert np.array_equal(np.isnan(v), np.isnan(w))
+    ok = ~np.isnan(v)
+    assert np.array_equal(-v[ok], w[ok])
+    again = mxref.quantize(v, fmt, block_size=x.size, scale_rule=rule)
+    if mx.scales[0] != 0xFF:
+        assert np.array_equal(again.dequantize(np.float64), v)
+
+
+# ----- layout: axis, rank, ragged lengths ---------------------------------------------------------
+
+@pytest.mark.parametrize("shape, axis", [((70,), 0), ((3, 70), -1), ((70, 3), 0), ((2, 33, 5), 1),
+                                         ((2, 3, 64), -1), ((5, 2, 31), -3)])
+def test_any_axis_and_ragged(shape, axis):
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal(shape).astype(np.float32) * 10
+    mx = mxref.quantize(x, "mxfp6_e3m2", axis=axis)
+    ax = axis % len(shape)
+    nb = -(-shape[ax] // 32)
+    assert mx.elements.shape == shape and mx.axis == ax
+    assert mx.scales.shape == shape[:ax] + (nb,) + shape[ax + 1:]
+    xm = np.moveaxis(x, ax, -1).reshape(-1, shape[ax])
+    em = np.moveaxis(mx.elements, ax, -1).reshape(-1, shape[ax])
+    sm = np.moveaxis(mx.scales, ax, -1).reshape(-1, nb)
+    for r in range(xm.shape[0]):
+        for b in range(nb):
+            s, c = reference.quantize_block_scalar(xm[r, 32 * b:32 * (b + 1)].tolist(), "mxfp6_e3m2")
+            assert sm[r, b] == s and em[r, 32 * b:32 * (b + 1)].tolist() == c
+    back = mx.dequantize()
+    assert back.shape == shape and back.dtype == np.float32
+
+
+def test_mxarray_object():
+    x = np.linspace(-3, 3, 64, dtype=np.float32).reshape(2, 32)
+    a = mxref.quantize(x, "mxfp8_e4m3")
+    assert a == mxref.quantize(x, "mxfp8_e4m3")
+    assert a != mxref.quantize(x, "mxfp8_e4m3", scale_rule="rceil")  # options are part of equality
+    assert a.is_mx_v1 and a.bits_per_element == 8.25 and a.nbytes == 64 + 2
+    b = mxref.quantize(x, "mxfp4_e2m1", block_size=16)
+    assert not b.is_mx_v1 and "not MX v1.0" in repr(b)
+    assert b.bits_per_element == 4 + 8 / 16 and b.nbytes == 32 + 4
+    assert mxref.quantize(np.ones(32), "mxfp6_e2m3").bits_per_element == 6.25
+    assert "mxfp8_e4m3" in repr(a) and "scale_rule='floor'" in repr(a)
+    assert np.array_equal(a.dequantize(), mxref.dequantize(a))
+
+
+def test_names():
+    for alias, name in [("mxfp4", "mxfp4_e2m1"), ("fp4", "mxfp4_e2m1"), ("float8_e4m3fn", "mxfp8_e4m3"),
+                        ("int8", "mxint8"), ("MXFP6_E3M2", "mxfp6_e3m2")]:
+        assert mxref.mx_format(alias) is mxref.MX_FORMATS[name]
+    with pytest.raises(ValueError, match="known"):
+        mxref.mx_format("mxfp5")
+    with pytest.raises(ValueError, match="known"):
+        mxref.mx_format("e8m0")
+
+
+# ----- dequantize ---------------------------------------------------------------------------------
+
+def test_dequantize_dtypes():
+    import ml_dtypes
+
+    x = np.array([1e-8, 3.0, -200.0, 7e-6] * 8, dtype=np.float32)
+    mx = mxref.quantize(x, "mxfp8_e5m2")
+    v64 = mx.dequantize(np.float64)
+    assert np.array_equal(mx.dequantize(), v64.astype(np.float32))
+    h = mx.dequantize(np.float16)
+    assert h.dtype == np.float16 and np.array_equal(h, v64.astype(np.float16))  # numpy rounds once here
+    bf = mx.dequantize(ml_dtypes.bfloat16)
+    assert bf.dtype == np.dtype(ml_dtypes.bfloat16)
+    # bfloat16 by RNE from the exact value, checked with Fractions
+    for v, b in zip(v64.tolist(), bf.astype(np.float64).tolist()):
+        grid_step = F(2) ** (math.frexp(v)[1] - 8)
+        assert abs(F(b) - F(v)) <= grid_step / 2
+    with pytest.raises(ValueError, match="dtype"):
+        mx.dequantize(np.int32)
+    with pytest.raises(TypeError, match="MXArray"):
+        mxref.dequantize(np.zeros(3))
+
+
+def test_dequantize_float16_underflow_and_overflow():
+    mx = mxref.quantize(np.array([2.0**-30, 1.0, 2.0**20], dtype=np.float32), "mxfp8_e5m2", block_size=1)
+    assert mx.dequantize(np.float16).tolist() == [0.0, 1.0, math.inf]
+
+
+# ----- inputs and errors ---------------------------------------------------------------------------
+
+def test_input_types_and_untouched():
+    x = np.random.default_rng(0).standard_normal((4, 64)).astype(np.float32)
+    before = x.copy()
+    a = mxref.quantize(x, "mxfp8_e4m3")
+    assert np.array_equal(x, before)
+    assert a == mxref.quantize(x.astype(np.float64), "mxfp8_e4m3")
+    assert a == mxref.quantize(x.tolist(), "mxfp8_e4m3")
+    torch = pytest.importorskip("torch")
+    assert a == mxref.quantize(torch.from_numpy(x), "mxfp8_e4m3")
+    bf = torch.from_numpy(x).to(torch.bfloat16)
+    bits = bf.view(torch.int16).numpy().view(np.uint16)
+    assert mxref.quantize(bf, "mxfp4") == mxref.quantize(mxref.bfloat16_bits_to_float32(bits), "mxfp4")
+
+
+def test_bad_arguments():
+    x = np.ones((2, 64))
+    with pytest.raises(ValueError, match="scale_rule"):
+        mxref.quantize(x, "mxfp8_e4m3", scale_rule="log2")
+    with pytest.raises(ValueError, match="rounding"):
+        mxref.quantize(x, "mxfp8_e4m3", rounding="nearest")
+    with pytest.raises(ValueError, match="axis"):
+        mxref.quantize(x, "mxfp8_e4m3", axis=2)
+    with pytest.raises(TypeError, match="axis"):
+        mxref.quantize(x, "mxfp8_e4m3", axis=1.0)
+    with pytest.raises(ValueError, match="block_size"):
+        mxref.quantize(x, "mxfp8_e4m3", block_size=0)
+    with pytest.raises(ValueError, match="inf_policy"):
+        mxref.quantize(x, "mxfp8_e4m3", inf_policy="ignore")
+    with pytest.raises(ValueError, match="zero_scale"):
+        mxref.quantize(x, "mxfp8_e4m3", zero_scale=255)
+    with pytest.raises(ValueError, match="scale_overflow"):
+        mxref.quantize(x, "mxfp8_e4m3", scale_overflow="wrap")
+    with pytest.raises(ValueError, match="dimension"):
+        mxref.quantize(np.float32(1.0), "mxfp8_e4m3")
+    with pytest.raises(TypeError, match="floating"):
+        mxref.quantize(np.ones(4, np.uint8), "mxfp8_e4m3")
+    with pytest.raises(ValueError, match="random_bits"):
+        mxref.quantize(x, "mxfp8_e4m3", rounding="stochastic", random_bits=np.zeros(3, np.uint8), random_bit_count=8)
+    with pytest.raises(TypeError, match="flush_subnormals"):
+        mxref.quantize(x, "mxfp8_e4m3", flush_subnormals=1)
+
+
+# ----- gfloat's block quantizer ------------------------------------------------------------------
+
+def test_gfloat_block_quantizer_random_blocks():
+    """gfloat.quantize_block (floor rule via float log2, RNE) on random float32 blocks: equal
+    values. (gfloat's log2 is taken in float64 of a float32 amax, which is exact enough here.)"""
+    gfloat = pytest.importorskip("gfloat")
+    from gfloat import RoundMode, quantize_block
+    from gfloat.formats import (format_info_mxfp4_e2m1, format_info_mxfp6_e2m3, format_info_mxfp6_e3m2,
+                                format_info_mxfp8_e4m3, format_info_mxfp8_e5m2, format_info_mxint8)
+    from gfloat.block import compute_scale_amax
+
+    gf = {"mxfp8_e4m3": format_info_mxfp8_e4m3, "mxfp8_e5m2": format_info_mxfp8_e5m2,
+          "mxfp6_e2m3": format_info_mxfp6_e2m3, "mxfp6_e3m2": format_info_mxfp6_e3m2,
+          "mxfp4_e2m1": format_info_mxfp4_e2m1, "mxint8": format_info_mxint8}
+    rng = np.random.default_rng(11)
+    for name, fi in gf.items():
+        for t in range(40):
+            x = (rng.standard_normal(32) * 2.0 ** rng.integers(-20, 20)).astype(np.float32)
+            theirs = quantize_block(fi, x.astype(np.float64), compute_scale_amax, RoundMode.TiesToEven)
+            ours = mxref.quantize(x, name, int8_allow_minus128=True).dequantize(np.float64)
+            assert np.array_equal(ours, theirs), (name, t)
