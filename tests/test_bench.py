@@ -1,0 +1,50 @@
+"""tools/bench.py runs (at a tiny size) and prints its report, with and without the optional
+libraries. It is a benchmark: nothing here checks a timing."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "tools" / "bench.py"
+
+
+def run(code_or_args, *, blocked=()):
+    if blocked:
+        # make the optional imports fail (sys.modules[name] = None raises ImportError on import)
+        code = (
+            "import runpy, sys\n"
+            f"for m in {list(blocked)!r}: sys.modules[m] = None\n"
+            f"sys.argv = [{str(BENCH)!r}] + {list(code_or_args)!r}\n"
+            f"runpy.run_path({str(BENCH)!r}, run_name='__main__')\n"
+        )
+        cmd = [sys.executable, "-c", code]
+    else:
+        cmd = [sys.executable, str(BENCH), *code_or_args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def test_quick_run_prints_the_table():
+    p = run(["--quick"])
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    for needle in ("library", "operation", "format", "seconds", "ratio to copy", "np.copyto",
+                   "MXFP8 E4M3", "MXFP4 E2M1", "quantize + dequantize", "Targets (from the issue)",
+                   "tracemalloc"):
+        assert needle in out, needle
+    assert "[bench]" in p.stderr and "[bench]" not in out  # progress goes to stderr
+    assert "DIFFERS" not in out  # torchao, where present, agrees with mxref bit for bit
+
+
+def test_quick_run_without_optional_libraries():
+    p = run(["--quick", "--shape", "2,64", "--repeat", "2", "--profile"],
+            blocked=("torch", "torchao", "ml_dtypes", "tabulate"))
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert "torch not importable" in out
+    assert "ml_dtypes not importable" in out
+    assert "mxref" in out and "ratio to copy" in out and "cProfile" in out
+
+
+def test_bad_arguments_are_usage_errors():
+    p = run(["--shape", "0,3"])
+    assert p.returncode == 2
