@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["as_float64", "as_codes", "bfloat16_bits_to_float32", "float16_bits_to_float16"]
+__all__ = ["as_float", "as_float64", "as_codes", "bfloat16_bits_to_float32", "float16_bits_to_float16"]
 
 _FLOAT_DTYPES = "float16, bfloat16, float32, float64"
 
@@ -56,8 +56,8 @@ def float16_bits_to_float16(bits) -> np.ndarray:
     return b.view(np.float16)
 
 
-def as_float64(x, name: str = "x") -> np.ndarray:
-    """x as a float64 array holding exactly the same values (every accepted dtype widens exactly).
+def as_float(x, name: str = "x") -> np.ndarray:
+    """x as a float16, float32 or float64 array with exactly its values (bfloat16 -> float32).
 
     Accepted: float16, bfloat16 (ml_dtypes arrays or torch tensors), float32, float64, and
     Python floats / lists of floats. Integer, bool, complex and extended-precision inputs raise
@@ -65,14 +65,23 @@ def as_float64(x, name: str = "x") -> np.ndarray:
     a = _to_numpy(x, name)
     dt = a.dtype
     if _is_bfloat16(dt):
-        a = bfloat16_bits_to_float32(a.view(np.uint16))
-        dt = a.dtype
-    if dt in (np.float16, np.float32):
-        with np.errstate(invalid="ignore"):  # signalling NaNs widen to NaN, quietly
-            return a.astype(np.float64)
-    if dt == np.float64:
+        return bfloat16_bits_to_float32(a.view(np.uint16))
+    if dt in (np.float16, np.float32, np.float64):
         return a
     raise TypeError(f"{name} must be a floating array ({_FLOAT_DTYPES}); got dtype {dt}")
+
+
+def as_float64(x, name: str = "x") -> np.ndarray:
+    """x as a float64 array holding exactly the same values (every accepted dtype widens exactly).
+
+    Accepted: float16, bfloat16 (ml_dtypes arrays or torch tensors), float32, float64, and
+    Python floats / lists of floats. Integer, bool, complex and extended-precision inputs raise
+    TypeError: an integer array passed here is more likely codes than values."""
+    a = as_float(x, name)
+    if a.dtype == np.float64:
+        return a
+    with np.errstate(invalid="ignore"):  # signalling NaNs widen to NaN, quietly
+        return a.astype(np.float64)
 
 
 def as_codes(codes, bits: int, name: str = "codes") -> np.ndarray:

@@ -7,12 +7,13 @@ on exact integer parts (no division, no intermediate underflow, one rounding).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
 
-from ._arrays import as_float64
+from ._arrays import as_float
 from .elements import _decode_table, _max_mag, _pack, _round_params, round_parts, split_float64
 from .formats import Format, FORMATS, e8m0, element_format
 from .options import check_choice, check_encode_options, check_random_options
@@ -47,7 +48,7 @@ SCALE_OVERFLOW_POLICIES = ("clamp", "nan")
 
 #: Smallest float32 normal; flush_subnormals=True zeroes inputs below it (the MX paper's algorithm).
 _FLT_MIN_LOG2 = -126
-_CHUNK = 1 << 16  # elements per chunk of temporaries
+_CHUNK = 1 << 14  # elements per chunk: temporaries stay small enough to be reused, not re-mapped
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def quantize(
     for nm, flag in (("flush_subnormals", flush_subnormals), ("int8_allow_minus128", int8_allow_minus128)):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{nm} must be a bool, got {flag!r}")
-    x64 = as_float64(x)
+    x64 = as_float(x)  # float16 / float32 / float64, exactly x's values (name kept for brevity)
     if x64.ndim == 0:
         raise ValueError("x must have at least one dimension")
     ax = _check_int("axis", axis, -x64.ndim, x64.ndim - 1) % x64.ndim
@@ -266,13 +267,22 @@ def quantize(
     opts = dict(scale_rule=scale_rule, rounding=rounding, zero_scale=zero_scale, inf_policy=inf_policy,
                 scale_overflow=scale_overflow, flush_subnormals=bool(flush_subnormals),
                 int8_allow_minus128=bool(int8_allow_minus128))
-    # 2. convert chunks of whole rows
+    # 2. convert chunks of whole rows: float32-exact inputs take the uint32 path when it applies
+    narrow = rows.dtype != np.float64 and rounding in _FAST_ROUNDINGS
     per = max(1, _CHUNK // max(L, 1))
     for r0 in range(0, rows.shape[0], per):
         sl = slice(r0, r0 + per)
-        s, e = _quantize_rows(rows[sl], k, nb, el, opts, rbr[sl] if rbr is not None else None, nrnd)
-        scales[sl] = s
-        elems[sl] = e
+        chunk = rows[sl]
+        done = False
+        if narrow:
+            c32 = chunk if chunk.dtype == np.float32 else chunk.astype(np.float32)
+            done = _quantize_rows_f32(c32, k, nb, el, opts, scales[sl], elems[sl])
+        if not done:
+            with np.errstate(invalid="ignore"):
+                c64 = chunk.astype(np.float64)
+            s_, e_ = _quantize_rows(c64, k, nb, el, opts, rbr[sl] if rbr is not None else None, nrnd)
+            scales[sl] = s_
+            elems[sl] = e_
     scales = np.moveaxis(scales.reshape(*lead, nb), -1, ax)
     elems = np.moveaxis(elems.reshape(*lead, L), -1, ax)
     return MXArray(mxf, k, ax, tuple(x64.shape), np.ascontiguousarray(scales),
@@ -323,6 +333,88 @@ def _quantize_rows(rows, k, nb, el: Format, o, rb, nrnd):
     return scale.astype(np.uint8), code
 
 
+# ----- the float32 path: the same rules on uint32 bits ------------------------------------------
+
+_FAST_ROUNDINGS = ("rne", "ties_away", "toward_zero")
+
+
+def _quantize_rows_f32(rows, k, nb, el: Format, o, out_scales, out_elems) -> bool:
+    """Fill out_scales / out_elems for float32 rows, exactly as :func:`_quantize_rows` would, with
+    int32 arithmetic on the bit patterns. Returns False (writing nothing) for chunks it does not
+    cover: float32 subnormal inputs (unless flushed), and Inf blocks under "finite_scale"."""
+    n_rows, L = rows.shape
+    pad = nb * k - L
+    # 1. unpack: |x| bits (exponent field and 23-bit fraction)
+    a = rows.view(np.uint32) & np.uint32(0x7FFFFFFF)
+    if o["flush_subnormals"]:
+        a = np.where(a < np.uint32(0x00800000), np.uint32(0), a)
+    elif ((a != 0) & (a < np.uint32(0x00800000))).any():
+        return False  # subnormal inputs: exponent from the leading bit; the general path does it
+    if pad:
+        a = np.pad(a, ((0, 0), (0, pad)))
+    a = a.reshape(n_rows, nb, k)
+    # 2. block amax on the bits; NaN sorts above Inf above every finite value
+    amax = a.max(axis=-1)
+    nan_blk = amax > np.uint32(0x7F800000)
+    inf_blk = amax == np.uint32(0x7F800000)
+    if o["inf_policy"] == "finite_scale" and inf_blk.any():
+        return False
+    nan_scale = nan_blk | inf_blk
+    has_val = amax != 0
+    # 3. shared exponent, from the exponent and fraction fields of amax (MX §6.3; SCALE_RULES)
+    ea = (amax >> np.uint32(23)).astype(np.int32)
+    fa = (amax & np.uint32(0x7FFFFF)).astype(np.int32)
+    emax = el.emax
+    rule = o["scale_rule"]
+    se = ea - 127 - emax
+    if rule == "ceil":
+        se = se + (fa != 0)
+    elif rule == "even":
+        m, _ = _round_params(el)
+        se = se + ((fa + (1 << (22 - m))) >= (1 << 23))
+    elif rule in ("rceil", "round_down"):
+        frac_max = _max_significand(el) >> 29  # max / 2^emax as 1.f: f in units of 2^-23
+        frac_max -= 1 << 23
+        se = se + (fa > frac_max) if rule == "rceil" else se - (fa < frac_max)
+    over = has_val & (se > 127)
+    se = np.clip(se, -127, 127)
+    scale = np.where(has_val, se + 127, o["zero_scale"])
+    if o["scale_overflow"] == "nan":
+        nan_scale = nan_scale | over
+    scale = np.where(nan_scale, 0xFF, scale)
+    # 4. elements: y = x / 2^se; quantum 2^(max(e_y, emin) - m); N = round(sig / 2^s), int32
+    m, emin = _round_params(el)
+    ai = a.view(np.int32)  # |x| bits < 2^31
+    e_y = (ai >> 23) - (127 + se)[..., None]
+    top = np.maximum(e_y, emin)
+    s = np.minimum(top - e_y + (23 - m), 25)  # the shift; any shift >= 25 rounds to 0 alike
+    sig = (ai & 0x7FFFFF) | 0x800000
+    rnd = o["rounding"]
+    if rnd == "rne":
+        n = (sig + ((1 << (s - 1)) - 1) + ((sig >> s) & 1)) >> s
+    elif rnd == "ties_away":
+        n = (sig + (1 << (s - 1))) >> s
+    else:  # toward_zero
+        n = sig >> s
+    mag = ((top - emin) << m) + n
+    mag *= ai != 0
+    # 5. saturate and pack: sign-magnitude, or two's complement for an integer format
+    ui = rows.view(np.int32) if not pad else np.pad(rows.view(np.int32), ((0, 0), (0, pad)))
+    sign = (ui.reshape(n_rows, nb, k) >> 31) & 1
+    if el.integer:
+        top_neg = el.code_of_max + (1 if o["int8_allow_minus128"] else 0)
+        mag = np.minimum(mag, el.code_of_max + sign * (top_neg - el.code_of_max))
+        code = ((mag ^ -sign) + sign) & (el.num_codes - 1)
+    else:
+        np.minimum(mag, el.code_of_max, out=mag)
+        code = mag | (sign << (el.bits - 1)) if el.signed else mag
+    if nan_scale.any():
+        code[nan_scale] = 0
+    out_scales[...] = scale
+    out_elems[...] = code.reshape(n_rows, nb * k)[:, :L]
+    return True
+
+
 def _inf_element_code(el: Format, neg, allow_minus128):
     if el.has_inf:
         return np.where(neg, el.inf_codes[1], el.inf_codes[0])
@@ -350,23 +442,50 @@ def dequantize(mx: MXArray, dtype=np.float32) -> np.ndarray:
     name = dt.name
     if name not in ("float32", "float64", "float16", "bfloat16"):
         raise ValueError(f"dtype must be float32, float64, float16 or bfloat16, got {dt}")
-    el = mx.format.element
-    ax = mx.axis
-    k = mx.block_size
-    vals = _decode_table(el)[mx.elements]  # float64, exact
-    sc = np.moveaxis(mx.scales, ax, -1)
-    se = np.repeat(sc.astype(np.int64) - 127, k, axis=-1)[..., : mx.shape[ax]]
-    se = np.moveaxis(se, -1, ax)
-    nan_block = np.moveaxis(np.repeat(sc == 0xFF, k, axis=-1)[..., : mx.shape[ax]], -1, ax)
-    exact = np.ldexp(vals, np.where(nan_block, 0, se).astype(np.int32))  # exact in float64
-    exact = np.where(nan_block, np.nan, exact)
-    if name == "float64":
-        return exact
-    if name == "float32":
-        with np.errstate(over="ignore"):
-            return exact.astype(np.float32)  # exact unless it overflows
+    if name in ("float32", "float64"):
+        return _dequantize_table(mx, dt)
     row = FORMATS[name]
-    return _round_to_ieee(exact, row).view(dt)
+    return _round_to_ieee(_dequantize_table(mx, np.dtype(np.float64)), row).view(dt)
+
+
+@functools.lru_cache(maxsize=None)
+def _value_table(el: Format, dtype: np.dtype) -> np.ndarray:
+    """X * P for every (scale code, element code), flattened as (scale << bits) | code: the exact
+    float64 product (always representable), cast to dtype (float32: exact, or +-Inf past its
+    range). Scale 0xFF gives NaN for every element (MX §5.1)."""
+    p = _decode_table(el)  # float64, exact
+    sc = np.arange(256)
+    t = np.ldexp(p[None, :], (sc - 127)[:, None].astype(np.int32))
+    t[0xFF, :] = np.nan
+    with np.errstate(over="ignore"):
+        t = t.astype(dtype).reshape(-1)
+    t.setflags(write=False)
+    return t
+
+
+def _dequantize_table(mx: MXArray, dt: np.dtype) -> np.ndarray:
+    """Dequantize by one table look-up per element, in chunks of rows."""
+    el = mx.format.element
+    table = _value_table(el, dt)
+    k, ax = mx.block_size, mx.axis
+    codes = np.moveaxis(mx.elements, ax, -1)
+    scales = np.moveaxis(mx.scales, ax, -1)
+    L, nb = codes.shape[-1], scales.shape[-1]
+    lead = codes.shape[:-1]
+    c2 = codes.reshape(-1, L)
+    s2 = scales.reshape(-1, nb)
+    out = np.empty(c2.shape, dt)
+    pad = nb * k - L
+    per = max(1, _CHUNK // max(L, 1))
+    for r0 in range(0, c2.shape[0], per):
+        sl = slice(r0, r0 + per)
+        c = c2[sl]
+        if pad:
+            c = np.pad(c, ((0, 0), (0, pad)))
+        idx = (s2[sl].astype(np.intp) << el.bits)[..., None] | c.reshape(c.shape[0], nb, k)
+        v = table.take(idx)
+        out[sl] = v.reshape(c.shape[0], nb * k)[:, :L] if pad else v.reshape(c.shape[0], L)
+    return np.moveaxis(out.reshape(*lead, L), -1, ax)
 
 
 def _round_to_ieee(x64: np.ndarray, row: Format) -> np.ndarray:
