@@ -267,22 +267,28 @@ def quantize(
     opts = dict(scale_rule=scale_rule, rounding=rounding, zero_scale=zero_scale, inf_policy=inf_policy,
                 scale_overflow=scale_overflow, flush_subnormals=bool(flush_subnormals),
                 int8_allow_minus128=bool(int8_allow_minus128))
-    # 2. convert chunks of whole rows: float32-exact inputs take the uint32 path when it applies
+    # 2. convert in chunks of whole rows -- of single blocks when rows hold whole blocks only.
+    #    Inputs exact in float32 take the uint32 path when it applies.
+    rows_c, scales_c, elems_c, rb_c, L_c, nb_c = rows, scales, elems, rbr, L, nb
+    if L % k == 0 and nb > 1:
+        rows_c, scales_c, elems_c = rows.reshape(-1, k), scales.reshape(-1, 1), elems.reshape(-1, k)
+        rb_c = rbr.reshape(-1, k) if rbr is not None else None
+        L_c, nb_c = k, 1
     narrow = rows.dtype != np.float64 and rounding in _FAST_ROUNDINGS
-    per = max(1, _CHUNK // max(L, 1))
-    for r0 in range(0, rows.shape[0], per):
+    per = max(1, _CHUNK // max(L_c, 1))
+    for r0 in range(0, rows_c.shape[0], per):
         sl = slice(r0, r0 + per)
-        chunk = rows[sl]
+        chunk = rows_c[sl]
         done = False
         if narrow:
             c32 = chunk if chunk.dtype == np.float32 else chunk.astype(np.float32)
-            done = _quantize_rows_f32(c32, k, nb, el, opts, scales[sl], elems[sl])
+            done = _quantize_rows_f32(c32, k, nb_c, el, opts, scales_c[sl], elems_c[sl])
         if not done:
             with np.errstate(invalid="ignore"):
                 c64 = chunk.astype(np.float64)
-            s_, e_ = _quantize_rows(c64, k, nb, el, opts, rbr[sl] if rbr is not None else None, nrnd)
-            scales[sl] = s_
-            elems[sl] = e_
+            s_, e_ = _quantize_rows(c64, k, nb_c, el, opts, rb_c[sl] if rb_c is not None else None, nrnd)
+            scales_c[sl] = s_
+            elems_c[sl] = e_
     scales = np.moveaxis(scales.reshape(*lead, nb), -1, ax)
     elems = np.moveaxis(elems.reshape(*lead, L), -1, ax)
     return MXArray(mxf, k, ax, tuple(x64.shape), np.ascontiguousarray(scales),
@@ -310,7 +316,7 @@ def _quantize_rows(rows, k, nb, el: Format, o, rb, nrnd):
     # 3. shared exponent, clamp, specials
     se = shared_exponent(amax_sig, amax_flog2, el, o["scale_rule"])
     over = se > 127
-    se = np.clip(se, -127, 127)
+    se = np.maximum(np.minimum(se, 127), -127)
     scale = se + 127
     scale = np.where(has_val, scale, o["zero_scale"])
     nan_scale = block_nan | (block_inf & (o["inf_policy"] == "nan_scale"))
@@ -377,7 +383,7 @@ def _quantize_rows_f32(rows, k, nb, el: Format, o, out_scales, out_elems) -> boo
         frac_max -= 1 << 23
         se = se + (fa > frac_max) if rule == "rceil" else se - (fa < frac_max)
     over = has_val & (se > 127)
-    se = np.clip(se, -127, 127)
+    se = np.maximum(np.minimum(se, 127), -127)
     scale = np.where(has_val, se + 127, o["zero_scale"])
     if o["scale_overflow"] == "nan":
         nan_scale = nan_scale | over
