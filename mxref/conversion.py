@@ -240,27 +240,28 @@ def quantize(
     for nm, flag in (("flush_subnormals", flush_subnormals), ("int8_allow_minus128", int8_allow_minus128)):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{nm} must be a bool, got {flag!r}")
-    x64 = as_float(x)  # float16 / float32 / float64, exactly x's values (name kept for brevity)
-    if x64.ndim == 0:
+    xa = as_float(x)  # float16 / float32 / float64, exactly x's values
+    if xa.ndim == 0:
         raise ValueError("x must have at least one dimension")
-    ax = _check_int("axis", axis, -x64.ndim, x64.ndim - 1) % x64.ndim
+    ax = _check_int("axis", axis, -xa.ndim, xa.ndim - 1) % xa.ndim
     nrnd = check_random_options(rounding, random_bits, random_bit_count)
     rb = None
     if nrnd:
         rb = np.asarray(random_bits)
         if rb.dtype == np.bool_ or rb.dtype.kind not in "iu":
             raise TypeError(f"random_bits must be an integer array, got dtype {rb.dtype}")
-        if rb.shape != x64.shape:
-            raise ValueError(f"random_bits must have x's shape {x64.shape}, got {rb.shape}")
+        if rb.shape != xa.shape:
+            raise ValueError(f"random_bits must have x's shape {xa.shape}, got {rb.shape}")
         if rb.size and (int(rb.min()) < 0 or int(rb.max()) >= (1 << nrnd)):
             raise ValueError(f"random_bits must lie in [0, 2**{nrnd})")
 
     # 1. lay the blocked axis last: rows of length L, nb blocks per row
-    xm = np.moveaxis(x64, ax, -1)
+    xm = np.moveaxis(xa, ax, -1)
     L = xm.shape[-1]
     lead = xm.shape[:-1]
-    rows = xm.reshape(-1, L)
-    rbr = np.moveaxis(rb, ax, -1).reshape(-1, L).astype(np.uint64) if rb is not None else None
+    n_rows = int(np.prod(lead, dtype=np.int64))  # explicit: reshape(-1, 0) is ambiguous
+    rows = xm.reshape(n_rows, L)
+    rbr = np.moveaxis(rb, ax, -1).reshape(n_rows, L).astype(np.uint64) if rb is not None else None
     nb = -(-L // k)
     scales = np.empty((rows.shape[0], nb), np.uint8)
     elems = np.empty(rows.shape, np.uint8)
@@ -291,7 +292,7 @@ def quantize(
             elems_c[sl] = e_
     scales = np.moveaxis(scales.reshape(*lead, nb), -1, ax)
     elems = np.moveaxis(elems.reshape(*lead, L), -1, ax)
-    return MXArray(mxf, k, ax, tuple(x64.shape), np.ascontiguousarray(scales),
+    return MXArray(mxf, k, ax, tuple(xa.shape), np.ascontiguousarray(scales),
                    np.ascontiguousarray(elems), opts)
 
 
@@ -478,8 +479,9 @@ def _dequantize_table(mx: MXArray, dt: np.dtype) -> np.ndarray:
     scales = np.moveaxis(mx.scales, ax, -1)
     L, nb = codes.shape[-1], scales.shape[-1]
     lead = codes.shape[:-1]
-    c2 = codes.reshape(-1, L)
-    s2 = scales.reshape(-1, nb)
+    n_rows = int(np.prod(lead, dtype=np.int64))
+    c2 = codes.reshape(n_rows, L)
+    s2 = scales.reshape(n_rows, nb)
     out = np.empty(c2.shape, dt)
     pad = nb * k - L
     per = max(1, _CHUNK // max(L, 1))

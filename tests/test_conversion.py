@@ -419,3 +419,14 @@ def test_float32_path_equals_general_path():
                               int8_allow_minus128=bool(t % 3), inf_policy=INF_POLICIES[t % 2],
                               scale_overflow=("clamp", "nan")[t % 7 == 0])
                     assert mxref.quantize(x, name, **kw) == mxref.quantize(x.astype(np.float64), name, **kw)
+
+
+@pytest.mark.parametrize("shape, axis", [((0,), 0), ((3, 0), -1), ((0, 64), -1), ((0, 64), 0), ((2, 0, 5), 1)])
+def test_empty_inputs(shape, axis):
+    for dt in (np.float32, np.float64):
+        mx = mxref.quantize(np.zeros(shape, dt), "mxfp8_e4m3", axis=axis)
+        nb = -(-shape[axis] // 32)
+        assert mx.elements.shape == shape
+        assert mx.scales.shape == shape[:axis % len(shape)] + (nb,) + shape[axis % len(shape) + 1:]
+        for out in (np.float32, np.float64, np.float16):
+            assert mx.dequantize(out).shape == shape
