@@ -8,7 +8,7 @@ Element formats and the E8M0 scale (MX §5.3, §5.4.1): :func:`element_format`, 
 """
 
 from . import formats, reference
-from ._arrays import bfloat16_bits_to_float32, float16_bits_to_float16
+from ._arrays import bfloat16_bits_to_float32, float16_bits_to_float16, ieee_subnormals
 from .conversion import MX_FORMATS, MXArray, MXFormat, dequantize, mx_format, quantize
 from .elements import decode, encode
 from .formats import (
@@ -30,6 +30,7 @@ from .scale import encode_e8m0
 __version__ = "0.1.0"
 
 __all__ = [
+    "ieee_subnormals",
     "Format",
     "FORMATS",
     "ELEMENT_FORMATS",

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["as_float", "as_float64", "as_codes", "bfloat16_bits_to_float32", "float16_bits_to_float16"]
+__all__ = ["as_float", "as_float64", "widen_exact", "ieee_subnormals", "as_codes", "bfloat16_bits_to_float32", "float16_bits_to_float16"]
 
 _FLOAT_DTYPES = "float16, bfloat16, float32, float64"
 
@@ -77,11 +77,31 @@ def as_float64(x, name: str = "x") -> np.ndarray:
     Accepted: float16, bfloat16 (ml_dtypes arrays or torch tensors), float32, float64, and
     Python floats / lists of floats. Integer, bool, complex and extended-precision inputs raise
     TypeError: an integer array passed here is more likely codes than values."""
-    a = as_float(x, name)
+    return widen_exact(as_float(x, name))
+
+
+def ieee_subnormals() -> bool:
+    """True when float32 arithmetic in this thread keeps subnormals, i.e. no flush-to-zero /
+    denormals-are-zero mode is set (e.g. by ``torch.set_flush_denormal(True)``)."""
+    t = np.array([1], np.uint32).view(np.float32)  # 2^-149, from its bits
+    return int((t * t.dtype.type(2)).view(np.uint32)[0]) == 2
+
+
+def widen_exact(a: np.ndarray) -> np.ndarray:
+    """A float16 / float32 / float64 array as float64, exactly, also where the thread flushes
+    subnormals (a hardware cast would then read float32 subnormals as zero)."""
     if a.dtype == np.float64:
         return a
     with np.errstate(invalid="ignore"):  # signalling NaNs widen to NaN, quietly
-        return a.astype(np.float64)
+        out = a.astype(np.float64)
+    if a.dtype == np.float32 and not ieee_subnormals():
+        bits = a.view(np.uint32)
+        frac = bits & np.uint32(0x7FFFFF)
+        sub = ((bits & np.uint32(0x7F800000)) == 0) & (frac != 0)
+        if sub.any():
+            v = np.ldexp(frac[sub].astype(np.float64), -149)  # a float64 normal: exact
+            out[sub] = np.where((bits[sub] >> np.uint32(31)) != 0, -v, v)
+    return out
 
 
 def as_codes(codes, bits: int, name: str = "codes") -> np.ndarray:

@@ -13,8 +13,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._arrays import as_float
-from .elements import _decode_table, _max_mag, _pack, _round_params, round_parts, split_float64
+from ._arrays import as_float, ieee_subnormals, widen_exact
+from .elements import _decode_table, _max_mag, _pack, _round_params, encode, round_parts, split_float64
 from .formats import Format, FORMATS, e8m0, element_format
 from .options import check_choice, check_encode_options, check_random_options
 
@@ -108,6 +108,33 @@ class MXArray:
     scales: np.ndarray
     elements: np.ndarray
     options: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        # An MXArray may be built by hand from another library's codes: check it is coherent.
+        if not isinstance(self.format, MXFormat):
+            self.format = mx_format(self.format)
+        self.block_size = _check_int("block_size", self.block_size, 1)
+        self.shape = tuple(int(n) for n in self.shape)
+        nd = len(self.shape)
+        if nd == 0:
+            raise ValueError("shape must have at least one dimension")
+        self.axis = _check_int("axis", self.axis, -nd, nd - 1) % nd
+        for nm in ("elements", "scales"):
+            a = getattr(self, nm)
+            if not isinstance(a, np.ndarray) or a.dtype != np.uint8:
+                raise TypeError(f"{nm} must be a uint8 numpy array, got "
+                                f"{getattr(a, 'dtype', type(a).__name__)}")
+        if self.elements.shape != self.shape:
+            raise ValueError(f"elements must have shape {self.shape}, got {self.elements.shape}")
+        nb = -(-self.shape[self.axis] // self.block_size)
+        want = self.shape[:self.axis] + (nb,) + self.shape[self.axis + 1:]
+        if self.scales.shape != want:
+            raise ValueError(f"scales must have shape {want} ({nb} blocks of {self.block_size} along "
+                             f"axis {self.axis}), got {self.scales.shape}")
+        bits = self.format.element.bits
+        if bits < 8 and self.elements.size and int(self.elements.max()) >= (1 << bits):
+            raise ValueError(f"elements holds {int(self.elements.max())}, outside the "
+                             f"{self.format.element.name} codes 0 ... {(1 << bits) - 1}")
 
     @property
     def is_mx_v1(self) -> bool:
@@ -275,8 +302,8 @@ def quantize(
         rows_c, scales_c, elems_c = rows.reshape(-1, k), scales.reshape(-1, 1), elems.reshape(-1, k)
         rb_c = rbr.reshape(-1, k) if rbr is not None else None
         L_c, nb_c = k, 1
-    narrow = rows.dtype != np.float64 and rounding in _FAST_ROUNDINGS
-    per = max(1, _CHUNK // max(L_c, 1))
+    narrow = rows.dtype != np.float64 and _f32_path_ok(el, rounding) and ieee_subnormals()
+    per = max(1, (_CHUNK_F32 if narrow else _CHUNK) // max(L_c, 1))
     for r0 in range(0, rows_c.shape[0], per):
         sl = slice(r0, r0 + per)
         chunk = rows_c[sl]
@@ -285,8 +312,7 @@ def quantize(
             c32 = chunk if chunk.dtype == np.float32 else chunk.astype(np.float32)
             done = _quantize_rows_f32(c32, k, nb_c, el, opts, scales_c[sl], elems_c[sl])
         if not done:
-            with np.errstate(invalid="ignore"):
-                c64 = chunk.astype(np.float64)
+            c64 = widen_exact(chunk)
             s_, e_ = _quantize_rows(c64, k, nb_c, el, opts, rb_c[sl] if rb_c is not None else None, nrnd)
             scales_c[sl] = s_
             elems_c[sl] = e_
@@ -340,48 +366,87 @@ def _quantize_rows(rows, k, nb, el: Format, o, rb, nrnd):
     return scale.astype(np.uint8), code
 
 
-# ----- the float32 path: the same rules on uint32 bits ------------------------------------------
+# ----- the float32 path: the same rules, table-driven ---------------------------------------------
+#
+# For float32 input each element's y = x * 2^-se is a float32 product that is exact whenever it
+# matters (|y| >= 2^-126; a smaller y rounds to zero in every element format under these modes,
+# whatever the float32 product rounded to, and the product keeps its sign). The element code of y
+# then depends only on y's round-to-odd value at 8 significant bits: its top 16 bits with the OR
+# of the low 16 bits in bit 0. Rounding that value to p <= 6 bits (every FP element format here)
+# gives the same result as rounding y itself (RNE / ties-away / toward-zero from round-to-odd at
+# p + 2 or more bits is exact), so one 65,536-entry table per (format, rounding), built with
+# :func:`mxref.encode`, gives the code. INT8 (7 significant bits) rounds by adding 1.5 * 2^(23+q)
+# (q = its quantum exponent) in float32: one correctly rounded IEEE addition, RNE.
+# These paths need IEEE subnormals (no flush-to-zero / denormals-are-zero): without them the
+# general integer path runs instead.
 
 _FAST_ROUNDINGS = ("rne", "ties_away", "toward_zero")
+_CHUNK_F32 = 1 << 17  # elements per chunk of the float32 path (its buffers are preallocated)
+
+
+def _f32_path_ok(el: Format, rounding: str) -> bool:
+    if el.integer:
+        return rounding == "rne"
+    return el.bits <= 8 and el.mantissa_bits + 1 + 2 <= 8 and rounding in _FAST_ROUNDINGS
+
+
+@functools.lru_cache(maxsize=None)
+def _rounding_table(el: Format, rounding: str) -> np.ndarray:
+    """Element code (sign included) of every float32 whose low 16 bits are zero, indexed by its
+    top 16 bits: rounded by ``rounding``, saturating; NaN patterns give 0 (never used)."""
+    h = np.arange(1 << 16, dtype=np.uint32) << np.uint32(16)
+    t = encode(h.view(np.float32), el, rounding=rounding, overflow="saturate", nan="zero").astype(np.uint8)
+    t.setflags(write=False)
+    return t
+
+
+def _block_max(a: np.ndarray, k: int) -> np.ndarray:
+    """Per-block max of a flat array of whole blocks of k: a tree of strided maxima for k a power
+    of two (no per-block loop inside NumPy), else a reduction over rows."""
+    if k & (k - 1):
+        return a.reshape(-1, k).max(axis=1)
+    m = a
+    while k > 1:
+        m = np.maximum(m[0::2], m[1::2])
+        k //= 2
+    return m
 
 
 def _quantize_rows_f32(rows, k, nb, el: Format, o, out_scales, out_elems) -> bool:
-    """Fill out_scales / out_elems for float32 rows, exactly as :func:`_quantize_rows` would, with
-    int32 arithmetic on the bit patterns. Returns False (writing nothing) for chunks it does not
-    cover: float32 subnormal inputs (unless flushed), and Inf blocks under "finite_scale"."""
+    """Fill out_scales / out_elems for float32 rows (n, L), exactly as :func:`_quantize_rows`
+    would. Returns False (writing nothing) where it does not apply: a block with Inf under
+    "finite_scale", or a block whose amax is a float32 subnormal under a rule other than floor."""
     n_rows, L = rows.shape
     pad = nb * k - L
-    # 1. unpack: |x| bits (exponent field and 23-bit fraction)
-    a = rows.view(np.uint32) & np.uint32(0x7FFFFFFF)
+    # 1. unpack: the chunk as whole blocks, |x| bits
+    x = np.pad(rows, ((0, 0), (0, pad))).reshape(-1) if pad else rows.reshape(-1)
+    u = x.view(np.uint32)
+    a = np.bitwise_and(u, np.uint32(0x7FFFFFFF))
     if o["flush_subnormals"]:
-        a = np.where(a < np.uint32(0x00800000), np.uint32(0), a)
-    elif ((a != 0) & (a < np.uint32(0x00800000))).any():
-        return False  # subnormal inputs: exponent from the leading bit; the general path does it
-    if pad:
-        a = np.pad(a, ((0, 0), (0, pad)))
-    a = a.reshape(n_rows, nb, k)
+        tiny = a < np.uint32(0x00800000)
+        a[tiny] = 0
+        x = np.where(tiny, u & np.uint32(0x80000000), u).view(np.float32)
     # 2. block amax on the bits; NaN sorts above Inf above every finite value
-    amax = a.max(axis=-1)
-    nan_blk = amax > np.uint32(0x7F800000)
-    inf_blk = amax == np.uint32(0x7F800000)
-    if o["inf_policy"] == "finite_scale" and inf_blk.any():
+    amax = _block_max(a, k)
+    nan_scale = amax >= np.uint32(0x7F800000)
+    if o["inf_policy"] == "finite_scale" and (amax == np.uint32(0x7F800000)).any():
         return False
-    nan_scale = nan_blk | inf_blk
     has_val = amax != 0
-    # 3. shared exponent, from the exponent and fraction fields of amax (MX §6.3; SCALE_RULES)
+    if o["scale_rule"] != "floor" and (has_val & (amax < np.uint32(0x00800000))).any():
+        return False  # exponent from the leading bit of a subnormal amax: the general path does it
+    # 3. shared exponent, from the exponent and fraction fields of amax (MX §6.3; SCALE_RULES);
+    #    a subnormal amax under "floor" clamps to -127 either way
     ea = (amax >> np.uint32(23)).astype(np.int32)
     fa = (amax & np.uint32(0x7FFFFF)).astype(np.int32)
-    emax = el.emax
     rule = o["scale_rule"]
-    se = ea - 127 - emax
+    se = ea - 127 - el.emax
     if rule == "ceil":
         se = se + (fa != 0)
     elif rule == "even":
         m, _ = _round_params(el)
         se = se + ((fa + (1 << (22 - m))) >= (1 << 23))
     elif rule in ("rceil", "round_down"):
-        frac_max = _max_significand(el) >> 29  # max / 2^emax as 1.f: f in units of 2^-23
-        frac_max -= 1 << 23
+        frac_max = (_max_significand(el) >> 29) - (1 << 23)  # max / 2^emax = 1.f, f in 2^-23
         se = se + (fa > frac_max) if rule == "rceil" else se - (fa < frac_max)
     over = has_val & (se > 127)
     se = np.maximum(np.minimum(se, 127), -127)
@@ -389,36 +454,27 @@ def _quantize_rows_f32(rows, k, nb, el: Format, o, out_scales, out_elems) -> boo
     if o["scale_overflow"] == "nan":
         nan_scale = nan_scale | over
     scale = np.where(nan_scale, 0xFF, scale)
-    # 4. elements: y = x / 2^se; quantum 2^(max(e_y, emin) - m); N = round(sig / 2^s), int32
-    m, emin = _round_params(el)
-    ai = a.view(np.int32)  # |x| bits < 2^31
-    e_y = (ai >> 23) - (127 + se)[..., None]
-    top = np.maximum(e_y, emin)
-    s = np.minimum(top - e_y + (23 - m), 25)  # the shift; any shift >= 25 rounds to 0 alike
-    sig = (ai & 0x7FFFFF) | 0x800000
-    rnd = o["rounding"]
-    if rnd == "rne":
-        n = (sig + ((1 << (s - 1)) - 1) + ((sig >> s) & 1)) >> s
-    elif rnd == "ties_away":
-        n = (sig + (1 << (s - 1))) >> s
-    else:  # toward_zero
-        n = sig >> s
-    mag = ((top - emin) << m) + n
-    mag *= ai != 0
-    # 5. saturate and pack: sign-magnitude, or two's complement for an integer format
-    ui = rows.view(np.int32) if not pad else np.pad(rows.view(np.int32), ((0, 0), (0, pad)))
-    sign = (ui.reshape(n_rows, nb, k) >> 31) & 1
+    # 4. y = x * 2^-se in float32 (exact where it matters, see above)
+    y = np.multiply(x, np.repeat(np.ldexp(np.float32(1.0), -se).astype(np.float32), k))
+    # 5. round and pack
+    code = out_elems.reshape(-1) if not pad else np.empty(x.size, np.uint8)
     if el.integer:
-        top_neg = el.code_of_max + (1 if o["int8_allow_minus128"] else 0)
-        mag = np.minimum(mag, el.code_of_max + sign * (top_neg - el.code_of_max))
-        code = ((mag ^ -sign) + sign) & (el.num_codes - 1)
+        m, emin = _round_params(el)
+        big = np.float32(1.5 * 2.0 ** (23 + emin - m))  # its ulp is the element quantum 2^(emin-m)
+        n = np.add(y, big).view(np.int32)
+        n -= big.view(np.int32)
+        lo = -el.code_of_max - (1 if o["int8_allow_minus128"] else 0)
+        np.clip(n, lo, el.code_of_max, out=n)
+        np.copyto(code, n, casting="unsafe")  # two's complement in the low byte
     else:
-        np.minimum(mag, el.code_of_max, out=mag)
-        code = mag | (sign << (el.bits - 1)) if el.signed else mag
+        y16 = y.view(np.uint16)  # little-endian: [low, high] halves of each float32
+        idx = np.bitwise_or(y16[1::2], np.not_equal(y16[0::2], 0))
+        np.take(_rounding_table(el, o["rounding"]), idx, out=code)
     if nan_scale.any():
-        code[nan_scale] = 0
-    out_scales[...] = scale
-    out_elems[...] = code.reshape(n_rows, nb * k)[:, :L]
+        code.reshape(-1, k)[nan_scale] = 0
+    out_scales[...] = scale.reshape(n_rows, nb)
+    if pad:
+        out_elems[...] = code.reshape(n_rows, nb * k)[:, :L]
     return True
 
 
@@ -450,6 +506,8 @@ def dequantize(mx: MXArray, dtype=np.float32) -> np.ndarray:
     if name not in ("float32", "float64", "float16", "bfloat16"):
         raise ValueError(f"dtype must be float32, float64, float16 or bfloat16, got {dt}")
     if name in ("float32", "float64"):
+        if mx.elements.shape[mx.axis] % mx.block_size == 0 and ieee_subnormals():
+            return _dequantize_blocks(mx, dt)
         return _dequantize_table(mx, dt)
     row = FORMATS[name]
     return _round_to_ieee(_dequantize_table(mx, np.dtype(np.float64)), row).view(dt)
@@ -464,10 +522,64 @@ def _value_table(el: Format, dtype: np.dtype) -> np.ndarray:
     sc = np.arange(256)
     t = np.ldexp(p[None, :], (sc - 127)[:, None].astype(np.int32))
     t[0xFF, :] = np.nan
-    with np.errstate(over="ignore"):
-        t = t.astype(dtype).reshape(-1)
+    t = t.reshape(-1)
+    if dtype == np.float32:  # RNE by integers (exact here, Inf past the range): no FTZ in a cast
+        t = _round_to_ieee(t, FORMATS["float32"]).view(np.float32)
     t.setflags(write=False)
     return t
+
+
+@functools.lru_cache(maxsize=None)
+def _factor_table(dtype: np.dtype) -> np.ndarray:
+    """2^(c - 127) for every E8M0 code c (NaN for 0xFF), built from bits: exact."""
+    c = np.arange(256, dtype=np.int64)
+    if dtype == np.float32:
+        t = np.where(c == 0, 0x00400000, c << 23).astype(np.uint32).view(np.float32)
+    else:
+        t = ((c + (1023 - 127)) << 52).view(np.float64)
+    t = t.copy()
+    t[0xFF] = np.nan
+    t.setflags(write=False)
+    return t
+
+
+@functools.lru_cache(maxsize=None)
+def _pair_table(el: Format) -> np.ndarray:
+    """float32 values of two consecutive element codes, indexed by the pair read as a
+    little-endian uint16 (first code in the low byte), as uint64 words (two float32 each)."""
+    v = np.full(256, np.nan, np.float32)
+    v[: el.num_codes] = _value_table(el, np.dtype(np.float32))[127 << el.bits: (127 << el.bits) + el.num_codes]
+    t = np.empty((256, 256, 2), np.float32)
+    t[:, :, 0] = v[None, :]
+    t[:, :, 1] = v[:, None]
+    t = t.reshape(-1).view(np.uint64)
+    t.setflags(write=False)
+    return t
+
+
+def _dequantize_blocks(mx: MXArray, dt: np.dtype) -> np.ndarray:
+    """Dequantize when the blocked axis holds whole blocks: element values by table look-up
+    (two codes per look-up for float32), then times the block's 2^(scale - 127) in dt. The
+    product is exact: P has at most 8 significant bits and X * P lies within dt's range down to
+    its subnormals' quantum (2^-149 for float32), so no rounding happens (IEEE subnormals needed)."""
+    el, k, ax = mx.format.element, mx.block_size, mx.axis
+    codes = np.ascontiguousarray(np.moveaxis(mx.elements, ax, -1)).reshape(-1)
+    scales = np.ascontiguousarray(np.moveaxis(mx.scales, ax, -1)).reshape(-1)
+    out = np.empty(codes.size, dt)
+    ftab = _factor_table(dt)
+    vals = _value_table(el, dt)[127 << el.bits: (128 << el.bits)]
+    pairs = _pair_table(el) if dt == np.float32 else None
+    step = _CHUNK_F32
+    for e0 in range(0, codes.size, step):
+        c = codes[e0:e0 + step]
+        o = out[e0:e0 + step]
+        if pairs is not None and c.size % 2 == 0:
+            np.take(pairs, c.view(np.uint16), out=o.view(np.uint64))
+        else:
+            np.take(vals, c, out=o, mode="clip")
+        np.multiply(o, np.repeat(ftab.take(scales[e0 // k:(e0 + c.size) // k]), k), out=o)
+    shape = np.moveaxis(mx.elements, ax, -1).shape
+    return np.moveaxis(out.reshape(shape), -1, ax)
 
 
 def _dequantize_table(mx: MXArray, dt: np.dtype) -> np.ndarray:
@@ -497,10 +609,10 @@ def _dequantize_table(mx: MXArray, dt: np.dtype) -> np.ndarray:
 
 
 def _round_to_ieee(x64: np.ndarray, row: Format) -> np.ndarray:
-    """RNE of float64 values to a 16-bit IEEE row (float16, bfloat16) as uint16 bits."""
+    """RNE of float64 values to an IEEE row (float16, bfloat16, float32) as uint16/uint32 bits."""
     neg, sig, flog2, is_nan, is_inf = split_float64(x64)
     mag = round_parts(neg, sig, flog2, row, "rne")
     mag = np.where((mag > row.code_of_max) | is_inf, row.inf_codes[0], mag)
     qnan = (((1 << row.exponent_bits) - 1) << row.mantissa_bits) | (1 << (row.mantissa_bits - 1))
     mag = np.where(is_nan, qnan, mag)
-    return np.where(neg, mag | row.sign_mask, mag).astype(np.uint16)
+    return np.where(neg, mag | row.sign_mask, mag).astype(np.uint16 if row.bits == 16 else np.uint32)

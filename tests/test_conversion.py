@@ -290,6 +290,31 @@ def test_mxarray_object():
     assert np.array_equal(a.dequantize(), mxref.dequantize(a))
 
 
+
+def test_mxarray_built_by_hand_is_checked():
+    """An MXArray from another library's codes: decoded as the spec says, and incoherent pieces
+    are refused with the argument named. Expected values typed from E2M1 (0x1 = 0.5, 0x7 = 6,
+    0xA = -1) and E8M0 (0x80 = 2, 0xFF = NaN)."""
+    el = np.array([[0x1, 0x7, 0xA, 0x0]], np.uint8)
+    mx = mxref.MXArray("mxfp4_e2m1", 2, -1, (1, 4), np.array([[0x80, 0xFF]], np.uint8), el)
+    assert mx.axis == 1 and mx.format is mxref.MX_FORMATS["mxfp4_e2m1"]
+    got = mx.dequantize()
+    assert got[0, :2].tolist() == [1.0, 12.0] and np.isnan(got[0, 2:]).all()
+    ok = dict(format="mxfp4_e2m1", block_size=2, axis=-1, shape=(1, 4),
+              scales=np.array([[0x80, 0x7F]], np.uint8), elements=el)
+    for bad, exc, msg in [
+        (dict(elements=el.astype(np.int32)), TypeError, "elements must be a uint8"),
+        (dict(scales=[[1, 2]]), TypeError, "scales must be a uint8"),
+        (dict(elements=np.array([[0x10, 0, 0, 0]], np.uint8)), ValueError, "outside the fp4_e2m1 codes"),
+        (dict(scales=np.zeros((1, 3), np.uint8)), ValueError, "scales must have shape"),
+        (dict(shape=(4,)), ValueError, "elements must have shape"),
+        (dict(axis=2), ValueError, "axis"),
+        (dict(block_size=0), ValueError, "block_size"),
+        (dict(format="mxfp5"), ValueError, "unknown MX format"),
+    ]:
+        with pytest.raises(exc, match=msg):
+            mxref.MXArray(**{**ok, **bad})
+
 def test_names():
     for alias, name in [("mxfp4", "mxfp4_e2m1"), ("fp4", "mxfp4_e2m1"), ("float8_e4m3fn", "mxfp8_e4m3"),
                         ("int8", "mxint8"), ("MXFP6_E3M2", "mxfp6_e3m2")]:

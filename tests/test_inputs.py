@@ -99,3 +99,44 @@ def test_input_array_is_never_modified():
     ro = np.ones(4)
     ro.setflags(write=False)
     assert mxref.encode(ro, "int8").tolist() == [0x40] * 4
+
+
+def test_flush_to_zero_mode_does_not_change_results():
+    """A thread in flush-to-zero / denormals-are-zero mode (torch.set_flush_denormal(True)) gets
+    the same codes and values: float32 subnormal inputs, scales near 2^-127 and float32
+    subnormal results of dequantize are all in play. Expected: the same calls in IEEE mode,
+    where the general path is held to the Fraction reference elsewhere; here also the reference
+    on one block."""
+    torch = pytest.importorskip("torch")
+    from mxref.conversion import SCALE_RULES, _value_table, _factor_table
+
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal((16, 64)) * 2.0 ** rng.integers(-150, -110, (16, 1))).astype(np.float32)
+    x[0, :] = np.float32(2.0**-140) * np.arange(64, dtype=np.float32)  # subnormals, amax subnormal
+
+    def run():
+        _value_table.cache_clear()
+        _factor_table.cache_clear()
+        out = []
+        for f in mxref.MX_FORMATS:
+            for rnd in ("rne", "toward_zero", "up"):
+                for rule in SCALE_RULES:
+                    mx = mxref.quantize(x, f, rounding=rnd, scale_rule=rule)
+                    out.append((mx.scales.tobytes(), mx.elements.tobytes(),
+                                mx.dequantize().tobytes(), mx.dequantize(np.float16).tobytes()))
+        out.append(mxref.encode(x, "fp8_e4m3").tobytes())
+        return out
+
+    ieee = run()
+    assert mxref.ieee_subnormals()
+    try:
+        torch.set_flush_denormal(True)
+        if mxref.ieee_subnormals():
+            pytest.skip("this CPU has no flush-to-zero mode")
+        flushed = run()
+    finally:
+        torch.set_flush_denormal(False)
+    assert flushed == ieee
+    s, c = reference.quantize_block_scalar(x[0, :32].tolist(), "mxfp8_e4m3")
+    mx = mxref.quantize(x[0, :32], "mxfp8_e4m3")
+    assert (int(mx.scales[0]), mx.elements.tolist()) == (s, c) and any(c)
