@@ -494,8 +494,9 @@ _OUT = {"float32": np.float32, "float64": np.float64}
 def dequantize(mx: MXArray, dtype=np.float32) -> np.ndarray:
     """Values X * P_i of an MXArray, shape of the original x (MX §5.1).
 
-    float32 (default) and float64 are exact for every finite scale and element (X * P lies in
-    [2^-143, 2^128) or is zero; float32 overflows to Inf only for float64-sized scales).
+    float64 is exact for every finite scale and element. float32 (default) is exact too, except
+    that X * P >= 2^128 becomes +-Inf: a float64-sized scale, or an element rounded up past
+    float32's max (e.g. 1.9 * 2^127 in MXFP8 E5M2 under "rceil": X = 2^113, P = 2^15).
     float16 and bfloat16 (an ml_dtypes dtype) are the exact value correctly rounded (RNE, once):
     values below half the smallest subnormal underflow to signed zero, values beyond max become
     Inf. A NaN scale makes its whole block NaN; element NaN/Inf stay NaN/Inf."""
@@ -577,7 +578,8 @@ def _dequantize_blocks(mx: MXArray, dt: np.dtype) -> np.ndarray:
             np.take(pairs, c.view(np.uint16), out=o.view(np.uint64))
         else:
             np.take(vals, c, out=o, mode="clip")
-        np.multiply(o, np.repeat(ftab.take(scales[e0 // k:(e0 + c.size) // k]), k), out=o)
+        with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)
+            np.multiply(o, np.repeat(ftab.take(scales[e0 // k:(e0 + c.size) // k]), k), out=o)
     shape = np.moveaxis(mx.elements, ax, -1).shape
     return np.moveaxis(out.reshape(shape), -1, ax)
 

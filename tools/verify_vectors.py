@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Verify spec_vectors/: manifest, sizes, sha256 sums, byte-for-byte regeneration, and an
+independent re-check of expected values against mxref's slow Fraction reference.
+
+    python tools/verify_vectors.py                  # spec_vectors/ of this checkout
+    python tools/verify_vectors.py DIR              # another set (e.g. a level-2 set)
+    python tools/verify_vectors.py --sample 0       # reference-check every expected value (slow)
+
+One line per problem (what, which file, got, expected, in hex where it applies), then a count;
+exit status 1 on any problem, 0 when everything matches. Checks, in order:
+  1. MANIFEST.json parses and has the schema's fields; SHA256SUMS lists the same files and sums;
+     no file is missing or unlisted.
+  2. every file's size, sha256, and dtype x shape agree with the manifest.
+  3. a fresh run of tools/gen_vectors.py (same level, into a temporary directory) produces
+     identical bytes for every file, the manifest and SHA256SUMS included.
+  4. every line of the text vectors (*.tv) and a seeded sample of every binary expected file
+     (``--sample`` per file, 0 = all) agree with ``mxref.reference`` (slow, exact, written
+     straight from the spec; the fast path that generated the vectors is not consulted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+try:
+    import mxref
+except ImportError:  # run from a checkout without installing
+    sys.path.insert(0, str(ROOT))
+    import mxref
+from mxref import reference
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gen_vectors  # noqa: E402
+
+DTYPES = {"|u1": np.uint8, "<u2": np.dtype("<u2"), "<u4": np.dtype("<u4")}
+FIXED = {"MANIFEST.json", "SHA256SUMS", "README.md"}
+TOP_KEYS = {"schema_version", "generator", "mxref_version", "seed", "level", "spec", "files"}
+FILE_KEYS = {"path", "sha256", "size", "dtype", "shape", "role", "operation"}
+
+
+class Report:
+    def __init__(self):
+        self.n = 0
+
+    def bad(self, what: str):
+        self.n += 1
+        print(f"MISMATCH {what}")
+
+
+def load_manifest(root: Path, rep: Report):
+    try:
+        m = json.loads((root / "MANIFEST.json").read_text())
+    except (OSError, ValueError) as exc:
+        rep.bad(f"MANIFEST.json: unreadable ({exc})")
+        return None
+    if not isinstance(m, dict) or not TOP_KEYS <= set(m) or not isinstance(m.get("files"), list):
+        rep.bad(f"MANIFEST.json: missing fields {sorted(TOP_KEYS - set(m if isinstance(m, dict) else {}))}")
+        return None
+    if m["schema_version"] != gen_vectors.SCHEMA_VERSION:
+        rep.bad(f"MANIFEST.json: schema_version {m['schema_version']!r}, this verifier reads "
+                f"{gen_vectors.SCHEMA_VERSION}")
+        return None
+    for i, e in enumerate(m["files"]):
+        if not isinstance(e, dict) or not FILE_KEYS <= set(e):
+            rep.bad(f"MANIFEST.json: file entry {i} lacks {sorted(FILE_KEYS - set(e if isinstance(e, dict) else {}))}")
+            return None
+    return m
+
+
+def check_files(root: Path, m: dict, rep: Report) -> dict:
+    """Steps 1-2. Returns {path: bytes} of the files that are intact."""
+    listed = {e["path"]: e for e in m["files"]}
+    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    for p in sorted(on_disk - set(listed) - FIXED):
+        rep.bad(f"{p}: on disk but not in MANIFEST.json")
+    try:
+        sums = {}
+        for line in (root / "SHA256SUMS").read_text().splitlines():
+            h, p = line.split("  ", 1)
+            sums[p] = h
+    except (OSError, ValueError) as exc:
+        rep.bad(f"SHA256SUMS: unreadable ({exc})")
+        sums = {}
+    if sums and set(sums) != set(listed):
+        for p in sorted(set(sums) ^ set(listed)):
+            rep.bad(f"{p}: listed in only one of SHA256SUMS and MANIFEST.json")
+    good = {}
+    for p, e in sorted(listed.items()):
+        f = root / p
+        if not f.is_file():
+            rep.bad(f"{p}: missing")
+            continue
+        data = f.read_bytes()
+        h = hashlib.sha256(data).hexdigest()
+        if len(data) != e["size"]:
+            rep.bad(f"{p}: size {len(data)}, manifest says {e['size']}")
+            continue
+        if h != e["sha256"] or (p in sums and sums[p] != h):  # still checked value by value below
+            rep.bad(f"{p}: sha256 {h[:16]}..., manifest {e['sha256'][:16]}..., SHA256SUMS {sums.get(p, '-')[:16]}...")
+        if e["dtype"] != "text":
+            dt = DTYPES.get(e["dtype"])
+            n = int(np.prod(e["shape"], dtype=np.int64))
+            if dt is None or n * np.dtype(dt).itemsize != len(data):
+                rep.bad(f"{p}: dtype {e['dtype']} x shape {e['shape']} does not give {len(data)} bytes")
+                continue
+        good[p] = data
+    return good
+
+
+def check_regenerate(root: Path, m: dict, rep: Report):
+    """Step 3."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = gen_vectors.generate(Path(tmp), int(m["level"]))
+        for name in ("MANIFEST.json", "SHA256SUMS"):
+            a, b = (root / name), (Path(tmp) / name)
+            if not a.is_file() or a.read_bytes() != b.read_bytes():
+                rep.bad(f"{name}: differs from a fresh `{m['generator']}`")
+        for e in fresh:
+            a, b = root / e["path"], Path(tmp) / e["path"]
+            if not a.is_file():
+                continue  # reported in step 2
+            x, y = a.read_bytes(), b.read_bytes()
+            if x != y:
+                i = next((j for j in range(min(len(x), len(y))) if x[j] != y[j]), min(len(x), len(y)))
+                rep.bad(f"{e['path']}: regenerated bytes differ first at byte {i} "
+                        f"(file {x[i:i + 4].hex() or '-'}, fresh {y[i:i + 4].hex() or '-'})")
+
+
+def _arr(data: bytes, e: dict) -> np.ndarray:
+    return np.frombuffer(data, DTYPES[e["dtype"]]).reshape(e["shape"])
+
+
+def _sample(n: int, k: int, key: str) -> np.ndarray:
+    if k == 0 or k >= n:
+        return np.arange(n)
+    rng = np.random.Generator(np.random.PCG64(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")))
+    return np.sort(rng.choice(n, size=k, replace=False))
+
+
+def _f32(b) -> float:
+    return float(np.uint32(b).view(np.float32))
+
+
+def check_reference(root: Path, m: dict, good: dict, rep: Report, sample: int):
+    """Step 4: the expected files against mxref.reference."""
+    by_path = {e["path"]: e for e in m["files"]}
+    for e in m["files"]:
+        p = e["path"]
+        if p not in good or e["role"] != "expected":
+            continue
+        if any(q not in good for q in e.get("inputs", [])):
+            continue
+        if p.endswith(".tv"):
+            check_tv(p, good[p].decode(), rep)
+            continue
+        ins = [_arr(good[q], by_path[q]) for q in e.get("inputs", [])]
+        got = _arr(good[p], e)
+        op, fmt, modes = e["operation"], e.get("format"), e.get("modes", {})
+        if op == "decode":
+            for i in _sample(got.size, sample, p):
+                c = int(ins[0][i])
+                want = reference.decode_scalar(c, fmt)
+                v = _f32(got[i])
+                if not ((math.isnan(want) and math.isnan(v)) or (v == want and math.copysign(1, v) == math.copysign(1, want))):
+                    rep.bad(f"{p}[{i}]: decode {fmt} {c:02X} got {int(got[i]):08X} ({v!r}), expected {want!r}")
+        elif op == "encode":
+            x = ins[0].reshape(-1)
+            for i in _sample(got.size, sample, p):
+                kw = dict(rounding=modes["rounding"], overflow=modes["overflow"])
+                if modes["rounding"] == "stochastic":
+                    kw.update(random_bits=int(ins[1].reshape(-1)[i]), random_bit_count=modes["random_bit_count"])
+                want = reference.encode_scalar(_f32(x[i]), fmt, **kw)
+                if int(got.reshape(-1)[i]) != want:
+                    rep.bad(f"{p}[{i}]: encode {fmt} {modes} {int(x[i]):08X} got {int(got.reshape(-1)[i]):02X}, expected {want:02X}")
+        elif op == "encode_e8m0":
+            x = ins[0].reshape(-1)
+            for i in _sample(got.size, sample, p):
+                want = reference.encode_e8m0_scalar(_f32(x[i]), rounding=modes["rounding"], overflow=modes["overflow"])
+                if int(got[i]) != want:
+                    rep.bad(f"{p}[{i}]: encode_e8m0 {modes} {int(x[i]):08X} got {int(got[i]):02X}, expected {want:02X}")
+        elif op == "quantize" and p.endswith(".scales.u8"):
+            check_quantize(p, e, ins, good, by_path, rep, sample)
+
+
+def check_quantize(p, e, ins, good, by_path, rep, sample):
+    ep = p[: -len(".scales.u8")] + ".elements.u8"
+    if ep not in good:
+        return
+    scales, elems = _arr(good[p], e), _arr(good[ep], by_path[ep])
+    x = ins[0]
+    k = e["block_size"]
+    modes = dict(e["modes"])
+    nbc = modes.pop("random_bit_count", None)
+    rows, L = x.shape
+    nb = -(-L // k)
+    blocks = [(r, b) for r in range(rows) for b in range(nb)]
+    for j in _sample(len(blocks), sample, p):
+        r, b = blocks[j]
+        sl = slice(b * k, min(L, (b + 1) * k))
+        vals = [_f32(v) for v in x[r, sl]]
+        kw = dict(modes)
+        if nbc is not None:
+            kw.update(random_bits=[int(v) for v in ins[1][r, sl]], random_bit_count=nbc)
+        s, codes = reference.quantize_block_scalar(vals, e["format"], **kw)
+        if int(scales[r, b]) != s or [int(c) for c in elems[r, sl]] != codes:
+            rep.bad(f"{p} row {r} block {b}: {e['format']} {e['modes']} inputs "
+                    f"{','.join(f'{int(v):08X}' for v in x[r, sl])} got {int(scales[r, b]):02X} "
+                    f"{','.join(f'{int(c):02X}' for c in elems[r, sl])}, expected {s:02X} "
+                    f"{','.join(f'{c:02X}' for c in codes)}")
+
+
+def _opts(s: str) -> dict:
+    if s == "-":
+        return {}
+    out = {}
+    for kv in s.split(","):
+        k, v = kv.split("=", 1)
+        out[k] = {"True": True, "False": False}.get(v, v)
+    return out
+
+
+def check_tv(p: str, text: str, rep: Report):
+    """Parse every line of a text vector file (format: spec_vectors/README.md) and check it."""
+    for ln, line in enumerate(text.splitlines(), 1):
+        body = line.split("#", 1)[0].strip()
+        if not body:
+            continue
+        try:
+            lhs, rhs = [t.split() for t in body.split("->")]
+            op = lhs[0]
+            if op == "decode":
+                _, fmt, code = lhs
+                want = reference.decode_scalar(int(code, 16), fmt)
+                v = _f32(int(rhs[0], 16))
+                ok = (math.isnan(want) and math.isnan(v)) or (v == want and math.copysign(1, v) == math.copysign(1, want))
+            elif op == "encode":
+                _, fmt, rnd, ov, opts, xh = lhs
+                want = reference.encode_scalar(_f32(int(xh, 16)), fmt, rounding=rnd, overflow=ov, **_opts(opts))
+                ok = int(rhs[0], 16) == want
+            elif op == "encode_e8m0":
+                _, rnd, ov, xh = lhs
+                want = reference.encode_e8m0_scalar(_f32(int(xh, 16)), rounding=rnd, overflow=ov)
+                ok = int(rhs[0], 16) == want
+            elif op == "quantize":
+                _, fmt, rule, rnd, opts, n, xs = lhs
+                vals = [_f32(int(h, 16)) for h in xs.split(",")]
+                if len(vals) != int(n):
+                    raise ValueError(f"{n} values announced, {len(vals)} given")
+                want = reference.quantize_block_scalar(vals, fmt, scale_rule=rule, rounding=rnd, **_opts(opts))
+                ok = (int(rhs[0], 16), [int(c, 16) for c in rhs[1].split(",")]) == want
+            else:
+                raise ValueError(f"unknown operation {op!r}")
+        except Exception as exc:  # a malformed line is a finding, not a crash
+            rep.bad(f"{p}:{ln}: cannot check line ({exc}): {line}")
+            continue
+        if not ok:
+            rep.bad(f"{p}:{ln}: expected {want!r}: {line}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("dir", nargs="?", type=Path, default=ROOT / "spec_vectors")
+    ap.add_argument("--sample", type=int, default=64,
+                    help="expected values (or blocks) per binary file checked against the reference; 0 = all")
+    ap.add_argument("--no-regenerate", action="store_true", help="skip step 3")
+    a = ap.parse_args(argv)
+    if a.sample < 0:
+        ap.error("--sample must be >= 0")
+    rep = Report()
+    m = load_manifest(a.dir, rep)
+    nfiles = 0
+    if m is not None:
+        good = check_files(a.dir, m, rep)
+        nfiles = len(m["files"])
+        if not a.no_regenerate:
+            check_regenerate(a.dir, m, rep)
+        check_reference(a.dir, m, good, rep, a.sample)
+    print(f"{rep.n} mismatch(es) in {a.dir} ({nfiles} files in the manifest)")
+    return 1 if rep.n else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
