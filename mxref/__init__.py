@@ -5,6 +5,8 @@ Runtime dependency: NumPy only. Codes are uint8 arrays, values are floats.
 Element formats and the E8M0 scale (MX §5.3, §5.4.1): :func:`element_format`, :func:`decode`,
 :func:`encode`, :func:`encode_e8m0`. MX block conversion (MX §6.3): :func:`quantize` ->
 :class:`MXArray`, :func:`dequantize`. The slow exact scalar reference is :mod:`mxref.reference`.
+Memory layouts (outside the spec): :func:`pack_elements`, :func:`swizzle_scales`
+(element packing and GEMM scale layouts).
 """
 
 from . import formats, reference
@@ -23,6 +25,17 @@ from .formats import (
     fp8_e4m3,
     fp8_e5m2,
     int8,
+)
+from .packing import (
+    PACKING_ORDERS,
+    SCALE_LAYOUTS,
+    pack_elements,
+    packed_nbytes,
+    packing_orders,
+    swizzle_scales,
+    swizzled_nbytes,
+    unpack_elements,
+    unswizzle_scales,
 )
 from .options import E8M0_ROUNDING_MODES, NAN_POLICIES, OVERFLOW_MODES, ROUNDING_MODES
 from .scale import encode_e8m0
@@ -59,4 +72,13 @@ __all__ = [
     "e8m0",
     "formats",
     "reference",
+    "PACKING_ORDERS",
+    "SCALE_LAYOUTS",
+    "pack_elements",
+    "unpack_elements",
+    "packed_nbytes",
+    "packing_orders",
+    "swizzle_scales",
+    "unswizzle_scales",
+    "swizzled_nbytes",
 ]
