@@ -5,6 +5,8 @@ Runtime dependency: NumPy only. Codes are uint8 arrays, values are floats.
 Element formats and the E8M0 scale (MX §5.3, §5.4.1): :func:`element_format`, :func:`decode`,
 :func:`encode`, :func:`encode_e8m0`. MX block conversion (MX §6.3): :func:`quantize` ->
 :class:`MXArray`, :func:`dequantize`. The slow exact scalar reference is :mod:`mxref.reference`.
+Memory layouts and files (outside the spec): :func:`pack_elements`, :func:`swizzle_scales`,
+:meth:`MXArray.save` / :func:`load`, the gpt-oss MXFP4 tensors :func:`to_gpt_oss`.
 """
 
 from . import formats, reference
@@ -24,6 +26,18 @@ from .formats import (
     fp8_e5m2,
     int8,
 )
+from .packing import (
+    PACKING_ORDERS,
+    SCALE_LAYOUTS,
+    pack_elements,
+    packed_nbytes,
+    packing_orders,
+    swizzle_scales,
+    swizzled_nbytes,
+    unpack_elements,
+    unswizzle_scales,
+)
+from .serialization import from_gpt_oss, load, load_safetensors, save, save_safetensors, to_gpt_oss
 from .options import E8M0_ROUNDING_MODES, NAN_POLICIES, OVERFLOW_MODES, ROUNDING_MODES
 from .scale import encode_e8m0
 
@@ -59,4 +73,19 @@ __all__ = [
     "e8m0",
     "formats",
     "reference",
+    "PACKING_ORDERS",
+    "SCALE_LAYOUTS",
+    "pack_elements",
+    "unpack_elements",
+    "packed_nbytes",
+    "packing_orders",
+    "swizzle_scales",
+    "unswizzle_scales",
+    "swizzled_nbytes",
+    "save",
+    "load",
+    "to_gpt_oss",
+    "from_gpt_oss",
+    "save_safetensors",
+    "load_safetensors",
 ]

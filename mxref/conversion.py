@@ -159,6 +159,13 @@ class MXArray:
     def dequantize(self, dtype=np.float32) -> np.ndarray:
         return dequantize(self, dtype)
 
+    def save(self, path) -> None:
+        """Write to one .npz file, read back equal by :func:`mxref.load` (see
+        :func:`mxref.serialization.save`)."""
+        from .serialization import save
+
+        save(self, path)
+
     def __eq__(self, other) -> bool:
         if not isinstance(other, MXArray):
             return NotImplemented

@@ -1,0 +1,287 @@
+"""MXArray files and the gpt-oss MXFP4 checkpoint convention (MX §5.1 / memory layout: outside
+the spec, see MX-SPEC-NOTES §7).
+
+Round trips must be exact (MXArray ==); every corruption of a file must raise ValueError. The
+gpt-oss tensors are built here by hand from chosen codes, and their values typed in from the
+E2M1 table (MX §5.3.3: codes 0-7 are 0, 0.5, 1, 1.5, 2, 3, 4, 6; 8-15 their negatives) times
+2^(scale - 127) (MX §5.4.1), a NaN scale making the whole block NaN (MX §5.1).
+"""
+
+import io
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import mxref
+
+SHAPES_AXES = [((1,), 0), ((33,), 0), ((3, 70), 1), ((3, 70), 0), ((2, 5, 7), 1), ((2, 0, 64), -1),
+               ((64, 2), 0)]
+
+
+def _saved(mx):
+    buf = io.BytesIO()
+    mx.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", list(mxref.MX_FORMATS))
+@pytest.mark.parametrize("shape,axis", SHAPES_AXES)
+def test_save_load_round_trip(tmp_path, fmt, shape, axis):
+    rng = np.random.default_rng(len(shape) * 100 + shape[0])
+    x = rng.standard_normal(shape) * np.exp2(rng.integers(-20, 20, size=shape))
+    for kw in ({}, {"block_size": 7, "scale_rule": "rceil", "rounding": "toward_zero"}):
+        mx = mxref.quantize(x, fmt, axis=axis, **kw)
+        path = tmp_path / f"{fmt}.mx"  # saved at exactly this path: no suffix added
+        mx.save(path)
+        assert path.exists()
+        back = mxref.load(path)
+        assert back == mx
+        assert back.format is mxref.MX_FORMATS[fmt]
+        assert back.options == mx.options and back.elements.dtype == np.uint8
+        np.testing.assert_array_equal(back.dequantize(np.float64), mx.dequantize(np.float64))
+
+
+@given(st.sampled_from(list(mxref.MX_FORMATS)), st.integers(1, 80), st.integers(1, 40), st.integers(0, 2**32 - 1))
+def test_round_trip_any_codes(fmt, n, k, seed):
+    # every code pattern survives, NaN scales and element NaN/Inf included
+    mxf = mxref.mx_format(fmt)
+    rng = np.random.default_rng(seed)
+    nb = -(-n // k)
+    mx = mxref.MXArray(mxf, k, 1, (2, n), rng.integers(0, 256, size=(2, nb), dtype=np.uint8),
+                       rng.integers(0, mxf.element.num_codes, size=(2, n), dtype=np.uint8),
+                       {"source": "hand", "flag": True, "zero_scale": 3, "ratio": 0.25, "none": None})
+    assert mxref.load(io.BytesIO(_saved(mx))) == mx
+
+
+def test_module_level_save_and_refusals(tmp_path):
+    mx = mxref.quantize(np.arange(40.0), "mxfp6_e3m2")
+    mxref.save(mx, tmp_path / "a")
+    assert mxref.load(tmp_path / "a") == mx
+    assert mxref.load(str(tmp_path / "a")) == mx
+    with pytest.raises(TypeError, match="mx must be an MXArray"):
+        mxref.save(np.zeros(3), tmp_path / "b")
+    odd = mxref.MXArray(mx.format, 32, 0, mx.shape, mx.scales, mx.elements, {"f": [1, 2]})
+    with pytest.raises(ValueError, match=r"options\['f'\]"):
+        odd.save(tmp_path / "c")
+    # a format row that is not one of mxref's comes back equal too
+    own = mxref.MXFormat("my_fp4_k16", mxref.fp4_e2m1, 16, mxref.e8m0, "test")
+    mine = mxref.MXArray(own, 16, 0, (40,), np.array([120, 127, 0xFF], np.uint8), mx.elements % 16, {})
+    mine.save(tmp_path / "d")
+    assert mxref.load(tmp_path / "d") == mine
+    with pytest.raises(FileNotFoundError):
+        mxref.load(tmp_path / "missing.npz")
+
+
+# ----- corrupted files ---------------------------------------------------------------------------
+
+
+def _members(mx):
+    with np.load(io.BytesIO(_saved(mx)), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _write(members):
+    buf = io.BytesIO()
+    np.savez(buf, **members)
+    buf.seek(0)
+    return buf
+
+
+def _good():
+    return mxref.quantize(np.linspace(-3, 3, 3 * 45).reshape(3, 45), "mxfp4_e2m1")
+
+
+CORRUPTIONS = {
+    "missing scales": (lambda m: m.pop("scales"), "missing member.*scales"),
+    "missing options": (lambda m: m.pop("options"), "missing member.*options"),
+    "extra member": (lambda m: m.update(extra=np.zeros(1)), "unknown member.*extra"),
+    "not mxref": (lambda m: m.update(mxref_file=np.array("other")), "mxref_file"),
+    "future version": (lambda m: m.update(version=np.array(2)), "version 2"),
+    "scales uint16": (lambda m: m.update(scales=m["scales"].astype(np.uint16)), "scales must be uint8"),
+    "scales wrong shape": (lambda m: m.update(scales=m["scales"][:, :1]), "scales must have shape"),
+    "elements short": (lambda m: m.update(elements=m["elements"][:-1]), "too short"),
+    "elements long": (lambda m: m.update(elements=np.append(m["elements"], np.uint8(0))), "must hold"),
+    "elements 2-D": (lambda m: m.update(elements=m["elements"].reshape(1, -1)), "one packed row"),
+    "padding bits set": (lambda m: m["elements"].__setitem__(-1, m["elements"][-1] | 0xF0), "padding"),
+    "shape changed": (lambda m: m.update(shape=np.array([3, 46])), "must hold|must have shape"),
+    "shape negative": (lambda m: m.update(shape=np.array([-3, 45])), "non-negative"),
+    "shape float": (lambda m: m.update(shape=np.array([3.0, 45.0])), "shape must be"),
+    "axis out of range": (lambda m: m.update(axis=np.array(5)), "axis"),
+    "block size 0": (lambda m: m.update(block_size=np.array(0)), "block_size"),
+    "axis as string": (lambda m: m.update(axis=np.array("1")), "axis must be an integer"),
+    "format unknown": (lambda m: m.update(element=np.array("fp5_e2m2")), "unknown element format"),
+    "format row mismatch": (lambda m: m.update(element=np.array("fp8_e4m3")), "not mxref's mxfp4_e2m1"),
+    "element order wrong": (lambda m: m.update(element_order=np.array("bitstream")), "order must be"),
+    "options not JSON": (lambda m: m.update(options=np.array("{scale_rule: floor")), "options is not JSON"),
+    "options a list": (lambda m: m.update(options=np.array("[1, 2]")), "JSON object"),
+    "format name an array": (lambda m: m.update(format_name=np.array(["mxfp4_e2m1"])), "format_name must be a string"),
+}
+
+
+@pytest.mark.parametrize("name", list(CORRUPTIONS))
+def test_corrupted_members_rejected(name):
+    change, match = CORRUPTIONS[name]
+    m = _members(_good())
+    change(m)
+    with pytest.raises(ValueError, match=match):
+        mxref.load(_write(m))
+
+
+def test_corrupted_bytes_rejected(tmp_path):
+    raw = _saved(_good())
+    cases = {
+        "empty": b"",
+        "text": b"hello, not an npz",
+        "truncated": raw[: len(raw) // 2],
+        "flipped": raw[:60] + bytes(b ^ 0xFF for b in raw[60:200]) + raw[200:],
+    }
+    for name, data in cases.items():
+        p = tmp_path / name
+        p.write_bytes(data)
+        with pytest.raises(ValueError, match="not a valid mxref MXArray file"):
+            mxref.load(p)
+    # a lone .npy array, and a member holding pickled objects, are refused
+    buf = io.BytesIO()
+    np.save(buf, np.zeros(3))
+    buf.seek(0)
+    with pytest.raises(ValueError, match="single .npy"):
+        mxref.load(buf)
+    m = _members(_good())
+    m["options"] = np.array([{"a": 1}], dtype=object)
+    with pytest.raises(ValueError, match="not a valid mxref MXArray file"):
+        mxref.load(_write(m))
+
+
+# ----- gpt-oss / Hugging Face MXFP4 tensors ------------------------------------------------------
+
+
+def _hand_tensors():
+    """Four rows of one block each, in the gpt-oss convention (element 2i: low nibble of byte i)."""
+    blocks = np.zeros((4, 1, 16), np.uint8)
+    scales = np.array([[127], [130], [0xFF], [0]], np.uint8)
+    blocks[0, 0, :3] = [0x21, 0xF7, 0x8A]  # codes 1, 2 | 7, 0xF | 0xA, 8
+    blocks[1, 0, 0] = 0x05                 # codes 5, 0
+    blocks[1, 0, 15] = 0x3C                # codes 0xC, 3 (elements 30, 31)
+    blocks[2, 0, 0] = 0x10                 # codes 0, 1 under a NaN scale
+    blocks[3, 0, 0] = 0x01                 # code 1 under scale 2^-127
+    return {"w.blocks": blocks, "w.scales": scales}
+
+
+def _hand_values():
+    v = np.zeros((4, 32))
+    v[0, :6] = [0.5, 1.0, 6.0, -6.0, -1.0, -0.0]   # scale 2^0
+    v[1, 0], v[1, 30], v[1, 31] = 3.0 * 8, -2.0 * 8, 1.5 * 8   # scale 2^3
+    v[2, :] = np.nan                                 # scale 0xFF: NaN block (MX §5.1)
+    v[3, 0] = 2.0 ** -128                           # 0.5 * 2^-127
+    return v
+
+
+def test_from_gpt_oss_hand_tensor():
+    mx = mxref.from_gpt_oss(_hand_tensors(), "w")
+    assert mx.shape == (4, 32) and mx.axis == 1 and mx.block_size == 32
+    assert mx.format is mxref.MX_FORMATS["mxfp4_e2m1"] and mx.options == {}
+    assert mx.elements[0, :6].tolist() == [1, 2, 7, 0xF, 0xA, 8]
+    want = _hand_values()
+    for dt in (np.float64, np.float32):
+        got = mx.dequantize(dt).astype(np.float64)
+        np.testing.assert_array_equal(got, want)                     # NaN where NaN
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # -0.0 kept
+
+
+def test_gpt_oss_block_placement_with_leading_axes():
+    blocks = np.zeros((2, 3, 2, 16), np.uint8)
+    scales = np.full((2, 3, 2), 127, np.uint8)
+    blocks[1, 2, 1, 0] = 0x02   # block 1, element 0 -> element 32 of row [1, 2]: code 2 = 1.0
+    blocks[0, 1, 0, 7] = 0x60   # block 0, byte 7 high nibble -> element 15: code 6 = 4.0
+    scales[1, 2, 1] = 128       # 2^1
+    mx = mxref.from_gpt_oss({"e_blocks": blocks, "e_scales": scales}, "e", sep="_")
+    assert mx.shape == (2, 3, 64)
+    want = np.zeros((2, 3, 64))
+    want[1, 2, 32] = 2.0
+    want[0, 1, 15] = 4.0
+    np.testing.assert_array_equal(mx.dequantize(np.float64), want)
+    back = mxref.to_gpt_oss(mx, "e", sep="_")
+    assert set(back) == {"e_blocks", "e_scales"}
+    np.testing.assert_array_equal(back["e_blocks"], blocks)
+    np.testing.assert_array_equal(back["e_scales"], scales)
+
+
+def test_to_gpt_oss_round_trip_and_layout():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 96)).astype(np.float32)
+    mx = mxref.quantize(x, "mxfp4")
+    t = mxref.to_gpt_oss(mx, "block.0.mlp.mlp1_weight")
+    b, s = t["block.0.mlp.mlp1_weight.blocks"], t["block.0.mlp.mlp1_weight.scales"]
+    assert b.shape == (2, 3, 3, 16) and b.dtype == np.uint8 and s.shape == (2, 3, 3)
+    # byte i of block g: element 32 g + 2 i in the low nibble, 32 g + 2 i + 1 in the high one
+    np.testing.assert_array_equal(b & 0x0F, mx.elements.reshape(2, 3, 3, 32)[..., 0::2])
+    np.testing.assert_array_equal(b >> 4, mx.elements.reshape(2, 3, 3, 32)[..., 1::2])
+    np.testing.assert_array_equal(s, mx.scales)
+    back = mxref.from_gpt_oss(t, "block.0.mlp.mlp1_weight")
+    assert back == mxref.MXArray(mx.format, 32, 2, mx.shape, mx.scales, mx.elements, {})
+
+
+def test_gpt_oss_refusals():
+    x = np.ones((2, 64))
+    with pytest.raises(ValueError, match="E2M1 elements and E8M0 scales"):
+        mxref.to_gpt_oss(mxref.quantize(x, "mxfp8_e4m3"), "w")
+    with pytest.raises(ValueError, match="blocks the last axis"):
+        mxref.to_gpt_oss(mxref.quantize(np.ones((64, 2)), "mxfp4", axis=0), "w")
+    with pytest.raises(ValueError, match="multiple of 32"):
+        mxref.to_gpt_oss(mxref.quantize(np.ones((2, 40)), "mxfp4"), "w")
+    with pytest.raises(ValueError, match="blocks of 32"):
+        mxref.to_gpt_oss(mxref.quantize(x, "mxfp4", block_size=16), "w")
+    with pytest.raises(TypeError, match="name"):
+        mxref.to_gpt_oss(mxref.quantize(x, "mxfp4"), "")
+    t = _hand_tensors()
+    with pytest.raises(ValueError, match="no 'v.blocks'"):
+        mxref.from_gpt_oss(t, "v")
+    with pytest.raises(TypeError, match="w.blocks must be uint8"):
+        mxref.from_gpt_oss({**t, "w.blocks": t["w.blocks"].astype(np.int8)}, "w")
+    with pytest.raises(ValueError, match=r"\[..., G, 16\]"):
+        mxref.from_gpt_oss({**t, "w.blocks": np.zeros((4, 1, 17), np.uint8)}, "w")
+    with pytest.raises(ValueError, match="w.scales must have shape"):
+        mxref.from_gpt_oss({**t, "w.scales": np.zeros((4,), np.uint8)}, "w")
+    with pytest.raises(TypeError, match="mapping"):
+        mxref.from_gpt_oss([t["w.blocks"]], "w")
+
+
+def test_from_gpt_oss_torch_tensors():
+    torch = pytest.importorskip("torch")
+    t = {k: torch.from_numpy(v) for k, v in _hand_tensors().items()}
+    np.testing.assert_array_equal(mxref.from_gpt_oss(t, "w").dequantize(np.float64), _hand_values())
+
+
+def test_safetensors_round_trip(tmp_path):
+    stn = pytest.importorskip("safetensors.numpy")
+    mx = mxref.from_gpt_oss(_hand_tensors(), "w")
+    bias = np.arange(4, dtype=np.float32)
+    path = tmp_path / "model.safetensors"
+    mxref.save_safetensors(path, {"block.0.mlp.mlp1_weight": mx, "block.0.mlp.mlp1_bias": bias})
+    raw = stn.load_file(str(path))  # the file itself follows the convention
+    assert sorted(raw) == ["block.0.mlp.mlp1_bias", "block.0.mlp.mlp1_weight.blocks",
+                           "block.0.mlp.mlp1_weight.scales"]
+    np.testing.assert_array_equal(raw["block.0.mlp.mlp1_weight.blocks"], _hand_tensors()["w.blocks"])
+    back = mxref.load_safetensors(path)
+    assert back["block.0.mlp.mlp1_weight"] == mx
+    np.testing.assert_array_equal(back["block.0.mlp.mlp1_bias"], bias)
+    # transformers' names: "_blocks" / "_scales"
+    mxref.save_safetensors(path, {"gate_up_proj": mx}, sep="_")
+    assert mxref.load_safetensors(path, sep="_")["gate_up_proj"] == mx
+    # a blocks tensor without its scales is an error
+    stn.save_file({"w.blocks": _hand_tensors()["w.blocks"]}, str(path))
+    with pytest.raises(ValueError, match="has no 'w.scales'"):
+        mxref.load_safetensors(path)
+    with pytest.raises(TypeError, match="MXArray or a NumPy array"):
+        mxref.save_safetensors(path, {"w": [1, 2]})
+
+
+def test_safetensors_missing_gives_clear_import_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "safetensors", None)
+    with pytest.raises(ImportError, match=r"pip install 'mxref\[safetensors\]'"):
+        mxref.load_safetensors(tmp_path / "x.safetensors")
+    with pytest.raises(ImportError, match="safetensors package"):
+        mxref.save_safetensors(tmp_path / "x.safetensors", {})
