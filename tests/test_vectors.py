@@ -26,7 +26,7 @@ def test_manifest_describes_every_file():
     assert m["schema_version"] == 1 and m["level"] == 1 and m["generator"] == "python tools/gen_vectors.py"
     paths = {e["path"] for e in m["files"]}
     ops = {e["operation"] for e in m["files"]}
-    assert ops == {"decode", "encode", "encode_e8m0", "quantize", "dequantize"}
+    assert ops == {"decode", "encode", "encode_e8m0", "quantize", "dequantize", "pack", "swizzle_scales"}
     for e in m["files"]:
         for q in e.get("inputs", []):
             assert q in paths, (e["path"], q)
@@ -108,3 +108,12 @@ def test_c_reader(tmp_path):
     p.write_bytes(bytes(b))
     r = subprocess.run([str(exe), str(bad)], capture_output=True, text=True)
     assert r.returncode == 1 and "MISMATCH decode decode/fp8_e5m2.f32.u32[124]" in r.stdout
+
+
+def test_swapped_nibble_order_is_named(copy, capsys):
+    lo, hi = copy / "packing/fp4_e2m1.low_first.u8", copy / "packing/fp4_e2m1.high_first.u8"
+    a, b = lo.read_bytes(), hi.read_bytes()
+    lo.write_bytes(b)
+    hi.write_bytes(a)
+    rc, out = _run(copy, capsys, "--no-regenerate")
+    assert rc == 1 and "packing/fp4_e2m1.low_first.u8 row 0: low_first got" in out

@@ -357,6 +357,27 @@ def gen_mx(w: Writer, level: int):
                       "dequantize", mname, modes=modes, inputs=[s, e], axis=-1, block_size=K)
 
 
+# ----- memory layouts (outside the spec: MX-SPEC-NOTES §7) -----------------------------------------
+
+def gen_packing(w: Writer):
+    """Packed element codes in every order of the 4- and 6-bit formats (rows of 37 codes: the
+    last byte of each row is padded with zero bits), and the cuBLAS/CUTLASS scale swizzle."""
+    for name in ("fp4_e2m1", "fp6_e2m3", "fp6_e3m2"):
+        el = mxref.element_format(name)
+        raw = Raw(SEED, f"packing/{name}")
+        codes = np.concatenate([np.arange(el.num_codes, dtype=np.int64),  # every code, then random
+                                raw.ints(37 * 8, el.bits)])[: 37 * 8].reshape(8, 37).astype(np.uint8)
+        cin = w.raw(f"packing/{name}.codes.u8", codes, "input", "pack", name)
+        for order in mxref.packing_orders(el):
+            w.raw(f"packing/{name}.{order}.u8", mxref.pack_elements(codes, el, order=order), "expected", "pack",
+                  name, modes=dict(order=order), inputs=[cin])
+    raw = Raw(SEED, "packing/scales")
+    sc = raw.ints(200 * 7, 8).astype(np.uint8).reshape(200, 7)  # M = 200 rows, 7 K-blocks: both padded
+    sin = w.raw("packing/scales.row_major.u8", sc, "input", "swizzle_scales", "e8m0")
+    w.raw("packing/scales.cublas.u8", mxref.swizzle_scales(sc, layout="cublas"), "expected", "swizzle_scales",
+          "e8m0", modes=dict(layout="cublas", pad_value=0), inputs=[sin])
+
+
 # ----- hand-reviewed text vectors -------------------------------------------------------------------
 
 def h32(b: int) -> str:
@@ -496,6 +517,7 @@ def generate(root: Path, level: int) -> list[dict]:
     gen_decode(w)
     gen_encode(w, level)
     gen_mx(w, level)
+    gen_packing(w)
     gen_tv(w)
     cmd = "python tools/gen_vectors.py" + ("" if level == 1 else f" --level {level} --out DIR")
     manifest = dict(schema_version=SCHEMA_VERSION, generator=cmd, mxref_version=mxref.__version__,

@@ -189,6 +189,45 @@ def check_reference(root: Path, m: dict, good: dict, rep: Report, sample: int):
                     rep.bad(f"{p}[{i}]: encode_e8m0 {modes} {int(x[i]):08X} got {int(got[i]):02X}, expected {want:02X}")
         elif op == "quantize" and p.endswith(".scales.u8"):
             check_quantize(p, e, ins, good, by_path, rep, sample)
+        elif op == "pack":
+            check_pack(p, e, ins[0], got, rep)
+        elif op == "swizzle_scales":
+            check_swizzle(p, ins[0], got, rep)
+
+
+def check_pack(p, e, codes, got, rep):
+    """Pack each row with Python ints straight from the layout definitions (MX-SPEC-NOTES §7)."""
+    bits = mxref.element_format(e["format"]).bits
+    order = e["modes"]["order"]
+    for r in range(codes.shape[0]):
+        row = [int(c) for c in codes[r]]
+        if order == "byte":
+            want = row
+        elif order in ("low_first", "bitstream"):  # little-endian bit stream: code i at bit i*bits
+            acc = sum(c << (i * bits) for i, c in enumerate(row))
+            want = list(acc.to_bytes((len(row) * bits + 7) // 8, "little"))
+        elif order == "high_first":  # FP4: element 2j in the high nibble of byte j
+            want = [((row[i] << 4) | (row[i + 1] if i + 1 < len(row) else 0)) for i in range(0, len(row), 2)]
+        else:
+            rep.bad(f"{p}: unknown order {order!r}")
+            return
+        if [int(b) for b in got[r]] != want:
+            rep.bad(f"{p} row {r}: {order} got {bytes(got[r]).hex()}, expected {bytes(want).hex()}")
+
+
+def check_swizzle(p, sc, got, rep):
+    """cuBLAS block-scaled layout: 128 x 4 tiles of 512 bytes, K-tiles fastest; inside a tile,
+    scale (r, c) at (r % 32) * 16 + (r // 32) * 4 + c; padding 0."""
+    rows, kb = sc.shape
+    tm, tk = -(-rows // 128), -(-kb // 4)
+    want = np.zeros(tm * tk * 512, np.uint8)
+    for r in range(rows):
+        for c in range(kb):
+            i, j, rr, cc = r // 128, c // 4, r % 128, c % 4
+            want[(i * tk + j) * 512 + (rr % 32) * 16 + (rr // 32) * 4 + cc] = sc[r, c]
+    if not np.array_equal(got.reshape(-1), want):
+        bad = int(np.flatnonzero(got.reshape(-1) != want)[0]) if got.size == want.size else -1
+        rep.bad(f"{p}: swizzled scales differ (first at byte {bad})")
 
 
 def check_quantize(p, e, ins, good, by_path, rep, sample):
