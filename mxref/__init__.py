@@ -4,14 +4,17 @@ Runtime dependency: NumPy only. Codes are uint8 arrays, values are floats.
 
 Element formats and the E8M0 scale (MX §5.3, §5.4.1): :func:`element_format`, :func:`decode`,
 :func:`encode`, :func:`encode_e8m0`. MX block conversion (MX §6.3): :func:`quantize` ->
-:class:`MXArray`, :func:`dequantize`. The slow exact scalar reference is :mod:`mxref.reference`.
-Memory layouts and files (outside the spec): :func:`pack_elements`, :func:`swizzle_scales`,
-:meth:`MXArray.save` / :func:`load`, the gpt-oss MXFP4 tensors :func:`to_gpt_oss`.
+:class:`MXArray`, :func:`dequantize`. Dot products (MX §6.1, §6.2): :func:`dot`,
+:func:`matmul`, :func:`linear`, :data:`ACCUMULATORS`. The slow exact scalar reference is
+:mod:`mxref.reference`. Memory layouts and files (outside the spec): :func:`pack_elements`,
+:func:`swizzle_scales`, :meth:`MXArray.save` / :func:`load`, the gpt-oss MXFP4 tensors
+:func:`to_gpt_oss`.
 """
 
 from . import formats, reference
 from ._arrays import bfloat16_bits_to_float32, float16_bits_to_float16, ieee_subnormals
 from .conversion import MX_FORMATS, MXArray, MXFormat, dequantize, mx_format, quantize
+from .dot import ACCUMULATORS, dot, linear, matmul
 from .elements import decode, encode
 from .formats import (
     ELEMENT_FORMATS,
@@ -58,6 +61,10 @@ __all__ = [
     "MXFormat",
     "MX_FORMATS",
     "mx_format",
+    "dot",
+    "matmul",
+    "linear",
+    "ACCUMULATORS",
     "bfloat16_bits_to_float32",
     "float16_bits_to_float16",
     "ROUNDING_MODES",

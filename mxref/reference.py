@@ -25,7 +25,10 @@ from .options import (
     check_random_options,
 )
 
-__all__ = ["decode_scalar", "decode_exact", "encode_scalar", "encode_e8m0_scalar", "exact_value"]
+__all__ = [
+    "decode_scalar", "decode_exact", "encode_scalar", "encode_e8m0_scalar", "exact_value",
+    "round_float32_scalar", "mx_values_scalar", "dot_scalar",
+]
 
 _NAN = float("nan")
 _INF = float("inf")
@@ -388,3 +391,154 @@ def quantize_block_scalar(
             sign = -1 if v < 0 else 1
             codes.append(encode_scalar(sign * abs(Fraction(v)) / x_scale, el, **kw))
     return e + 127, codes
+
+
+# ----- dot products (MX §6.1, §6.2), one term at a time ------------------------------------------
+#
+# Extended real values: a Fraction, or one of the strings "nan", "+inf", "-inf". The rules are
+# IEEE 754's for exact operands: NaN absorbs; Inf x 0 is NaN; Inf x nonzero is Inf with the
+# product's sign; +Inf + -Inf is NaN.
+
+_SPECIAL = ("nan", "+inf", "-inf")
+
+
+def _ext(v):
+    """A value as a Fraction or "nan" / "+inf" / "-inf" (NaN sign is dropped: it carries nothing)."""
+    if isinstance(v, str):
+        if v in ("+nan", "-nan", "nan"):
+            return "nan"
+        if v in ("+inf", "-inf"):
+            return v
+        raise ValueError(f"not a value: {v!r}")
+    if isinstance(v, (int, Fraction)):
+        return Fraction(v)
+    d = exact_value(v)
+    if isinstance(d, str):
+        return _ext(d)
+    s, mag = d
+    return -mag if s else mag
+
+
+def _ext_mul(x, y):
+    if x == "nan" or y == "nan":
+        return "nan"
+    xi, yi = isinstance(x, str), isinstance(y, str)
+    if xi or yi:
+        other = y if xi else x
+        if not isinstance(other, str) and other == 0:
+            return "nan"  # Inf x 0
+        neg = (x == "-inf" if xi else x < 0) != (y == "-inf" if yi else y < 0)
+        return "-inf" if neg else "+inf"
+    return x * y
+
+
+def _ext_sum(values):
+    """Exact sum of extended values (an empty sum is 0)."""
+    total, pos, neg = Fraction(0), False, False
+    for v in values:
+        if v == "nan":
+            return "nan"
+        if v == "+inf":
+            pos = True
+        elif v == "-inf":
+            neg = True
+        else:
+            total += v
+    if pos and neg:
+        return "nan"
+    return "+inf" if pos else "-inf" if neg else total
+
+
+def round_float32_scalar(v):
+    """An exact value (Fraction, int, or "nan" / "+inf" / "-inf") rounded once to float32,
+    ties to even, by integer arithmetic: |v| = n * 2^q with q = max(floor(log2 |v|), -126) - 23
+    (the float32 quantum at |v|, subnormals included), n rounded to an integer; a result of 2^128
+    or more is Inf. An exact zero gives +0.0. Returns a numpy float32 scalar."""
+    import numpy as np
+
+    v = _ext(v)
+    if isinstance(v, str):
+        return np.float32({"nan": math.nan, "+inf": math.inf, "-inf": -math.inf}[v])
+    if v == 0:
+        return np.float32(0.0)
+    neg, a = v < 0, abs(v)
+    q = max(_floor_log2(a), -126) - 23
+    scaled = a / Fraction(2) ** q
+    n = scaled.numerator // scaled.denominator
+    rem = scaled - n
+    if rem > Fraction(1, 2) or (rem == Fraction(1, 2) and n % 2 == 1):
+        n += 1
+    r = Fraction(n) * Fraction(2) ** q
+    f = math.inf if r >= Fraction(2) ** 128 else float(r)
+    return np.float32(-f if neg else f)
+
+
+def mx_values_scalar(mx) -> list:
+    """Exact values X * P_i of a 1-D MXArray, element by element: a NaN scale makes its whole
+    block NaN; with a finite scale X = 2^(code - 127), an element's NaN/Inf code is NaN/Inf, any
+    other code X times its exact value. (MX §5.1, §5.3, §5.4.1)"""
+    if len(mx.shape) != 1:
+        raise ValueError(f"mx must be 1-D, got shape {mx.shape}")
+    el, k = mx.format.element, mx.block_size
+    out = []
+    for i, code in enumerate(mx.elements.tolist()):
+        s = int(mx.scales[i // k])
+        if s == 0xFF:
+            out.append("nan")
+            continue
+        d = decode_exact(code, el)
+        if isinstance(d, str):
+            out.append(_ext(d))
+            continue
+        sign, mag = d
+        out.append((-mag if sign else mag) * Fraction(2) ** (s - 127))
+    return out
+
+
+def dot_scalar(a, b, *, accumulate: str = "exact", block_size: int | None = None, dtype="float32"):
+    """Dot product of two equal-length vectors, one term at a time (MX §6.1, §6.2).
+
+    ``a`` and ``b`` are 1-D MXArrays or sequences of values (floats, Fractions, or "nan" /
+    "+inf" / "-inf"). Blocks are the MXArrays' (both must agree) or ``block_size``.
+
+      exact            the exact sum of the exact products, rounded once (``dtype="float32"``)
+                       or returned exactly (``dtype="exact"``: a Fraction, or "nan" / "+inf" /
+                       "-inf").
+      fp32_blockwise   acc = +0.0; for each block in order: acc = fl32(acc + fl32(exact block sum)).
+      fp32_sequential  acc = +0.0; for each i in order: acc = fl32(acc + fl32(a_i * b_i)).
+
+    fl32 is :func:`round_float32_scalar`; the float32 additions are numpy float32 scalar
+    additions (IEEE 754 binary32, round to nearest even)."""
+    import numpy as np
+
+    from .conversion import MXArray
+
+    ks = {x.block_size for x in (a, b) if isinstance(x, MXArray)}
+    if block_size is not None:
+        ks.add(int(block_size))
+    if len(ks) > 1:
+        raise ValueError(f"block sizes differ: {sorted(ks)}")
+    k = ks.pop() if ks else None
+    va = mx_values_scalar(a) if isinstance(a, MXArray) else [_ext(v) for v in a]
+    vb = mx_values_scalar(b) if isinstance(b, MXArray) else [_ext(v) for v in b]
+    if len(va) != len(vb):
+        raise ValueError(f"lengths differ: {len(va)} and {len(vb)}")
+    prods = [_ext_mul(x, y) for x, y in zip(va, vb)]
+    if accumulate == "exact":
+        s = _ext_sum(prods)
+        return s if dtype == "exact" else round_float32_scalar(s)
+    if dtype != "float32":
+        raise ValueError("dtype='exact' goes with accumulate='exact' only")
+    with np.errstate(invalid="ignore", over="ignore"):
+        acc = np.float32(0.0)
+        if accumulate == "fp32_sequential":
+            for p in prods:
+                acc = np.float32(acc + round_float32_scalar(p))
+            return acc
+        if accumulate == "fp32_blockwise":
+            if k is None:
+                raise ValueError("fp32_blockwise needs blocks: MXArrays or block_size")
+            for j in range(0, len(prods), k):
+                acc = np.float32(acc + round_float32_scalar(_ext_sum(prods[j:j + k])))
+            return acc
+    raise ValueError(f"unknown accumulate {accumulate!r}")

@@ -1,0 +1,649 @@
+"""Dot products of MX data (MX §6.1 Dot, §6.2 DotGeneral): the exact value and named float32
+accumulator models; an MX matmul and a linear layer on top.
+
+Dot of two k-element blocks is X_A * X_B * sum_i P_A,i * P_B,i (MX §6.1); DotGeneral sums the
+Dot of consecutive blocks (MX §6.2). The spec leaves the internal precision and the order of the
+sum open, so there is no single bit-exact answer: mxref gives the exact value, rounded once to
+float32 (or as a Fraction), and models of the usual accumulators (:data:`ACCUMULATORS`), each
+defined precisely in :func:`matmul`, so that a GPU result can be checked against the model it
+claims.
+
+How the exact value is computed (no big floats, no Python loop over elements)
+----------------------------------------------------------------------------
+1. Every finite element value is an integer multiple of the format's smallest positive value
+   2^-q (q = 9, 16, 3, 4, 1, 6 for E4M3, E5M2, E2M3, E3M2, E2M1, INT8): P = N * 2^-q with N an
+   integer, |N| < 2^32 (E5M2: 57344 * 2^16 < 2^32). With the scale, a block's element values
+   are N * 2^e, e = scale - 127 - q, one exponent per block. A float32 operand (weight-only
+   linear) is brought to the same form: per block, e = the smallest exponent of the last
+   significand bit of its nonzero values, N = significand * 2^(own exponent - e) (any size).
+2. N is split into limbs of w bits, N = sum_s N_s 2^(w s), |N_s| < 2^w, with
+   w = (53 - ceil(log2 k)) // 2 (k = 32: w = 24; E5M2 needs two limbs, the others one).
+   For each limb pair, the k-term block sums sum_i A_s,i * B_t,i are one batched float64
+   matrix product. It is exact in any order, with or without FMA, however the BLAS blocks the
+   sum (as every dgemm does, each entry is a sum of the k products): every product is an
+   integer below 2^(2w) and every partial sum of k of them an integer of magnitude below
+   k * 2^(2w) <= 2^53, which float64 holds exactly. The block sum is then
+   S = sum_u U_u 2^(w u), U_u = sum_{s+t=u} (pair sums), in int64 (|U_u| < 2^62).
+   E5M2 x E5M2 block sums reach 32 * (57344 * 2^16)^2, about 2^68.8: more than float64 and
+   int64 hold, hence the limbs.
+3. "exact": every block's U_u * 2^(e_A + e_B + w u) is added into a fixed-point accumulator of
+   32-bit limbs held in int64 (one per output element, spanning the exponent range of the whole
+   product), each term cut into four pieces of magnitude < 2^32 and summed with
+   ``np.bincount`` (float64 sums of integers below 2^53: exact); carries are propagated after
+   every chunk of blocks. The accumulator is then rounded once to float32 by integers (see
+   :func:`_grid_to_f32`): the top 64 bits, round-to-odd at 53 bits (exact for a later rounding
+   to 24 bits), then the same integer RNE core as the element encoder, with subnormals and
+   overflow to Inf.
+4. Special values follow IEEE 754 on exact operands: a NaN scale makes every value of its block
+   NaN (MX §5.1); NaN x anything = NaN; Inf x 0 = NaN; Inf x nonzero = Inf with the product's
+   sign; +Inf + -Inf = NaN. They are decided per block from indicator matrix products.
+
+The slow reference is :func:`mxref.reference.dot_scalar` (Fractions, one term at a time); the
+tests hold every mode here equal to it bit for bit.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from ._arrays import as_float, ieee_subnormals, widen_exact
+from .conversion import MXArray, _value_table, mx_format, quantize
+from .elements import _decode_table, round_parts
+from .formats import FORMATS, e8m0
+from .options import check_choice
+
+__all__ = ["ACCUMULATORS", "dot", "matmul", "linear"]
+
+#: Accumulator models of :func:`matmul` (the spec leaves internal precision and order open):
+#:   exact            the exact sum, rounded once to float32 (RNE)
+#:   fp32_blockwise   each block's exact scaled sum rounded to float32, added in float32 in K order
+#:   fp32_sequential  each scaled product rounded to float32, added in float32 in K order
+ACCUMULATORS = ("exact", "fp32_blockwise", "fp32_sequential")
+
+_F32 = FORMATS["float32"]
+_M32 = np.int64(0xFFFFFFFF)
+_CHUNK = 1 << 19  # output elements x blocks (or x K-steps) per chunk: bounds the temporaries
+_TILE = 1 << 22  # int64 accumulator words per row tile of the output
+
+
+# ----- operands: rows blocked along K ------------------------------------------------------------
+
+
+@dataclass
+class _Op:
+    """One operand as R rows of K values, blocked along K in blocks of k (K padded with zeros to
+    nb * k). Finite value of element i = (-1)^neg * m * 2^d * 2^exp[row, block]; ``values`` are
+    the exact values in float64 (NaN for a NaN-scale block), used by the sequential model and
+    for the special-value indicators."""
+
+    k: int
+    m: np.ndarray  # (R, Kp) int64, >= 0, 0 for non-finite elements and NaN-scale blocks
+    d: np.ndarray  # (R, Kp) int64, >= 0 (0 for MX operands)
+    neg: np.ndarray  # (R, Kp) bool
+    exp: np.ndarray  # (R, nb) int64
+    values: np.ndarray  # (R, Kp) float64
+    bits: int  # max bit length of m * 2^d
+
+    @property
+    def R(self) -> int:
+        return self.m.shape[0]
+
+    @property
+    def nb(self) -> int:
+        return self.exp.shape[1]
+
+    def rows(self, r0: int, r1: int) -> "_Op":
+        return _Op(self.k, self.m[r0:r1], self.d[r0:r1], self.neg[r0:r1], self.exp[r0:r1],
+                   self.values[r0:r1], self.bits)
+
+    def limbs(self, w: int, rhs: bool) -> np.ndarray:
+        """Signed limbs of w bits of m * 2^d, least significant first, as exact float64 (each
+        |limb| < 2^w <= 2^26), stacked for batched block products: (nb, nl * R, k) for the
+        left operand, (nb, k, nl * R) for the right one (limb-major along the row axis)."""
+        nl = max(1, -(-self.bits // w))
+        mask = np.int64((1 << w) - 1)
+        out = np.empty((nl, self.R, self.nb * self.k), np.float64)
+        for s in range(nl):
+            sh = self.d - w * s  # >= 0: shift m left by sh; < 0: right by -sh
+            left = (self.m << np.clip(sh, 0, w)) & mask  # shifts >= w leave no bit of the limb
+            right = (self.m >> np.clip(-sh, 0, 63)) & mask
+            limb = np.where(sh >= w, 0, np.where(sh >= 0, left, right))
+            out[s] = np.where(self.neg, -limb, limb)
+        out = out.reshape(nl * self.R, self.nb, self.k)
+        return np.ascontiguousarray(out.transpose(1, 2, 0) if rhs else out.transpose(1, 0, 2))
+
+
+@functools.lru_cache(maxsize=None)
+def _int_table(el):
+    """(N per code as int64 (0 for NaN/Inf codes), q): finite value = N * 2^-q, where 2^-q is
+    the smallest positive value of the format (MX §5.3)."""
+    small = Fraction(el.smallest_positive)
+    if small.numerator != 1 or small.denominator & (small.denominator - 1):
+        raise ValueError(f"{el.name}: smallest positive value {small} is not 2^-q")  # pragma: no cover
+    q = small.denominator.bit_length() - 1
+    vals = _decode_table(el)
+    finite = np.isfinite(vals)
+    n = np.where(finite, np.ldexp(np.where(finite, vals, 0.0), q), 0.0)
+    table = n.astype(np.int64)
+    assert np.array_equal(table.astype(np.float64), n)  # every value is an integer multiple
+    table.setflags(write=False)
+    return table, q
+
+
+def _mx_op(codes: np.ndarray, scales: np.ndarray, mx: MXArray) -> _Op:
+    """Operand from an MXArray's codes laid out (R, K) and scales (R, nb)."""
+    el, k = mx.format.element, mx.block_size
+    table, q = _int_table(el)
+    R, K = codes.shape
+    nb = scales.shape[1]
+    if nb * k != K:
+        codes = np.pad(codes, ((0, 0), (0, nb * k - K)))  # code 0 is +0 in every element format
+    n = table[codes]
+    sc = scales.astype(np.int64)
+    nan_blk = sc == 0xFF
+    m = np.abs(n)
+    if nan_blk.any():
+        m = np.where(np.repeat(nan_blk, k, axis=1), 0, m)
+    vals = _value_table(el, np.dtype(np.float64)).take((np.repeat(sc, k, axis=1) << el.bits) | codes)
+    bits = int(m.max()).bit_length() if m.size else 0
+    return _Op(k, m, np.zeros_like(m), n < 0, np.where(nan_blk, 0, sc - 127 - q), vals, bits)
+
+
+def _float_op(x32: np.ndarray, k: int) -> _Op:
+    """Operand from float32 values (R, K), blocks of k: per block the exponent is the smallest
+    exponent of the last significand bit among its finite nonzero values (0 if none)."""
+    R, K = x32.shape
+    nb = -(-K // k)
+    if nb * k != K:
+        x32 = np.pad(x32, ((0, 0), (0, nb * k - K)))
+    u = x32.view(np.uint32).astype(np.int64)
+    ef = (u >> 23) & 0xFF
+    frac = u & 0x7FFFFF
+    finite = ef != 0xFF
+    sig = np.where(ef > 0, frac | (1 << 23), frac)
+    lsb = np.where(ef > 0, ef, 1) - 150  # exponent of the significand's last bit
+    nz = finite & (sig != 0)
+    big = np.int64(1 << 20)
+    blk = np.where(nz, lsb, big).reshape(R, nb, k).min(axis=2)
+    blk = np.where(blk == big, 0, blk)
+    d = np.where(nz, lsb - np.repeat(blk, k, axis=1), 0)
+    m = np.where(nz, sig, 0)
+    bl = np.where(nz, d + 24, 0)  # an upper bound of the bit length of m * 2^d
+    bits = int(bl.max()) if bl.size else 0
+    return _Op(k, m, d, (u >> 31) == 1, blk, widen_exact(x32), bits)
+
+
+def _limb_width(k: int) -> int:
+    """w with k * (2^w - 1)^2 < 2^53: the block sums of w-bit limbs are exact in float64."""
+    w = (53 - (k - 1).bit_length()) // 2
+    if w < 1:  # pragma: no cover - k > 2^51
+        raise ValueError(f"block_size {k} is too large")
+    return w
+
+
+# ----- block sums ---------------------------------------------------------------------------------
+
+
+def _block_sums(la: np.ndarray, lb: np.ndarray, RA: int, RB: int, j0: int, j1: int) -> list:
+    """Exact block sums of blocks j0..j1-1 as int64 arrays U[u] of shape (cb, RA, RB): the block
+    sum is sum_u U[u] * 2^(w u). One batched float64 matmul gives every limb pair's block sums,
+    exact by the choice of w (see :func:`_limb_width`); |U[u]| < 2^53 * (number of pairs) < 2^62."""
+    nla, nlb = la.shape[1] // max(RA, 1), lb.shape[2] // max(RB, 1)
+    p = np.matmul(la[j0:j1], lb[j0:j1]).reshape(j1 - j0, nla, RA, nlb, RB)
+    U = [None] * (nla + nlb - 1)
+    for s in range(nla):
+        for t in range(nlb):
+            q = p[:, s, :, t, :].astype(np.int64)
+            U[s + t] = q if U[s + t] is None else U[s + t] + q
+    return U
+
+
+def _pieces(c, o):
+    """c * 2^o (int64 |c| < 2^62, int64 o >= 0) as (L, [(0, p0), (1, p1), (1, p2), (2, p3)]):
+    c * 2^o = sum p * 2^(32 (L + offset)), every |p| < 2^32, L = o // 32."""
+    L, r = o >> 5, o & 31
+    t0 = (c & _M32) << r  # < 2^63
+    t1 = (c >> 32) << r  # |.| < 2^61
+    return L, ((0, t0 & _M32), (1, t0 >> 32), (1, t1 & _M32), (2, t1 >> 32))
+
+
+def _normalize(g: np.ndarray) -> None:
+    """Propagate carries in place: limbs 0 .. n-2 in [0, 2^32), the top limb keeps the sign."""
+    for i in range(g.shape[1] - 1):
+        c = g[:, i] >> 32
+        g[:, i] &= _M32
+        g[:, i + 1] += c
+
+
+def _bitlen(a: np.ndarray) -> np.ndarray:
+    """Bit length of non-negative integers below 2^53 (frexp of an exact float64)."""
+    return np.frexp(a.astype(np.float64))[1].astype(np.int64)
+
+
+def _grid_to_f32(g: np.ndarray, base) -> np.ndarray:
+    """float32 nearest (ties to even) to sum_i g[:, i] * 2^(32 i + base); +0.0 for zero.
+
+    1. carries; sign; magnitude. 2. the highest nonzero limb h: W = g[h] * 2^32 + g[h-1] holds
+    the top 33..64 bits, ``sticky`` whether any lower limb is nonzero. 3. a 53-bit significand
+    rounded to odd (the lost bits and sticky ORed into its last bit: RNE to 24 bits from it is
+    RNE of the exact value, 53 >= 24 + 2), exponent bl - 1 + 32 (h - 1) + base. 4. the integer
+    RNE core :func:`mxref.elements.round_parts` with float32's emin (subnormals); a magnitude
+    above the largest finite code is Inf."""
+    g = g.copy()
+    P, n = g.shape
+    # 1. sign and magnitude
+    _normalize(g)
+    neg = g[:, -1] < 0
+    if neg.any():
+        g[neg] = -g[neg]
+        _normalize(g)
+    if (g[:, -1] >= (1 << 31)).any():  # pragma: no cover - the callers leave headroom
+        raise RuntimeError("accumulator overflow")
+    # 2. top limbs
+    nz = g != 0
+    anynz = nz.any(axis=1)
+    h = n - 1 - np.argmax(nz[:, ::-1], axis=1)
+    rows = np.arange(P)
+    hi = g[rows, h]
+    lo = np.where(h >= 1, g[rows, np.maximum(h - 1, 0)], 0)
+    below = np.logical_or.accumulate(nz, axis=1)
+    sticky = (h >= 2) & below[rows, np.maximum(h - 2, 0)]
+    W = (hi.astype(np.uint64) << np.uint64(32)) | lo.astype(np.uint64)
+    bl = 32 + _bitlen(hi)
+    # 3. 53-bit significand, round to odd
+    sd = bl - 53
+    rs = np.clip(sd, 0, 63).astype(np.uint64)
+    ls = np.clip(-sd, 0, 63).astype(np.uint64)
+    one = np.uint64(1)
+    lost = (W & ((one << rs) - one)) != 0
+    sig = ((W >> rs) << ls) | (lost | sticky).astype(np.uint64)
+    flog2 = bl - 1 + 32 * (h - 1) + np.asarray(base, dtype=np.int64)
+    sig = np.where(anynz, sig, np.uint64(1 << 52))
+    # 4. round to float32
+    mag = round_parts(neg, sig, flog2, _F32, "rne")
+    mag = np.where(mag > _F32.code_of_max, _F32.inf_codes[0], mag)
+    bits = np.where(neg, mag | _F32.sign_mask, mag)
+    return np.where(anynz, bits, 0).astype(np.uint32).view(np.float32)
+
+
+def _grid_to_int(g: np.ndarray) -> list:
+    """The integers sum_i g[p, i] 2^(32 i) as Python ints (exact)."""
+    out = []
+    for row in g.tolist():
+        v = 0
+        for limb in reversed(row):
+            v = (v << 32) + limb
+        out.append(v)
+    return out
+
+
+def _f32_from_f64(x: np.ndarray) -> np.ndarray:
+    """float64 values rounded once to float32 (RNE; overflow to Inf; subnormals). The cast is
+    kept only where it is exact (read back equal); every element that needs rounding, and every
+    one a flush-to-zero thread would spoil, is rounded by integers instead."""
+    from .conversion import _round_to_ieee
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = x.astype(np.float32)
+    bad = (widen_exact(y) != x) & ~np.isnan(x)
+    if bad.any():
+        y[bad] = _round_to_ieee(x[bad], _F32).view(np.float32)
+    return y
+
+
+def _chain_f32(acc: np.ndarray, terms: np.ndarray) -> np.ndarray:
+    """acc = fl32(acc + terms[i]) for i = 0, 1, ... in order (IEEE binary32 addition, RNE),
+    vectorized over the output (a loop over the terms: the order is the model). With IEEE
+    subnormals each step is one float32 ``np.add``. In a thread that flushes subnormals, each
+    addition is done in float64 and rounded to float32 by integers (one float64 rounding then
+    one to float32 is the correct rounding of a sum of two float32 values: 53 >= 2 * 24 + 2)."""
+    acc = np.array(acc, dtype=np.float32, copy=True)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if ieee_subnormals():
+            for t in terms:
+                np.add(acc, t, out=acc)
+            return acc
+        for t in terms:
+            acc = _f32_from_f64(widen_exact(acc) + widen_exact(np.asarray(t, np.float32)))
+        return acc
+
+
+# ----- special values -----------------------------------------------------------------------------
+
+
+def _indicators(v: np.ndarray) -> dict:
+    with np.errstate(invalid="ignore"):
+        return {"pinf": v == np.inf, "ninf": v == -np.inf, "pos": v > 0, "neg": v < 0, "zero": v == 0}
+
+
+def _special_blocks(A: _Op, B: _Op, j0: int, j1: int):
+    """Per block (cb, RA, RB): (nan, +inf, -inf) flags of the exact block sum, or None when the
+    blocks hold no NaN or Inf. NaN: a NaN value (or NaN scale) in either block, Inf x 0, or Inf
+    products of both signs; else +-Inf when an Inf product exists (IEEE 754)."""
+    k = A.k
+    va = A.values[:, j0 * k:j1 * k].reshape(A.R, j1 - j0, k)
+    vb = B.values[:, j0 * k:j1 * k].reshape(B.R, j1 - j0, k)
+    if np.isfinite(va).all() and np.isfinite(vb).all():
+        return None
+    nan = np.isnan(va).any(axis=2).T[:, :, None] | np.isnan(vb).any(axis=2).T[:, None, :]
+    ia, ib = _indicators(va), _indicators(vb)
+    if not (ia["pinf"].any() or ia["ninf"].any() or ib["pinf"].any() or ib["ninf"].any()):
+        z = np.zeros(nan.shape, bool)
+        return nan, z, z
+
+    def count(names_a, names_b):  # sum over the pairs of (indicator_a @ indicator_b), per block
+        a = np.concatenate([ia[n] for n in names_a], axis=2).astype(np.float64).transpose(1, 0, 2)
+        b = np.concatenate([ib[n] for n in names_b], axis=2).astype(np.float64).transpose(1, 2, 0)
+        return np.matmul(a, b) > 0
+
+    ia["inf"], ib["inf"] = ia["pinf"] | ia["ninf"], ib["pinf"] | ib["ninf"]
+    inf_zero = count(["inf", "zero"], ["zero", "inf"])
+    pinf = count(["pinf", "ninf", "pos", "neg"], ["pos", "neg", "pinf", "ninf"])
+    ninf = count(["pinf", "ninf", "pos", "neg"], ["neg", "pos", "ninf", "pinf"])
+    nan = nan | inf_zero | (pinf & ninf)
+    return nan, pinf & ~nan, ninf & ~nan
+
+
+# ----- the three accumulators ---------------------------------------------------------------------
+
+
+def _exact(A: _Op, B: _Op, finish: str):
+    """Exact sum over all blocks. finish="f32": float32 (RA, RB); "int": (ints, base, flags)."""
+    RA, RB, nb = A.R, B.R, A.nb
+    w = _limb_width(A.k)
+    la, lb = A.limbs(w, False), B.limbs(w, True)
+    nu = la.shape[1] // RA + lb.shape[2] // RB - 1
+    base = int(A.exp.min()) + int(B.exp.min())
+    span = int(A.exp.max()) + int(B.exp.max()) - base + w * (nu - 1)
+    n = (span + 62 + (nb * nu).bit_length()) // 32 + 4
+    P = RA * RB
+    g = np.zeros((P, n), np.int64)
+    pos = (np.arange(P, dtype=np.int64) * n).reshape(RA, RB)
+    fnan = np.zeros((RA, RB), bool)
+    fpinf, fninf = fnan.copy(), fnan.copy()
+    cb = max(1, _CHUNK // max(P * nu, 1))
+    for j0 in range(0, nb, cb):
+        j1 = min(nb, j0 + cb)
+        U = _block_sums(la, lb, RA, RB, j0, j1)
+        e = (A.exp[:, j0:j1].T[:, :, None] + B.exp[:, j0:j1].T[:, None, :]) - base  # (cb, RA, RB)
+        idx, wts = [], []
+        for u, c in enumerate(U):
+            L, parts = _pieces(c, e + w * u)
+            start = pos[None] + L
+            for off, p in parts:
+                idx.append((start + off).reshape(-1))
+                wts.append(p.reshape(-1).astype(np.float64))
+        # a bin gets at most 2 pieces per (block, u), so at most 2 * max(nu, _CHUNK / P) <= 2^20
+        # pieces of magnitude < 2^32: every partial sum is an integer below 2^52, exact in float64
+        g += np.bincount(np.concatenate(idx), np.concatenate(wts), minlength=P * n).reshape(P, n).astype(np.int64)
+        _normalize(g)
+        sp = _special_blocks(A, B, j0, j1)
+        if sp is not None:
+            fnan |= sp[0].any(axis=0)
+            fpinf |= sp[1].any(axis=0)
+            fninf |= sp[2].any(axis=0)
+    fnan |= fpinf & fninf
+    if finish == "int":
+        return _grid_to_int(g), base, (fnan, fpinf & ~fnan, fninf & ~fnan)
+    out = _grid_to_f32(g, base).reshape(RA, RB)
+    out[fpinf] = np.inf
+    out[fninf] = -np.inf
+    out[fnan] = np.nan
+    return out
+
+
+def _blockwise(A: _Op, B: _Op) -> np.ndarray:
+    """acc = +0.0; for each block in K order: acc = fl32(acc + fl32(exact block sum))."""
+    RA, RB, nb = A.R, B.R, A.nb
+    w = _limb_width(A.k)
+    la, lb = A.limbs(w, False), B.limbs(w, True)
+    nu = la.shape[1] // RA + lb.shape[2] // RB - 1
+    n = (w * (nu - 1) + 62 + nu.bit_length()) // 32 + 4
+    acc = np.zeros((RA, RB), np.float32)
+    cb = max(1, _CHUNK // max(RA * RB * n, 1))
+    for j0 in range(0, nb, cb):
+        j1 = min(nb, j0 + cb)
+        U = _block_sums(la, lb, RA, RB, j0, j1)
+        base = A.exp[:, j0:j1].T[:, :, None] + B.exp[:, j0:j1].T[:, None, :]
+        if len(U) == 1:
+            # one limb: |U| < 2^53 and 2^-400 < 2^base < 2^400, so U * 2^base is a float64, exactly
+            vals = _f32_from_f64(np.ldexp(U[0].astype(np.float64), base.astype(np.int32)))
+        else:
+            g = np.zeros((U[0].size, n), np.int64)
+            for u, c in enumerate(U):  # a constant offset w*u: the pieces land in fixed limbs
+                L, parts = _pieces(c.reshape(-1), np.int64(w * u))
+                for off, p in parts:
+                    g[:, int(L) + off] += p
+                _normalize(g)
+            vals = _grid_to_f32(g, base.reshape(-1)).reshape(j1 - j0, RA, RB)
+        sp = _special_blocks(A, B, j0, j1)
+        if sp is not None:
+            vals[sp[1]] = np.inf
+            vals[sp[2]] = -np.inf
+            vals[sp[0]] = np.nan
+        acc = _chain_f32(acc, vals)
+    return acc
+
+
+def _sequential(A: _Op, B: _Op, K: int) -> np.ndarray:
+    """acc = +0.0; for i in 0 .. K-1: acc = fl32(acc + fl32(a_i * b_i)). The products are exact in
+    float64 (significands of at most 24 x 8 bits; exponents within float64's normal range)."""
+    RA, RB = A.R, B.R
+    acc = np.zeros((RA, RB), np.float32)
+    ci = max(1, _CHUNK // max(RA * RB, 1))
+    for i0 in range(0, K, ci):
+        i1 = min(K, i0 + ci)
+        with np.errstate(invalid="ignore"):
+            p = A.values[:, i0:i1].T[:, :, None] * B.values[:, i0:i1].T[:, None, :]
+        acc = _chain_f32(acc, _f32_from_f64(p))
+    return acc
+
+
+def _run(A: _Op, B: _Op, K: int, accumulate: str) -> np.ndarray:
+    """float32 (RA, RB) under one accumulator model, in row tiles of A."""
+    RA, RB = A.R, B.R
+    out = np.zeros((RA, RB), np.float32)
+    if RA == 0 or RB == 0 or K == 0:
+        return out
+    words = RB * (8 if accumulate == "fp32_sequential" else 32)  # accumulator limbs and temporaries
+    step = max(1, _TILE // max(words, 1))
+    for r0 in range(0, RA, step):
+        a = A.rows(r0, min(RA, r0 + step))
+        if accumulate == "exact":
+            out[r0:r0 + a.R] = _exact(a, B, "f32")
+        elif accumulate == "fp32_blockwise":
+            out[r0:r0 + a.R] = _blockwise(a, B)
+        else:
+            out[r0:r0 + a.R] = _sequential(a, B, K)
+    return out
+
+
+# ----- public API ---------------------------------------------------------------------------------
+
+
+def _check_mx(name: str, x, ndim: int, axis: int) -> MXArray:
+    if not isinstance(x, MXArray):
+        raise TypeError(f"{name} must be an MXArray (mxref.quantize), got {type(x).__name__}")
+    if len(x.shape) != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {x.shape}")
+    if x.axis != axis:
+        raise ValueError(f"{name} must be blocked along axis {axis} (the reduction axis K), "
+                         f"got axis {x.axis}")
+    if x.format.scale is not e8m0:
+        raise ValueError(f"{name} must have an E8M0 scale, got {x.format.scale.name}")  # pragma: no cover
+    return x
+
+
+def _check_pair(a: MXArray, b: MXArray, Ka: int, Kb: int):
+    if Ka != Kb:
+        raise ValueError(f"a and b must have the same reduction length K, got {Ka} and {Kb}")
+    if a.block_size != b.block_size:
+        raise ValueError(f"a and b must have the same block_size, got {a.block_size} and {b.block_size}")
+
+
+def dot(a: MXArray, b: MXArray, *, dtype=np.float32, accumulate: str = "exact"):
+    """Dot product of two 1-D MXArrays of equal length and block size (element formats may
+    differ): C = sum over blocks j of X_A,j * X_B,j * sum_i P_A,i * P_B,i (MX §6.1, §6.2).
+
+    ``dtype=np.float32`` (default): a float32 scalar under ``accumulate`` (see :func:`matmul`;
+    default "exact": the exact value rounded once, RNE). ``dtype="exact"`` (with
+    accumulate="exact"): the exact value as a ``fractions.Fraction``, or the Python float nan /
+    inf / -inf. NaN scale -> NaN; NaN element -> NaN; Inf x 0 -> NaN; +Inf + -Inf -> NaN;
+    an exact zero is +0.0. (MX §6.1, §6.2)"""
+    a = _check_mx("a", a, 1, 0)
+    b = _check_mx("b", b, 1, 0)
+    _check_pair(a, b, a.shape[0], b.shape[0])
+    check_choice("accumulate", accumulate, ACCUMULATORS)
+    exact = isinstance(dtype, str) and dtype == "exact"
+    if not exact:
+        try:
+            ok = np.dtype(dtype) == np.float32
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ValueError(f"dtype must be np.float32 or 'exact', got {dtype!r}")
+    A = _mx_op(a.elements[None, :], a.scales[None, :], a)
+    B = _mx_op(b.elements[None, :], b.scales[None, :], b)
+    if exact:
+        if accumulate != "exact":
+            raise ValueError("dtype='exact' goes with accumulate='exact' only")
+        if a.shape[0] == 0:
+            return Fraction(0)
+        ints, base, (fnan, fpinf, fninf) = _exact(A, B, "int")
+        if fnan[0, 0]:
+            return float("nan")
+        if fpinf[0, 0] or fninf[0, 0]:
+            return float("inf") if fpinf[0, 0] else float("-inf")
+        return Fraction(ints[0]) * Fraction(2) ** base
+    return _run(A, B, a.shape[0], accumulate)[0, 0]
+
+
+def matmul(a: MXArray, b: MXArray, *, accumulate: str = "exact") -> np.ndarray:
+    """C = A @ B for A (M x K) blocked along K (axis 1) and B (K x N) blocked along K (axis 0),
+    equal block sizes, element formats free; float32 (M, N). Each C[m, n] is the DotGeneral of
+    row m of A and column n of B (MX §6.2) under the accumulator model ``accumulate``:
+
+      "exact" (default)   the exact sum over all K of X_A X_B P_A P_B, rounded once to float32
+                          (round to nearest, ties to even; subnormals; overflow to +-Inf).
+      "fp32_blockwise"    acc = +0.0; for each block j = 0, 1, ... in K order:
+                          acc = fl32(acc + fl32(X_A,j X_B,j sum_{i in block j} P_A,i P_B,i)),
+                          the block sum exact before its one rounding (a ragged last block
+                          sums the elements it has).
+      "fp32_sequential"   acc = +0.0; for i = 0, 1, ..., K-1 in order:
+                          acc = fl32(acc + fl32(X_A P_A,i X_B P_B,i)), each product exact
+                          before its rounding.
+
+    fl32 rounds an exact value to float32 (RNE, as above); acc + t is IEEE binary32 addition
+    (RNE, subnormals kept even in a flush-to-zero thread). Special values (IEEE 754 on exact
+    operands): a NaN scale makes its block's values NaN (MX §5.1); NaN x anything = NaN,
+    Inf x 0 = NaN, Inf x nonzero = +-Inf, +Inf + -Inf = NaN; in the float32 models the Inf/NaN
+    then propagate through the float32 additions. An exact zero is +0.0 (the float32 models
+    start from +0.0, so their zero is +0.0 too).
+
+    Vectorized over M and N: the block sums are batched matrix products; "exact" adds all
+    blocks into an integer accumulator in chunks of blocks; the float32 models keep their order
+    with a strictly sequential float32 running sum (``np.add.accumulate``) over blocks / K.
+    (MX §6.1, §6.2)"""
+    a = _check_mx("a", a, 2, 1)
+    b = _check_mx("b", b, 2, 0)
+    _check_pair(a, b, a.shape[1], b.shape[0])
+    check_choice("accumulate", accumulate, ACCUMULATORS)
+    A = _mx_op(a.elements, a.scales, a)
+    B = _mx_op(np.ascontiguousarray(b.elements.T), np.ascontiguousarray(b.scales.T), b)
+    return _run(A, B, a.shape[1], accumulate)
+
+
+def _as_f32_values(v, name: str) -> np.ndarray:
+    """float16 / bfloat16 / float32 values as float32; float64 only when every value is a
+    float32 (else ValueError: it would have to be rounded)."""
+    arr = as_float(v, name)
+    if arr.dtype == np.float64:
+        with np.errstate(over="ignore", invalid="ignore"):
+            f = arr.astype(np.float32)
+        if not ((widen_exact(f) == arr) | np.isnan(arr)).all():
+            raise ValueError(f"{name} holds float64 values that are not float32 values; cast it "
+                             "to float32 first (the layer computes on float32 values)")
+        return f
+    return arr.astype(np.float32)
+
+
+def linear(
+    x,
+    w,
+    bias=None,
+    *,
+    act_format=None,
+    weight_format="mxfp8_e4m3",
+    block_size: int | None = None,
+    scale_rule: str = "floor",
+    rounding: str = "rne",
+    accumulate: str = "exact",
+) -> np.ndarray:
+    """Reference of an MX linear layer, y = x @ w.T + bias, float32 of shape (..., N).
+
+    x (..., K) and w (N, K) are float values (float16, bfloat16, float32; float64 only when its
+    values are float32 values). Both are quantized along K (MX §6.3, :func:`mxref.quantize`
+    with ``block_size``, ``scale_rule``, ``rounding``): x per row (activations, dynamically),
+    w per output channel. ``act_format=None`` keeps x as float32 values (weight-only);
+    ``weight_format=None`` keeps w as float32 values. The product of the two, each kept or
+    quantized, is then reduced over K under ``accumulate`` exactly as in :func:`matmul`, with
+    the blocks of the block size along K also for an unquantized side: "exact" rounds the exact
+    sum of the products x_i * w_i once; "fp32_blockwise" rounds each block's exact sum;
+    "fp32_sequential" rounds every product; the float32 sums run in K order from +0.0.
+
+    bias (N,) (float32 values): added after the reduction, y = fl32(acc + bias), one IEEE
+    float32 addition (as ``F.linear`` / ``x @ w.T + b`` in float32 and a GEMM epilogue do).
+
+    Correspondence: torchao ``MXLinear`` (and ``MXTensor`` under ``F.linear``) quantizes the
+    input rows and the weight rows along K (block 32, scale mode FLOOR by default = mxref
+    ``scale_rule="floor"``; RCEIL = "rceil"; elements RNE), then multiplies -- emulated: the
+    dequantized tensors in the input's dtype with ``torch.mm`` (order unspecified), real:
+    ``torch._scaled_mm`` with a bfloat16 output -- and adds the bias in high precision; it has
+    no weight-only MX path. Intel Neural Compressor ``MXQuantConfig(w_dtype, act_dtype,
+    weight_only, blocksize=32, round_method="nearest", out_dtype)``: weights quantized along
+    the input axis, activations along the last axis unless ``weight_only`` (= act_format=None),
+    ``F.linear`` in floating point, then ``output + bias``; ``round_method="nearest"`` is
+    microxcaling's ties-away rounding (mxref ``rounding="ties_away"``; "even" is "rne"), and its
+    default ``out_dtype="bfloat16"`` additionally rounds weights, bias and outputs element-wise to
+    bfloat16 -- mxref models ``out_dtype="float32"`` only. (MX §6.2, §6.3)"""
+    check_choice("accumulate", accumulate, ACCUMULATORS)
+    xa = as_float(x, "x")
+    wa = as_float(w, "w")
+    if xa.ndim < 1:
+        raise ValueError("x must have at least one dimension (..., K)")
+    if wa.ndim != 2:
+        raise ValueError(f"w must be 2-D (N, K), got shape {wa.shape}")
+    K = xa.shape[-1]
+    if wa.shape[1] != K:
+        raise ValueError(f"w must have K = {K} columns (x's last axis), got shape {wa.shape}")
+    N = wa.shape[0]
+    x2 = xa.reshape(-1, K)
+    if act_format is None and weight_format is None:
+        k = 32 if block_size is None else block_size
+    else:
+        k = mx_format(weight_format if weight_format is not None else act_format).block_size \
+            if block_size is None else block_size
+    if isinstance(k, bool) or not hasattr(k, "__index__") or int(k) < 1:
+        raise ValueError(f"block_size must be a positive int, got {block_size!r}")
+    k = int(k)
+    qkw = dict(block_size=k, scale_rule=scale_rule, rounding=rounding)
+
+    def operand(v, fmt, name):
+        if fmt is None:
+            return _float_op(_as_f32_values(v, name), k)
+        mx = quantize(v, fmt, axis=1, **qkw)
+        return _mx_op(mx.elements, mx.scales, mx)
+
+    A = operand(x2, act_format, "x")
+    B = operand(wa, weight_format, "w")
+    y = _run(A, B, K, accumulate)
+    if bias is not None:
+        b32 = _as_f32_values(bias, "bias")
+        if b32.shape != (N,):
+            raise ValueError(f"bias must have shape ({N},), got {b32.shape}")
+        y = _chain_f32(y, b32[None, None, :].repeat(y.shape[0], axis=1))
+    return y.reshape(*xa.shape[:-1], N)
