@@ -250,11 +250,14 @@ class Writer:
         self.entries.append(e)
         return rel
 
-    def text(self, rel: str, content: str, role: str, operation: str):
+    def text(self, rel: str, content: str, role: str, operation: str, inputs: list[str] | None = None):
         data = content.encode()
         self._write(rel, data)
-        self.entries.append(dict(path=rel, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                                 dtype="text", shape=[], role=role, operation=operation))
+        e = dict(path=rel, sha256=hashlib.sha256(data).hexdigest(), size=len(data), dtype="text", shape=[],
+                 role=role, operation=operation)
+        if inputs:
+            e["inputs"] = inputs
+        self.entries.append(e)
 
     def _write(self, rel, data):
         p = self.root / rel
@@ -355,6 +358,90 @@ def gen_mx(w: Writer, level: int):
                           inputs=ins, axis=-1, block_size=K)
                 w.raw(f"{base}.dequantized.f32.u32", mx.dequantize(np.float32).view(np.uint32), "expected",
                       "dequantize", mname, modes=modes, inputs=[s, e], axis=-1, block_size=K)
+
+
+# ----- dot products (MX §6.1, §6.2) ------------------------------------------------------------
+
+MM = (6, 64, 4)  # M, K, N of every matmul vector set: two blocks of 32 along K
+
+
+def hex_rational(v) -> str:
+    """An exact dyadic value as <sign>0x<hex integer>p<exponent> (e.g. -0x1B3p-12), or nan/inf/-inf."""
+    from fractions import Fraction
+
+    if isinstance(v, str):
+        return {"+inf": "inf", "-inf": "-inf", "nan": "nan"}[v]
+    v = Fraction(v)
+    if v == 0:
+        return "0x0p0"
+    d = v.denominator
+    e = d.bit_length() - 1
+    if d != 1 << e:
+        raise AssertionError(f"{v} is not dyadic")
+    n = v.numerator
+    while n % 2 == 0:
+        n //= 2
+        e -= 1
+    return f"{'-' if n < 0 else ''}0x{abs(n):X}p{-e}"
+
+
+def _operand(mxf, shape, axis, raw: Raw, plant: dict) -> "mxref.MXArray":
+    """Random MX operand (bell-shaped values, random block magnitudes) with special codes planted:
+    ``plant`` maps "scale" / "element" positions (index tuples) to codes ("max", "inf", "nan" or
+    an int); Inf/NaN only where the element format has them."""
+    el = mxf.element
+    n = shape[0] * shape[1]
+    g = sum(raw.ints(n, 16) for _ in range(4)) - 2 * (1 << 16)
+    x = f32_from_int(g, raw.ints(n, 4) - 24).view(np.float32).reshape(shape)
+    mx = mxref.quantize(x, mxf, axis=axis)
+    sc, elm = mx.scales.copy(), mx.elements.copy()
+    for pos, code in plant.get("scale", {}).items():
+        sc[pos] = code
+    named = {"max": el.code_of_max, "inf": el.inf_codes[0] if el.has_inf else None,
+             "nan": el.nan_codes[0] if el.has_nan else None}
+    for pos, code in plant.get("element", {}).items():
+        c = named.get(code, code)
+        if c is not None:
+            elm[pos] = c
+    return mxref.MXArray(mxf, mx.block_size, axis, x.shape, sc, elm)
+
+
+def _as_text(v) -> str:
+    if isinstance(v, float):  # dot(..., dtype="exact") gives Python nan / +-inf for the IEEE cases
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return hex_rational(v)
+
+
+def gen_matmul(w: Writer):
+    """A (M x K) blocked along K times B (K x N) blocked along K for every pair of MX formats:
+    float32 results of each accumulator model and the exact values as hex rationals."""
+    M, K, N = MM
+    for an, amf in mxref.MX_FORMATS.items():
+        for bn, bmf in mxref.MX_FORMATS.items():
+            raw = Raw(SEED, f"matmul/{an}/{bn}")
+            # rows 0, 4, 5 of A and column 3 of B are plain; the others carry one special each
+            a = _operand(amf, (M, K), 1, raw, dict(scale={(3, 1): 0xFF},
+                                                   element={(1, 40): "inf", (2, 7): "nan", (0, 5): "max"}))
+            b = _operand(bmf, (K, N), 0, raw, dict(scale={(0, 1): 0x00, (1, 2): 0xFE},
+                                                   element={(33, 0): "inf", (10, 3): "max"}))
+            base = f"matmul/{an}__{bn}"
+            ins = [w.raw(f"{base}.a.scales.u8", a.scales, "input", "matmul", an, axis=1, block_size=K // 2),
+                   w.raw(f"{base}.a.elements.u8", a.elements, "input", "matmul", an, axis=1, block_size=K // 2),
+                   w.raw(f"{base}.b.scales.u8", b.scales, "input", "matmul", bn, axis=0, block_size=K // 2),
+                   w.raw(f"{base}.b.elements.u8", b.elements, "input", "matmul", bn, axis=0, block_size=K // 2)]
+            for model in mxref.ACCUMULATORS:
+                c = mxref.matmul(a, b, accumulate=model)
+                w.raw(f"{base}.{model}.f32.u32", c.view(np.uint32), "expected", "matmul", f"{an} x {bn}",
+                      modes=dict(accumulate=model), inputs=ins)
+            lines = [f"# exact C = A @ B, {an} x {bn}: one line per element, '<row> <col> <value>', the value as "
+                     "<sign>0x<hex integer>p<binary exponent> (nan / inf / -inf for the IEEE cases)"]
+            for i in range(M):
+                for j in range(N):
+                    ra = mxref.MXArray(amf, K // 2, 0, (K,), a.scales[i], a.elements[i])
+                    cb = mxref.MXArray(bmf, K // 2, 0, (K,), np.ascontiguousarray(b.scales[:, j]),
+                                       np.ascontiguousarray(b.elements[:, j]))
+                    lines.append(f"{i} {j} {_as_text(mxref.dot(ra, cb, dtype='exact'))}")
+            w.text(f"{base}.exact.txt", "\n".join(lines) + "\n", "expected", "matmul", inputs=ins)
 
 
 # ----- memory layouts (outside the spec: MX-SPEC-NOTES §7) -----------------------------------------
@@ -518,6 +605,7 @@ def generate(root: Path, level: int) -> list[dict]:
     gen_encode(w, level)
     gen_mx(w, level)
     gen_packing(w)
+    gen_matmul(w)
     gen_tv(w)
     cmd = "python tools/gen_vectors.py" + ("" if level == 1 else f" --level {level} --out DIR")
     manifest = dict(schema_version=SCHEMA_VERSION, generator=cmd, mxref_version=mxref.__version__,

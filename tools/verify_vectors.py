@@ -162,6 +162,9 @@ def check_reference(root: Path, m: dict, good: dict, rep: Report, sample: int):
         if p.endswith(".tv"):
             check_tv(p, good[p].decode(), rep)
             continue
+        if e["operation"] == "matmul" and e.get("inputs"):
+            check_matmul(p, e, [(_arr(good[q], by_path[q]), by_path[q]) for q in e["inputs"]], good[p], rep, sample)
+            continue
         ins = [_arr(good[q], by_path[q]) for q in e.get("inputs", [])]
         got = _arr(good[p], e)
         op, fmt, modes = e["operation"], e.get("format"), e.get("modes", {})
@@ -193,6 +196,58 @@ def check_reference(root: Path, m: dict, good: dict, rep: Report, sample: int):
             check_pack(p, e, ins[0], got, rep)
         elif op == "swizzle_scales":
             check_swizzle(p, ins[0], got, rep)
+
+
+def _parse_hex_rational(t: str):
+    from fractions import Fraction
+
+    if t in ("nan", "inf", "-inf"):
+        return {"inf": "+inf"}.get(t, t)
+    sign = -1 if t.startswith("-") else 1
+    mant, exp = t.lstrip("-").split("p")
+    if not mant.startswith("0x"):
+        raise ValueError(f"not a hex rational: {t!r}")
+    return sign * int(mant, 16) * Fraction(2) ** int(exp)
+
+
+def check_matmul(p, e, ins, data: bytes, rep, sample):
+    """C = A @ B, element by element, against reference.dot_scalar (MX §6.2)."""
+    (sa, ea), (xa, _), (sb, eb), (xb, _) = ins
+    fa, fb = ea["format"], eb["format"]
+    k = ea["block_size"]
+    M, K = xa.shape
+    N = xb.shape[1]
+
+    def row(i):
+        return mxref.MXArray(fa, k, 0, (K,), np.ascontiguousarray(sa[i]), np.ascontiguousarray(xa[i]))
+
+    def col(j):
+        return mxref.MXArray(fb, k, 0, (K,), np.ascontiguousarray(sb[:, j]), np.ascontiguousarray(xb[:, j]))
+
+    cells = [(i, j) for i in range(M) for j in range(N)]
+    if p.endswith(".exact.txt"):
+        got = {}
+        for line in data.decode().splitlines():
+            if line and not line.startswith("#"):
+                i, j, t = line.split()
+                got[(int(i), int(j))] = _parse_hex_rational(t)
+        if set(got) != set(cells):
+            rep.bad(f"{p}: {len(got)} elements, expected {M} x {N}")
+            return
+        for c in _sample(len(cells), sample, p):
+            i, j = cells[c]
+            want = reference.dot_scalar(row(i), col(j), dtype="exact")
+            if got[(i, j)] != want:
+                rep.bad(f"{p} [{i},{j}]: got {got[(i, j)]}, expected {want}")
+        return
+    got = np.frombuffer(data, "<u4").reshape(M, N)
+    model = e["modes"]["accumulate"]
+    for c in _sample(len(cells), sample, p):
+        i, j = cells[c]
+        want = int(np.float32(reference.dot_scalar(row(i), col(j), accumulate=model)).view(np.uint32))
+        g = int(got[i, j])
+        if g != want and not (math.isnan(_f32(g)) and math.isnan(_f32(want))):
+            rep.bad(f"{p} [{i},{j}]: {model} got {g:08X} ({_f32(g)!r}), expected {want:08X} ({_f32(want)!r})")
 
 
 def check_pack(p, e, codes, got, rep):
