@@ -167,6 +167,12 @@ class Blocked:
         for b0 in range(0, n, _CHUNK_BLOCKS):
             yield slice(b0, min(n, b0 + _CHUNK_BLOCKS))
 
+    def valid(self, sl: slice) -> np.ndarray:
+        """(blocks in sl, k) bool: True for x's elements, False for the padding of short blocks."""
+        b = np.arange(self.blocks.shape[0])[sl] % self.nb
+        count = np.minimum(self.k, self.L - b * self.k)
+        return np.arange(self.k)[None, :] < count[:, None]
+
     def elements_back(self, a: np.ndarray) -> np.ndarray:
         """(blocks, k) -> x's shape (padding dropped)."""
         rows = a.reshape(-1, self.nb * self.k)[:, :self.L]

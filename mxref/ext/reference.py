@@ -114,3 +114,112 @@ def nvfp4_block_scalar(values, *, per_tensor_scale=None, arithmetic: str = "exac
         c = encode_scalar(abs(y), "fp4_e2m1", rounding="rne", overflow="saturate")
         codes.append(c | 0x8 if negative else c)
     return s_code, codes
+
+
+# ----- MX-QLLM --------------------------------------------------------------------------------------
+
+
+def _round_int(v: Fraction, rounding: str) -> int:
+    if rounding == "rne":
+        return round(v)  # Fraction.__round__: half to even
+    n = math.floor(abs(v) + Fraction(1, 2))  # half away from zero
+    return -n if v < 0 else n
+
+
+def mxqllm_block_scalar(values, fmt, *, scale_mode: str = "pot", asymmetric: bool = False,
+                        rounding: str = "rne", scale_rounding: str = "rne", e4m3_scale: str = "ocp",
+                        int_clamp: str = "full", arithmetic: str = "exact") -> dict:
+    """One MX-QLLM block of Python floats (float32 values), exactly: a dict with "scale" (a
+    Fraction, or NaN), "scale_neg" (asymmetric floating formats), "zero_point" (asymmetric
+    integers) and "elements" (codes, or the levels q of asymmetric integers). See
+    :mod:`mxref.ext.mxqllm` for the rules."""
+    from ..formats import element_format
+    from .mxqllm import E4M3_480
+
+    el = element_format(fmt)
+    vals = [float(v) for v in values]
+    int_asym = asymmetric and el.integer
+    fp_asym = asymmetric and not el.integer
+    out = {}
+    if not all(math.isfinite(v) for v in vals):
+        out["scale"] = math.nan
+        if fp_asym:
+            out["scale_neg"] = math.nan
+        if int_asym:
+            out["zero_point"] = 0
+        out["elements"] = [0] * len(vals)
+        return out
+    X = [Fraction(v) for v in vals]
+    exact = arithmetic == "exact"
+
+    def f32(v):
+        return f32_scalar(v)
+
+    def pot_scale(amax):
+        """2^(floor(log2 amax) - emax), PoT-R bumping it when the significand of amax is at least
+        2 - 2^-(m+1); clamped to [-127, 127]; amax = 0 gives 2^-127."""
+        if amax == 0:
+            return _TWO ** -127
+        f = _floor_log2(amax)
+        if scale_mode == "pot_r":
+            m = el.mantissa_bits - 1 if el.integer else el.mantissa_bits
+            if amax / _TWO ** f >= 2 - _TWO ** -(m + 1):
+                f += 1
+        return _TWO ** max(-127, min(127, f - el.emax))
+
+    def float_scale(amax):
+        q = amax / Fraction(el.max)
+        if scale_mode == "float":
+            s = f32(q)
+        else:
+            row = "fp8_e5m2" if scale_mode == "fp8_e5m2" else (E4M3_480 if e4m3_scale == "mxqllm" else "fp8_e4m3")
+            t = q if exact else (f32(q) or Fraction(1))
+            s = _val(encode_scalar(t, row, rounding=scale_rounding, overflow="saturate"), row)
+        return s if s != 0 else Fraction(1)
+
+    def element(v, s):
+        y = Fraction(v) / s if exact else f32(Fraction(v) / s)
+        if y == 0 and math.copysign(1.0, v) < 0:
+            y = -0.0  # keep the sign of a zero
+        return encode_scalar(y, el, rounding=rounding, overflow="saturate")
+
+    if not asymmetric:
+        amax = max(abs(x) for x in X)
+        s = pot_scale(amax) if scale_mode in ("pot", "pot_r") else float_scale(amax)
+        out["scale"] = s
+        out["elements"] = [element(v, s) for v in vals]
+        return out
+    if fp_asym:
+        pick = pot_scale if scale_mode in ("pot", "pot_r") else float_scale
+        s_pos = pick(max(max(X), Fraction(0)))
+        s_neg = pick(max(-min(X), Fraction(0)))
+        out["scale"], out["scale_neg"] = s_pos, s_neg
+        out["elements"] = [element(v, s_pos if v > 0 else s_neg) for v in vals]
+        return out
+    # asymmetric integers: scale, zero point, levels
+    if scale_mode not in ("float", "pot", "pot_r"):
+        raise ValueError("asymmetric integers take the float, pot or pot_r scale modes")
+    b = el.bits
+    L, half = (1 << b) - 1, 1 << (b - 1)
+    hi, lo = max(X), min(X)
+    s = f32((hi - lo) / L) if exact else f32(f32(hi - lo) / L)
+    if s == 0:
+        s = Fraction(1)
+    if scale_mode in ("pot", "pot_r"):
+        f = _floor_log2(s)
+        if scale_mode == "pot_r" and (s / _TWO ** f) ** 2 >= 2:  # nearest in the log domain
+            f += 1
+        s = _TWO ** f
+    R = lambda v: _round_int(v, rounding)  # noqa: E731
+    if exact:
+        shift = -R(lo / s) - half
+        q = [R(x / s + shift) for x in X]
+    else:
+        shift = f32(-R(f32(lo / s)) - half)
+        q = [R(f32(f32(x / s) + shift)) for x in X]
+    if int_clamp == "full":
+        q = [max(-half, min(half - 1, v)) for v in q]
+    elif int_clamp == "upper":
+        q = [min(half - 1, v) for v in q]
+    out["scale"], out["zero_point"], out["elements"] = s, int(shift), q
+    return out
