@@ -423,7 +423,7 @@ def _int_asym_blocks(v, valid, el: Format, o):
         lo_q = np.where(lo < 0, -1, 1) * round_quotient(np.abs(lo), s, INTEGERS, r)
         shift = -lo_q - half
         _check_shift(shift)
-        q = np.where(np.signbit(v), -1, 1) * round_quotient(np.abs(v), sc, INTEGERS, r) + shift[:, None]
+        q = _round_shifted_quotient(v, sc, shift[:, None], r)
     else:
         shift = f32(-_rint(f32(lo / s), r) - half)
         _check_shift(shift)
@@ -434,6 +434,28 @@ def _int_asym_blocks(v, valid, el: Format, o):
     elif o["int_clamp"] == "upper":
         q = np.minimum(q, top)
     return s, shift.astype(np.int64), q.astype(np.int64)
+
+
+def _round_shifted_quotient(v, s, shift, rounding):
+    """R(v / s + shift) exactly, shift an integer: away from a tie R(v / s) + shift; at a tie
+    (v / s = m + 1/2) the tie is resolved at m + 1/2 + shift (RNE and ties-away are not
+    invariant under integer shifts)."""
+    a = np.abs(v)
+    sgn = np.where(np.signbit(v), -1, 1)
+    c = round_quotient(a, s, INTEGERS, "rne")
+    from ._exact import _sign_a_minus_bc
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        tie_lo = (c > 0) & (_sign_a_minus_bc(a, s, c - 0.5) == 0)  # |v| / s = c - 1/2
+        tie_hi = _sign_a_minus_bc(a, s, c + 0.5) == 0  # |v| / s = c + 1/2
+    q = sgn * c + shift
+    t2 = sgn * np.where(tie_lo, 2 * c - 1, 2 * c + 1) + 2 * shift  # 2 (v / s + shift): odd at a tie
+    lo = (t2 - 1) // 2  # the tie is between lo and lo + 1
+    if rounding == "rne":
+        tq = np.where(lo % 2 == 0, lo, lo + 1)
+    else:
+        tq = np.where(t2 > 0, lo + 1, lo)
+    return np.where(tie_lo | tie_hi, tq, q)
 
 
 def _check_shift(shift):
@@ -499,5 +521,8 @@ def _f32_of_int_times(d, s):
     prod = d * ms  # |prod| < 2^56: exact in int64
     sgn = np.sign(prod)
     ap = np.abs(prod)
-    odd = (ap >> 3) | ((ap & 7) != 0)  # round to odd at (at least) 50 bits: exact in float64
-    return f32(sgn * np.ldexp(odd.astype(np.float64), (ex - 24 + 3).astype(np.int32)))
+    # above 2^53: round to odd at 53 bits (the low 3 bits folded into a sticky bit), exact in
+    # float64; RNE to float32 from it is the RNE of the exact product
+    big = ap >= (1 << 53)
+    odd = np.where(big, ((ap >> 3) | ((ap & 7) != 0).astype(np.int64)) << 3, ap)
+    return f32(sgn * np.ldexp(odd.astype(np.float64), (ex - 24).astype(np.int32)))
