@@ -271,7 +271,12 @@ def quantize(
         saturate) or "nan" (scale 0xFF, elements 0x00).
       * ``flush_subnormals=True`` zeroes inputs below 2^-126 (float32 subnormals) first, keeping
         their sign (the MX paper's algorithm); default False: they are values.
-      * INT8 -128 only with ``int8_allow_minus128=True``.
+      * INT8 -128 only with ``int8_allow_minus128=True`` (for every integer element: its most
+        negative two's-complement code, e.g. INT4 -8 = -2.0).
+
+    Besides the MX v1.0 formats, ``fmt`` may be one of the MX-style formats beside the spec
+    (``"mxint4"``, ``"mxint2"``, ``"mxfp4_e3m0"``, see :mod:`mxref.ext`): same rules, and the
+    MXArray says ``is_mx_v1 == False``.
     """
     mxf = mx_format(fmt)
     el = mxf.element

@@ -196,3 +196,41 @@ def test_microxcaling_int_rule(name, q):
     y = x64 / np.exp2(se) * q
     want = np.clip(np.sign(y) * np.floor(np.abs(y) + 0.5) / q, -max_norm, max_norm) * np.exp2(se)
     assert np.array_equal(got, want)
+
+
+# ----- tools/fp_format_spec.py: the separate group ------------------------------------------------
+
+
+def _spec_tool():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "fp_format_spec.py"
+    spec = importlib.util.spec_from_file_location("fp_format_spec_ext", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_fp_format_spec_prints_the_extensions_apart(capsys):
+    tool = _spec_tool()
+    assert [f.name for f in tool.extension_formats()] == EXT
+    assert [r[0] for r in tool.summary_rows()] == [f.name for f in tool.all_formats()]  # spec only
+    rows = {r[0]: r for r in tool.summary_rows(tool.extension_formats())}
+    # max, smallest normal, finite values: typed in from the definitions
+    assert rows["fp4_e3m0"][7] == "16" and rows["fp4_e3m0"][8] == "2^-2 = 0.25" and rows["fp4_e3m0"][12] == "16"
+    assert rows["int4"][7] == "1.75 (7/4)" and rows["int2"][7] == "1" and rows["int2"][12] == "4"
+    assert tool.main([]) == 0
+    out = capsys.readouterr().out
+    head, sep, tail = out.partition(tool.EXTENSIONS_TITLE)
+    assert sep and "int4" not in head and "fp4_e3m0" not in head and "e8m0" not in tail
+    assert "not MX v1.0: microxcaling int4" in tail
+    assert tool.main(["--all", "fp4_e3m0"]) == 0
+    out = capsys.readouterr().out
+    values = [line.split("|")[4].strip() for line in out.splitlines() if line.startswith("| 0x")]
+    assert [F(v) for v in values] == VALUES["fp4_e3m0"]
+    for name in EXT:  # the tool's own field decoder agrees with mxref's reference
+        f = mxref.element_format(name)
+        for c in range(f.num_codes):
+            cls, sign, mag = tool.decode_fields(c, f)
+            assert (-mag if sign else mag) == VALUES[name][c]

@@ -293,3 +293,38 @@ def test_torchao_nvfp4_quantize_bit_for_bit():
             assert np.array_equal(q.dequantize(arithmetic="float32").view(np.uint32), deq.view(np.uint32))
             blocks += q.scales.size
     assert blocks == 3 * 8 * 4 * len(_torchao_inputs(np.random.default_rng(11)))
+    # bfloat16 input (torchao's other accepted dtype), single-level and "amax"
+    xb = (torch.randn(16, 64, generator=torch.Generator().manual_seed(1)) * 3).to(torch.bfloat16)
+    for pts_t, kw in ((None, {}), (per_tensor_amax_to_scale(xb.float().abs().max()), dict(per_tensor_scale="amax"))):
+        s_t, d_t = nvfp4_quantize(xb, 16, pts_t)
+        d = d_t.view(torch.uint8).numpy()
+        q = quantize_nvfp4(xb, arithmetic="float32", scale_clamp="min_normal", **kw)
+        assert np.array_equal(q.scales, s_t.view(torch.uint8).numpy().reshape(q.scales.shape))
+        assert np.array_equal(q.elements, np.stack([d & 0xF, d >> 4], -1).reshape(q.shape))
+
+
+def test_torchao_differences_outside_the_modelled_cases():
+    """Where mxref defines what torchao leaves to NaN arithmetic (documented, asserted here so a
+    change in either shows): a NaN block -- torchao writes E4M3 NaN (0x7F) like mxref but element
+    codes computed from NaN bits (0x4), mxref canonical 0; an all-zero tensor with the "amax"
+    per-tensor scale -- torchao divides by P = 0 (scale 0xFF, elements 0xC), mxref takes P = 1."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("torchao")
+    from torchao.prototype.mx_formats.nvfp4_tensor import nvfp4_quantize, per_tensor_amax_to_scale
+
+    def tao(x, pts):
+        s, d = nvfp4_quantize(torch.from_numpy(x), 16, pts)
+        d = d.view(torch.uint8).numpy()
+        return s.view(torch.uint8).numpy().ravel().tolist(), np.stack([d & 0xF, d >> 4], -1).ravel().tolist()
+
+    kw = dict(arithmetic="float32", scale_clamp="min_normal")
+    x = np.ones((1, 16), np.float32)
+    x[0, 3] = np.nan
+    assert tao(x, None) == ([0x7F], [0x4] * 16)
+    q = quantize_nvfp4(x, **kw)
+    assert q.scales.ravel().tolist() == [0x7F] and q.elements.ravel().tolist() == [0] * 16
+    z = np.zeros((1, 16), np.float32)
+    pts = per_tensor_amax_to_scale(torch.from_numpy(z).abs().max())
+    assert float(pts) == 0.0 and tao(z, pts) == ([0xFF], [0xC] * 16)
+    q = quantize_nvfp4(z, per_tensor_scale="amax", **kw)
+    assert q.per_tensor_scale == 1.0 and q.scales.ravel().tolist() == [0x08] and not q.elements.any()

@@ -7,13 +7,15 @@ choice a named option and a slow exact reference beside the fast path:
 * MX-style formats on them (E8M0 scale, block 32, converted by :func:`mxref.quantize`):
   ``mxint4``, ``mxint2``, ``mxfp4_e3m0`` (:data:`EXT_MX_FORMATS`);
 * NVFP4 (:mod:`mxref.ext.nvfp4`): :func:`quantize_nvfp4` -> :class:`NVFP4Array`;
+* MX-QLLM's shared-scale modes and asymmetric formats (:mod:`mxref.ext.mxqllm`):
+  ``mxqllm.quantize(x, fmt, scale_mode=..., asymmetric=...)`` -> ``MXQLLMArray``;
 * slow exact references: :mod:`mxref.ext.reference`.
 """
 
 from ..formats import EXTENSION_FORMATS, fp4_e3m0, int2, int4
-from . import reference
+from . import mxqllm, reference
 from .formats import EXT_MX_FORMATS
 from .nvfp4 import NVFP4Array, dequantize_nvfp4, nvfp4_per_tensor_scale, quantize_nvfp4
 
 __all__ = ["EXTENSION_FORMATS", "EXT_MX_FORMATS", "fp4_e3m0", "int4", "int2", "NVFP4Array",
-           "quantize_nvfp4", "dequantize_nvfp4", "nvfp4_per_tensor_scale", "reference"]
+           "quantize_nvfp4", "dequantize_nvfp4", "nvfp4_per_tensor_scale", "mxqllm", "reference"]

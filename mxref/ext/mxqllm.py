@@ -84,10 +84,10 @@ import numpy as np
 from .._arrays import as_float, widen_exact
 from ..conversion import _check_int, _round_to_ieee, mx_format, quantize as mx_quantize, shared_exponent
 from ..elements import _max_mag, _pack, encode, round_parts, split_float64
-from ..formats import Format, e8m0, element_format, fp8_e4m3, fp8_e5m2
+from ..formats import ELEMENT_FORMATS, Format, e8m0, element_format, fp8_e4m3, fp8_e5m2
 from ..options import check_choice
-from ._exact import (FLOAT32, INTEGERS, Blocked, blocked_codes, f32, mag_value, round_difference_quotient,
-                     round_quotient, unblock)
+from ._exact import (FLOAT32, INTEGERS, Blocked, _sign_a_minus_bc, blocked_codes, f32, mag_value,
+                     round_difference_quotient, round_quotient, unblock)
 
 __all__ = [
     "MXQLLMArray",
@@ -171,16 +171,19 @@ class MXQLLMArray:
     def is_mx_v1(self) -> bool:
         """True only for a symmetric power-of-two mode on a spec element format with blocks of
         32: then the scale is an E8M0 value and the block an MX v1.0 block (MX §5.2)."""
+        el = self.element
         return (not self.asymmetric and self.scale_mode in _POT_RULES and self.block_size == 32
-                and not self.element.extension)
+                and not el.extension and el in ELEMENT_FORMATS.values())
 
     @property
     def scale_format(self) -> Format:
-        """The format of the scale values: E8M0 (PoT modes, and the shared power of two of the
-        asymmetric integers' PoT modes), FP8 E4M3 / MX-QLLM's E4M3_480 / E5M2, or float32."""
+        """The format of the scale values: E8M0 (PoT modes), FP8 E4M3 / MX-QLLM's E4M3_480 / E5M2,
+        or float32 ("float", and every asymmetric INT scale: its powers of two reach 2^-149)."""
+        if self.asymmetric and self.element.integer:
+            return FLOAT32
         if self.scale_mode in _POT_RULES:
             return e8m0
-        if self.scale_mode == "float" or (self.asymmetric and self.element.integer):
+        if self.scale_mode == "float":
             return FLOAT32
         if self.scale_mode == "fp8_e5m2":
             return fp8_e5m2
@@ -195,7 +198,7 @@ class MXQLLMArray:
 
         def same(a, b):
             return (a is None and b is None) or (a is not None and b is not None and
-                                                 np.array_equal(a.view(np.uint8), b.view(np.uint8)))
+                                                 np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
         return (self.element == other.element and self.block_size == other.block_size
                 and self.axis == other.axis and self.shape == other.shape
                 and self.scale_mode == other.scale_mode and self.asymmetric == other.asymmetric
@@ -333,7 +336,7 @@ def quantize(
 
     # 1. symmetric PoT modes: mxref's MX conversion (MX §6.3 and scale_rule "even")
     if not asymmetric and scale_mode in _POT_RULES:
-        mx = mx_quantize(x64, mx_format(el), axis=ax, block_size=k, scale_rule=_POT_RULES[scale_mode],
+        mx = mx_quantize(_to_f32_array(x64), mx_format(el), axis=ax, block_size=k, scale_rule=_POT_RULES[scale_mode],
                          rounding=rounding)
         sc = mx.scales.astype(np.int64)
         vals = np.where(sc == 0xFF, np.nan, np.ldexp(1.0, (sc - 127).astype(np.int32)))
@@ -352,7 +355,7 @@ def quantize(
         bad = (~np.isfinite(v)).any(axis=1)
         vf = np.where(np.isfinite(v), v, 0.0)
         if int_asym:  # max and min over the block's own elements (a short last block is padded)
-            s, zp, q = _int_asym_blocks(vf, blk.valid(sl), el, o)
+            s, zp, q = _int_asym_blocks(vf, blk.valid(sl), bad, el, o)
             zps[sl] = np.where(bad, 0, zp)
         elif asymmetric:
             s, s_neg, q = _fp_asym_blocks(vf, el, o)
@@ -393,9 +396,10 @@ def _fp_asym_blocks(v, el: Format, o):
 _SHIFT_LIMIT = 1 << 31
 
 
-def _int_asym_blocks(v, valid, el: Format, o):
-    """(scales, zero points, levels q) of finite blocks v (n, k) of an integer element; valid
-    marks the block's own elements (not padding)."""
+def _int_asym_blocks(v, valid, bad, el: Format, o):
+    """(scales, zero points, levels q) of blocks v (n, k) of an integer element (non-finite values
+    replaced by 0 in the blocks marked bad, whose results are discarded); valid marks the block's
+    own elements (not padding)."""
     b = el.bits
     L = (1 << b) - 1
     half = 1 << (b - 1)
@@ -422,11 +426,11 @@ def _int_asym_blocks(v, valid, el: Format, o):
     if o["arithmetic"] == "exact":
         lo_q = np.where(lo < 0, -1, 1) * round_quotient(np.abs(lo), s, INTEGERS, r)
         shift = -lo_q - half
-        _check_shift(shift)
+        _check_shift(np.where(bad, 0, shift))
         q = _round_shifted_quotient(v, sc, shift[:, None], r)
     else:
         shift = f32(-_rint(f32(lo / s), r) - half)
-        _check_shift(shift)
+        _check_shift(np.where(bad, 0, shift))
         q = _rint(f32(f32(v / sc) + shift[:, None]), r)
     top = half - 1
     if o["int_clamp"] == "full":
@@ -443,8 +447,6 @@ def _round_shifted_quotient(v, s, shift, rounding):
     a = np.abs(v)
     sgn = np.where(np.signbit(v), -1, 1)
     c = round_quotient(a, s, INTEGERS, "rne")
-    from ._exact import _sign_a_minus_bc
-
     with np.errstate(over="ignore", invalid="ignore"):
         tie_lo = (c > 0) & (_sign_a_minus_bc(a, s, c - 0.5) == 0)  # |v| / s = c - 1/2
         tie_hi = _sign_a_minus_bc(a, s, c + 0.5) == 0  # |v| / s = c + 1/2
