@@ -16,6 +16,12 @@ from mxref.ext.mxqllm import ARITHMETICS, E4M3_SCALES, INT_CLAMPS, SCALE_MODES
 from mxref.ext.reference import f32_scalar, mxqllm_block_scalar
 from mxref.reference import decode_exact
 
+
+def _f32_eq(d, v):
+    """d (a float) is the float32 rounding of the exact v (+-Inf past the range)."""
+    r = f32_scalar(v)
+    return d == r if isinstance(r, float) else (math.isfinite(d) and F(d) == r)
+
 ELEMENTS = ["fp8_e4m3", "fp8_e5m2", "fp6_e2m3", "fp6_e3m2", "fp4_e2m1", "int8", "fp4_e3m0", "int4", "int2"]
 
 
@@ -95,6 +101,7 @@ def test_fast_equals_exact_block_reference(inp, asymmetric, data):
         return
     v64 = q.dequantize(np.float64)
     v32 = q.dequantize()
+    vk = q.dequantize(arithmetic="float32")  # the kernels' fp32(fp32(q - shift) * s)
     for b in range(q.scales.size):
         sl = slice(32 * b, 32 * (b + 1))
         r = mxqllm_block_scalar(x[sl].tolist(), el, **kw)
@@ -105,17 +112,19 @@ def test_fast_equals_exact_block_reference(inp, asymmetric, data):
         if asymmetric and el.integer:
             assert int(q.zero_points[b]) == r["zero_point"]
         # dequantize: the exact value (float64 where it fits), correctly rounded to float32
-        for i, (c, d64, d32) in enumerate(zip(r["elements"], v64[sl].tolist(), v32[sl].tolist())):
+        for i, (c, d64, d32, dk) in enumerate(zip(r["elements"], v64[sl].tolist(), v32[sl].tolist(),
+                                                  vk[sl].tolist())):
             if isinstance(r["scale"], float):
-                assert math.isnan(d64) and math.isnan(d32)
+                assert math.isnan(d64) and math.isnan(d32) and math.isnan(dk)
                 continue
             if asymmetric and el.integer:
                 exact = (c - r["zero_point"]) * r["scale"]
+                assert _f32_eq(dk, f32_scalar(c - r["zero_point"]) * r["scale"])
             else:
                 sign, mag = decode_exact(c, el)
                 p = -mag if sign else mag
                 exact = p * (r["scale"] if not asymmetric or p > 0 else r["scale_neg"])
-            assert F(d32) == f32_scalar(exact)
+            assert _f32_eq(d32, exact)
             assert F(d64) == exact or (asymmetric and el.integer and abs(F(d64) - exact) <= abs(exact) * F(1, 2 ** 53))
 
 

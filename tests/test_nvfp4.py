@@ -16,6 +16,12 @@ from mxref.ext.nvfp4 import (NVFP4_ARITHMETICS, NVFP4_INF_POLICIES, NVFP4_SCALE_
 from mxref.ext.reference import (f32_scalar, nvfp4_block_scalar, nvfp4_per_tensor_scale_scalar)
 from mxref.reference import decode_exact
 
+
+def _f32_eq(d, v):
+    """d (a float) is the float32 rounding of the exact v (+-Inf past the range)."""
+    r = f32_scalar(v)
+    return d == r if isinstance(r, float) else (math.isfinite(d) and F(d) == r)
+
 # E4M3 and E2M1 magnitudes, typed in from OFP8 Table 1 / MX §5.3.3 (not from mxref)
 E2M1 = [F(0), F(1, 2), F(1), F(3, 2), F(2), F(3), F(4), F(6)]
 E4M3 = ([F(m, 8) * F(2) ** -6 for m in range(8)]
@@ -89,19 +95,22 @@ def test_fast_equals_exact_block_reference(inp, arithmetic, clamp, inf_policy):
         assert P is None
     v64 = q.dequantize(np.float64)
     v32 = q.dequantize()
+    vt = q.dequantize(arithmetic="float32")  # torchao's fp32(e * fp32(P * S))
     for b in range(q.scales.size):
         sl = slice(16 * b, 16 * (b + 1))
         s, codes = nvfp4_block_scalar(x[sl].tolist(), per_tensor_scale=P, **kw)
         assert int(q.scales[b]) == s
         assert q.elements[sl].tolist() == codes
         # dequantize: P * S * e exactly (float64), correctly rounded once to float32
-        for c, d64, d32 in zip(codes, v64[sl].tolist(), v32[sl].tolist()):
+        for c, d64, d32, dt in zip(codes, v64[sl].tolist(), v32[sl].tolist(), vt[sl].tolist()):
             if s == 0x7F:
-                assert math.isnan(d64) and math.isnan(d32)
+                assert math.isnan(d64) and math.isnan(d32) and math.isnan(dt)
                 continue
             sign, mag = decode_exact(c, "fp4_e2m1")
-            exact = (-1 if sign else 1) * mag * decode_exact(s, "fp8_e4m3")[1] * F(1 if P is None else P)
-            assert F(d64) == exact and F(d32) == f32_scalar(exact)
+            S = decode_exact(s, "fp8_e4m3")[1]
+            exact = (-1 if sign else 1) * mag * S * F(1 if P is None else P)
+            assert F(d64) == exact and _f32_eq(d32, exact)
+            assert _f32_eq(dt, (-1 if sign else 1) * mag * f32_scalar(S * F(1 if P is None else P)))
 
 
 # ----- known answers (worked by hand) -------------------------------------------------------------
