@@ -9,6 +9,8 @@ Element formats and the E8M0 scale (MX §5.3, §5.4.1): :func:`element_format`, 
 :mod:`mxref.reference`. Memory layouts and files (outside the spec): :func:`pack_elements`,
 :func:`swizzle_scales`, :meth:`MXArray.save` / :func:`load`, the gpt-oss MXFP4 tensors
 :func:`to_gpt_oss`.
+Formats beside MX v1.0 (not the spec; kept apart, marked as such): :mod:`mxref.ext` -- the rows
+FP4 E3M0, INT4, INT2 (``EXTENSION_FORMATS``), mxint4 / mxint2 / mxfp4_e3m0, NVFP4, MX-QLLM.
 """
 
 from . import formats, reference
@@ -43,6 +45,8 @@ from .packing import (
 from .serialization import from_gpt_oss, load, load_safetensors, save, save_safetensors, to_gpt_oss
 from .options import E8M0_ROUNDING_MODES, NAN_POLICIES, OVERFLOW_MODES, ROUNDING_MODES
 from .scale import encode_e8m0
+from .formats import EXTENSION_FORMATS, fp4_e3m0, int2, int4
+from . import ext
 
 __version__ = "0.1.0"
 
@@ -95,4 +99,9 @@ __all__ = [
     "from_gpt_oss",
     "save_safetensors",
     "load_safetensors",
+    "ext",
+    "EXTENSION_FORMATS",
+    "fp4_e3m0",
+    "int4",
+    "int2",
 ]

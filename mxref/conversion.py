@@ -15,7 +15,7 @@ import numpy as np
 
 from ._arrays import as_float, ieee_subnormals, widen_exact
 from .elements import _decode_table, _max_mag, _pack, _round_params, encode, round_parts, split_float64
-from .formats import Format, FORMATS, e8m0, element_format
+from .formats import ELEMENT_FORMATS, Format, FORMATS, e8m0, element_format
 from .options import check_choice, check_encode_options, check_random_options
 
 __all__ = [
@@ -73,13 +73,19 @@ MX_FORMATS: dict[str, MXFormat] = {
 
 def mx_format(fmt) -> MXFormat:
     """An :class:`MXFormat` by name (``"mxfp8_e4m3"``, ..., ``"mxint8"``), or from any element
-    format name :func:`mxref.element_format` accepts (block 32, E8M0 scale)."""
+    format name :func:`mxref.element_format` accepts (block 32, E8M0 scale). The MX-style formats
+    beside MX v1.0 (``"mxint4"``, ``"mxint2"``, ``"mxfp4_e3m0"``; :data:`mxref.ext.EXT_MX_FORMATS`)
+    resolve too; their MXArrays say ``is_mx_v1 == False``."""
+    from .ext.formats import EXT_MX_FORMATS  # imports this module: resolved at call time
+
     if isinstance(fmt, MXFormat):
         return fmt
+    registries = (MX_FORMATS, EXT_MX_FORMATS)
     if isinstance(fmt, str):
         key = fmt.strip().lower()
-        if key in MX_FORMATS:
-            return MX_FORMATS[key]
+        for reg in registries:
+            if key in reg:
+                return reg[key]
         if key == "mxfp4":
             return MX_FORMATS["mxfp4_e2m1"]
     try:
@@ -87,11 +93,12 @@ def mx_format(fmt) -> MXFormat:
     except ValueError:
         el = None
     if el is not None and el.has_zero:
-        for f in MX_FORMATS.values():
-            if f.element is el:
-                return f
-    raise ValueError(f"unknown MX format {fmt!r}; known: {', '.join(MX_FORMATS)} "
-                     "(or an element format name)")
+        for reg in registries:
+            for f in reg.values():
+                if f.element is el:
+                    return f
+    raise ValueError(f"unknown MX format {fmt!r}; known: {', '.join(MX_FORMATS)}, "
+                     f"and beside MX v1.0 {', '.join(EXT_MX_FORMATS)} (or an element format name)")
 
 
 @dataclass(eq=False)
@@ -138,8 +145,11 @@ class MXArray:
 
     @property
     def is_mx_v1(self) -> bool:
-        """True when this is an MX v1.0 format: block size 32 and an E8M0 scale (MX §5.2)."""
-        return self.block_size == 32 and self.format.scale is e8m0
+        """True when this is an MX v1.0 format: a spec element format (not an extension row such
+        as INT4 or FP4 E3M0), block size 32 and an E8M0 scale (MX §5.2)."""
+        el = self.format.element
+        return (self.block_size == 32 and self.format.scale is e8m0 and not el.extension
+                and el in ELEMENT_FORMATS.values())
 
     @property
     def num_blocks(self) -> int:
@@ -261,7 +271,12 @@ def quantize(
         saturate) or "nan" (scale 0xFF, elements 0x00).
       * ``flush_subnormals=True`` zeroes inputs below 2^-126 (float32 subnormals) first, keeping
         their sign (the MX paper's algorithm); default False: they are values.
-      * INT8 -128 only with ``int8_allow_minus128=True``.
+      * INT8 -128 only with ``int8_allow_minus128=True`` (for every integer element: its most
+        negative two's-complement code, e.g. INT4 -8 = -2.0).
+
+    Besides the MX v1.0 formats, ``fmt`` may be one of the MX-style formats beside the spec
+    (``"mxint4"``, ``"mxint2"``, ``"mxfp4_e3m0"``, see :mod:`mxref.ext`): same rules, and the
+    MXArray says ``is_mx_v1 == False``.
     """
     mxf = mx_format(fmt)
     el = mxf.element
@@ -472,7 +487,8 @@ def _quantize_rows_f32(rows, k, nb, el: Format, o, out_scales, out_elems) -> boo
         n -= big.view(np.int32)
         lo = -el.code_of_max - (1 if o["int8_allow_minus128"] else 0)
         np.clip(n, lo, el.code_of_max, out=n)
-        np.copyto(code, n, casting="unsafe")  # two's complement in the low byte
+        n &= el.num_codes - 1  # two's complement in the format's bits (INT4: -1 -> 0xF)
+        np.copyto(code, n, casting="unsafe")
     else:
         y16 = y.view(np.uint16)  # little-endian: [low, high] halves of each float32
         idx = np.bitwise_or(y16[1::2], np.not_equal(y16[0::2], 0))

@@ -114,7 +114,10 @@ def round_parts(neg, sig, flog2, fmt: Format, rounding: str, random_bits=None, r
     rem = sig & ((one << s_c) - one)
     if rounding == "rne":
         half = one << (s_c - one)
-        up = (rem > half) | ((rem == half) & ((n0 & one) == one))
+        # a tie goes to the even code: the LSB of n0 when m >= 1; with no mantissa bits (FP4 E3M0)
+        # the code is (top - emin) + n0, so its parity is the exponent's
+        odd = (n0 & one) == one if m else ((n0.astype(np.int64) + (top - emin)) & 1) == 1
+        up = (rem > half) | ((rem == half) & odd)
     elif rounding == "ties_away":
         up = rem >= (one << (s_c - one))
     elif rounding == "toward_zero":
@@ -242,7 +245,10 @@ def encode(
 
     Zeros keep their sign (-0.0 and negatives that round to zero give the -0 code; INT8 has no
     -0). INT8 never produces 0x80 (-2.0) unless ``int8_allow_minus128=True``, in which case the
-    negative range reaches -2.0. (MX §5.3, §6.3; OFP8 §5.2.1)
+    negative range reaches -2.0; for every integer row the option means "the most negative
+    two's-complement code" (INT4 -8 = -2.0, INT2 -2 = -2.0). Under "rne" a tie goes to the even
+    code; with no mantissa bits (FP4 E3M0, not MX v1.0) that is the even exponent.
+    (MX §5.3, §6.3; OFP8 §5.2.1)
     """
     fmt = element_format(fmt)
     if not fmt.has_zero:

@@ -34,6 +34,10 @@ __all__ = [
     "float32",
     "bfloat16",
     "float16",
+    "EXTENSION_FORMATS",
+    "fp4_e3m0",
+    "int4",
+    "int2",
     "element_format",
     "format_names",
 ]
@@ -63,6 +67,8 @@ class Format:
       integer: two's-complement integer code with implicit scale ``2^scale_exponent``.
       scale_exponent: the implicit scale of an integer format (MX INT8: -6).
       spec: the section of the specification that defines the format.
+      extension: True for a format that is not part of MX v1.0 / OFP8 (defined by a peer
+        library and kept apart, see :mod:`mxref.ext`); False for the spec's rows.
     """
 
     name: str
@@ -77,6 +83,7 @@ class Format:
     integer: bool = False
     scale_exponent: int = 0
     spec: str = ""
+    extension: bool = False
 
     def __post_init__(self):
         if self.nonfinite not in NONFINITE_KINDS:
@@ -264,13 +271,33 @@ float32 = Format("float32", 32, 8, 23, 127, "ieee", "ieee", spec="IEEE 754 binar
 bfloat16 = Format("bfloat16", 16, 8, 7, 127, "ieee", "ieee", spec="bfloat16 (binary32 truncated)")
 float16 = Format("float16", 16, 5, 10, 15, "ieee", "ieee", spec="IEEE 754 binary16")
 
+# Formats beside MX v1.0 (extension=True): element formats that peer libraries define and that
+# users meet in the same kernels. Not MX v1.0; kept apart from ELEMENT_FORMATS.
+#   fp4_e3m0: sign, 3 exponent bits, no mantissa, bias 3; E = 0 is zero, so the values are
+#     0, 2^-2, 2^-1, ..., 2^4 with sign (torchao's unmerged `hanmei-e3m0-sr` branch: EBITS=3,
+#     MBITS=0, bias 3, max 16, min normal 0.25).
+#   int4, int2: microxcaling's `int4` / `int2` (mx/formats.py, elemwise_ops.py): two's complement
+#     with the implicit scale 2^-(bits-2), so emax = 0 and max = 1.75 (k/4, |k| <= 7) and 1.0
+#     ({-1, 0, 1}). The most negative code (-8 = -2.0, -2 = -2.0) is decodable; microxcaling never
+#     produces it and neither does mxref unless `int8_allow_minus128=True` ("the most negative
+#     two's-complement code", for every integer row).
+fp4_e3m0 = Format("fp4_e3m0", 4, 3, 0, 3, "finite", None, extension=True,
+                  spec="not MX v1.0: torchao FP4 E3M0 (branch hanmei-e3m0-sr)")
+int4 = Format("int4", 4, 0, 3, 0, "finite", None, integer=True, scale_exponent=-2, extension=True,
+              spec="not MX v1.0: microxcaling int4")
+int2 = Format("int2", 2, 0, 1, 0, "finite", None, integer=True, scale_exponent=0, extension=True,
+              spec="not MX v1.0: microxcaling int2")
+
 #: The MX element formats and the E8M0 scale format, by mxref name.
 ELEMENT_FORMATS: dict[str, Format] = {
     f.name: f for f in (fp8_e4m3, fp8_e5m2, fp6_e2m3, fp6_e3m2, fp4_e2m1, int8, e8m0)
 }
 #: Wider formats used for inputs and for comparison tables.
 REFERENCE_FORMATS: dict[str, Format] = {f.name: f for f in (float32, bfloat16, float16)}
-#: Every row.
+#: Element formats beside MX v1.0 (``extension=True``), by mxref name (see :mod:`mxref.ext`).
+EXTENSION_FORMATS: dict[str, Format] = {f.name: f for f in (fp4_e3m0, int4, int2)}
+#: Every row of the specification (MX v1.0 / OFP8) and the wider IEEE rows; the extension rows
+#: are in EXTENSION_FORMATS.
 FORMATS: dict[str, Format] = {**ELEMENT_FORMATS, **REFERENCE_FORMATS}
 
 # Names users already type, mapped to mxref names (lower case).
@@ -299,12 +326,18 @@ _ALIASES: dict[str, str] = {
     "ocp_e2m1": "fp4_e2m1",
     "ocp_int8": "int8",
     "ocp_e8m0": "e8m0",
+    # formats beside MX v1.0 (EXTENSION_FORMATS)
+    "e3m0": "fp4_e3m0",
+    "float4_e3m0": "fp4_e3m0",
+    "fp4_e3m0fn": "fp4_e3m0",
+    "mxint4_element": "int4",
+    "mxint2_element": "int2",
 }
 
 
 def format_names() -> list[str]:
-    """Every name :func:`element_format` accepts, mxref names first."""
-    return sorted(ELEMENT_FORMATS) + sorted(_ALIASES)
+    """Every name :func:`element_format` accepts, mxref names first (spec rows, then extensions)."""
+    return sorted(ELEMENT_FORMATS) + sorted(EXTENSION_FORMATS) + sorted(_ALIASES)
 
 
 def _name_of(obj) -> str | None:
@@ -334,7 +367,9 @@ def element_format(fmt) -> Format:
     ``"float4_e2m1fn"``, ``"float8_e8m0fnu"``, ...), torch dtypes as objects or strings
     (``torch.float8_e4m3fn``, ``"torch.float8_e5m2"``), microxcaling / Intel Neural Compressor names
     (``"fp4"``, ``"fp8_e4m3"``, ``"int8"``, ``ElemFormat.fp6_e3m2``) and gfloat's ``ocp_*`` names.
-    Anything else raises ValueError listing the known names. (MX §5.3, §5.4.1)
+    The formats beside MX v1.0 resolve too (``"fp4_e3m0"``, ``"int4"``, ``"int2"``, ...; their rows
+    have ``extension=True``). Anything else raises ValueError listing the known names.
+    (MX §5.3, §5.4.1)
     """
     if isinstance(fmt, Format):
         if not fmt.is_element_format:
@@ -350,6 +385,8 @@ def element_format(fmt) -> Format:
         key = _ALIASES.get(key, key)
         if key in ELEMENT_FORMATS:
             return ELEMENT_FORMATS[key]
+        if key in EXTENSION_FORMATS:
+            return EXTENSION_FORMATS[key]
     raise ValueError(
         f"unknown element format {fmt!r}; known names: {', '.join(format_names())}"
     )

@@ -11,6 +11,10 @@ mxref's decoders, so the tables are a second, independent reading of the rows.
     python tools/fp_format_spec.py --format fp8_e4m3 --format e8m0
     python tools/fp_format_spec.py --format fp4_e2m1,int8
     python tools/fp_format_spec.py --all fp4_e2m1        # every code (formats of <= 16 bits)
+    python tools/fp_format_spec.py --format int4,fp4_e3m0  # formats beside MX v1.0 too
+
+The default output ends with a separate group, "Formats beside MX v1.0": the extension rows
+(FP4 E3M0, INT4, INT2; ``Format.extension``), which are not part of the specification.
 
 Value of a code (MX §5.3, §5.4.1; OFP8 §3; IEEE 754 §3.4):
 
@@ -35,7 +39,7 @@ try:
 except ImportError:  # run from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import mxref
-from mxref.formats import FORMATS, REFERENCE_FORMATS, ELEMENT_FORMATS, Format
+from mxref.formats import EXTENSION_FORMATS, FORMATS, REFERENCE_FORMATS, ELEMENT_FORMATS, Format
 
 NA = "—"  # a field that does not apply
 #: Decimal strings longer than this are shown as n × 2^k instead.
@@ -46,6 +50,7 @@ MAX_ENUMERATE_BITS = 16
 
 __all__ = [
     "all_formats",
+    "extension_formats",
     "resolve_format",
     "decode_fields",
     "exact_decimal",
@@ -65,6 +70,11 @@ def all_formats() -> list[Format]:
     return [*REFERENCE_FORMATS.values(), *ELEMENT_FORMATS.values()]
 
 
+def extension_formats() -> list[Format]:
+    """The rows beside MX v1.0 (``extension=True``), printed as a separate group."""
+    return list(EXTENSION_FORMATS.values())
+
+
 def resolve_format(name: str) -> Format:
     """A row by name: float32 / bfloat16 / float16, or anything mxref.element_format accepts."""
     key = name.strip().lower()
@@ -73,7 +83,7 @@ def resolve_format(name: str) -> Format:
     try:
         return mxref.element_format(key)
     except ValueError:
-        known = ", ".join(FORMATS)
+        known = ", ".join([*FORMATS, *EXTENSION_FORMATS])
         raise ValueError(f"unknown format {name!r}; known formats: {known} "
                          f"(and the aliases mxref.element_format accepts)") from None
 
@@ -503,6 +513,9 @@ def format_heading(fmt: Format) -> str:
 
 # ----- command line --------------------------------------------------------------------------
 
+EXTENSIONS_TITLE = ("Formats beside MX v1.0 (not part of the specification; mxref.ext): "
+                    "summary")
+
 
 def _table(rows, headers, tablefmt) -> str:
     return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
@@ -519,12 +532,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fp_format_spec.py",
         description="Print the specification tables of mxref's formats (float32, bfloat16, "
-                    "float16, the MX element formats and E8M0), computed exactly from the "
-                    "format rows. With no option: the summary and every format's table.",
+                    "float16, the MX element formats and E8M0; then, apart, the formats beside "
+                    "MX v1.0), computed exactly from the format rows. With no option: the "
+                    "summaries and every format's table.",
     )
     p.add_argument("--format", action="append", metavar="NAME",
                    help="print the table of interesting values of NAME (repeatable, or "
-                        "comma-separated); names: " + ", ".join(FORMATS))
+                        "comma-separated); names: " + ", ".join([*FORMATS, *EXTENSION_FORMATS]))
     p.add_argument("--all", metavar="NAME",
                    help=f"list every code of NAME (formats of at most {MAX_ENUMERATE_BITS} bits)")
     p.add_argument("--summary", action="store_true", help="print the summary table")
@@ -551,6 +565,12 @@ def main(argv: list[str] | None = None) -> int:
         out += ["Summary (exact; n × 2^k where the decimal is long, ≈ marks a rounded aid)", "",
                 _table(summary_rows(), SUMMARY_HEADERS, args.tablefmt), ""]
     for fmt in (all_formats() if default else chosen):
+        out += [format_heading(fmt), "", _table(interesting_rows(fmt), INTERESTING_HEADERS,
+                                                args.tablefmt), ""]
+    if args.summary or default:
+        out += [EXTENSIONS_TITLE, "", _table(summary_rows(extension_formats()), SUMMARY_HEADERS,
+                                             args.tablefmt), ""]
+    for fmt in (extension_formats() if default else []):
         out += [format_heading(fmt), "", _table(interesting_rows(fmt), INTERESTING_HEADERS,
                                                 args.tablefmt), ""]
     if enumerate_fmt is not None:
