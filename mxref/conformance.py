@@ -1,0 +1,2240 @@
+"""Conformance checker: run an MX library against mxref and report every difference, classified.
+
+``python -m mxref.conformance`` (or ``python tools/conformance.py``) feeds a library TestFloat-style
+cases -- per-format boundary tables crossed with seeded random data -- and compares every result
+bit for bit with mxref, in the mode the library claims (its *profile*). Each case is one of:
+
+  PASS               equal bit for bit (NaN values compare equal whatever their payload);
+  MISMATCH           wrong against the rule the library claims;
+  IMPL_DEFINED:<id>  a difference the specification leaves open (:data:`IMPL_DEFINED_IDS`);
+  UNSUPPORTED        the library cannot take the case (e.g. a ragged length, a missing format);
+  ERROR              the library raised on a case whose result the specification defines.
+
+Operations: ``quantize`` (MX block conversion, MX §6.3: scale codes, element codes and/or the
+dequantized values X * P_i, MX §5.1; one case per block), ``encode`` (element conversion, MX §5.3 /
+OFP8 §5.2.1; one case per value), ``encode_e8m0`` (a value to the E8M0 scale format, MX §5.4.1).
+Adapters (:data:`ADAPTERS`): ``ml_dtypes``, ``gfloat``, ``torchao``, ``microxcaling`` (recorded
+outputs), ``dump`` (a directory written by any implementation, see :class:`DumpAdapter`), and
+``mxref`` itself (a self-check, and the base of the fault-injection tests).
+
+Levels (``--level``), minimum cases per (operation, format, input dtype) -- :data:`LEVEL_MINIMUM`:
+level 1: 1,000 blocks (quantize), 10,000 values (encode), 5,000 values (encode_e8m0);
+level 2: 10,000 blocks, 200,000 values (every float16 and bfloat16 pattern included), 100,000.
+Cases are deterministic for a seed. A failing block is shrunk (elements set to +0 one at a time,
+kept while the block still mismatches) to a block where no single non-zero element can be
+removed before it is reported. Exit status: 0 no MISMATCH and no ERROR; 1 MISMATCH or ERROR
+found (``--strict``: IMPL_DEFINED counts as MISMATCH); 2 bad arguments or an unreadable dump or
+recording; 3 a library asked for by name is not installed.
+
+This module needs NumPy only; each adapter imports its library when it runs, and ``tabulate`` is
+used for the summary when installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .conversion import MX_FORMATS, SCALE_RULES, mx_format, quantize
+from .elements import decode, encode
+from .formats import element_format
+from .options import ROUNDING_MODES
+from .scale import encode_e8m0
+
+__all__ = [
+    "IMPL_DEFINED_IDS",
+    "LEVEL_MINIMUM",
+    "ADAPTERS",
+    "Profile",
+    "Target",
+    "Output",
+    "Adapter",
+    "MxrefAdapter",
+    "MlDtypesAdapter",
+    "GfloatAdapter",
+    "TorchaoAdapter",
+    "MicroxcalingAdapter",
+    "DumpAdapter",
+    "Report",
+    "check",
+    "cases",
+    "write_dump",
+    "parse_line",
+    "main",
+]
+
+#: What the specification leaves open, by id: a difference of one of these kinds is reported as
+#: ``IMPL_DEFINED:<id>`` (several joined by "+"), not as a MISMATCH (``--strict`` makes it one).
+IMPL_DEFINED_IDS = {
+    "nan_scale_elements": "element codes under a NaN scale (MX §5.1: every value of the block is NaN "
+                          "whatever the elements hold)",
+    "nan_block": "a block holding NaN converted with a finite scale, every NaN input still NaN "
+                 "(MX §6.3 does not say how NaN inputs convert)",
+    "inf_block": "a block holding ±Inf and no NaN (MX §6.3 defines no scale for an infinite amax)",
+    "zero_block_scale": "the scale of an all-zero block (every scale gives zero values)",
+    "value_beyond_fp32": "a dequantized value X * P_i beyond the float32 range given as ±Inf, "
+                         "±max float32 or NaN (MX §5.1: implementation-defined); codes agree",
+    "int8_minus128": "INT8 code 0x80 (-2.0) where the symmetric range gives 0x81 "
+                     "(MX §5.3.4 allows either)",
+    "nan_into_finite": "NaN converted to FP6, FP4 or INT8, which have no NaN (MX §6.3 leaves it "
+                       "open; raising counts too)",
+    "signed_zero": "a zero of the other sign (+0 for -0 or the reverse)",
+    "nan_payload": "another NaN code: NaN sign and payload are implementation-defined "
+                   "(OFP8 §5.2.1)",
+    "fp32_subnormal_flush": "float32-subnormal inputs flushed to zero before conversion (the MX "
+                            "paper's algorithm; the spec does not require it)",
+    "e8m0_nonpositive": "zero, a negative value or -Inf cast to E8M0, which has no sign and no zero "
+                        "(MX §5.4.1)",
+}
+_ID_BIT = {k: 1 << i for i, k in enumerate(IMPL_DEFINED_IDS)}
+
+#: Minimum cases per (operation, format, input dtype) at each level (:func:`cases` ensures them).
+LEVEL_MINIMUM = {
+    1: {"quantize": 1_000, "encode": 10_000, "encode_e8m0": 5_000},
+    2: {"quantize": 10_000, "encode": 200_000, "encode_e8m0": 100_000},
+}
+
+PASS, MISMATCH, IMPL, UNSUPPORTED, ERROR = range(5)
+_CLASS_NAMES = ("pass", "mismatch", "impl-defined", "unsupported", "error")
+_OPERATIONS = ("quantize", "encode", "encode_e8m0")
+_ELEMENTS = ("fp8_e4m3", "fp8_e5m2", "fp6_e2m3", "fp6_e3m2", "fp4_e2m1", "int8")
+_SHRINK_LIMIT = 64  # blocks shrunk per target (reported lines); the rest are shown as found
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+# ----- what is checked --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The rules a library claims; the expected results are mxref's under these options.
+
+    scale_rule / rounding: MX block conversion (``mxref.quantize``); fp8_overflow: element casts
+    into FP8 ("saturate" or "nonsaturating"); nan: NaN into FP6/FP4/INT8 casts ("zero", "max", or
+    None = not claimed, an IMPL_DEFINED difference); e8m0_rounding / e8m0_overflow: casts to
+    E8M0 (``mxref.encode_e8m0``); int8_allow_minus128: INT8 range; options: further
+    ``mxref.quantize`` keywords as (name, value) pairs."""
+
+    name: str
+    scale_rule: str = "floor"
+    rounding: str = "rne"
+    fp8_overflow: str = "saturate"
+    nan: str | None = None
+    e8m0_rounding: str = "floor"
+    e8m0_overflow: str = "saturate"
+    int8_allow_minus128: bool = False
+    options: tuple = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    """One row of the summary: an operation on one format, input dtype and overflow mode."""
+
+    operation: str
+    format: str
+    profile: Profile
+    dtype: str = "float32"
+    overflow: str = "saturate"
+    block_size: int = 32
+    unsupported: str | None = None  # the whole target: why the library cannot do it
+    api: str = ""  # which entry point of the library, when it has several
+
+    @property
+    def modes(self) -> str:
+        p = self.profile
+        if self.operation == "quantize":
+            s = f"rule={p.scale_rule} rounding={p.rounding} block={self.block_size}"
+            if self.format == "mxint8" and p.int8_allow_minus128:
+                s += " int8=-128"
+            s += "".join(f" {k}={v}" for k, v in p.options)
+        elif self.operation == "encode":
+            s = f"rounding={p.rounding} overflow={self.overflow}"
+            if p.nan and not element_format(self.format).has_nan:
+                s += f" nan={p.nan}"
+            if self.format == "int8" and p.int8_allow_minus128:
+                s += " int8=-128"
+        else:
+            s = f"rounding={p.e8m0_rounding} overflow={p.e8m0_overflow}"
+        return f"{s} from={self.dtype}" + (f" api={self.api}" if self.api else "")
+
+
+@dataclass
+class Output:
+    """What a library returned for a batch. quantize: scales (n, blocks) E8M0 codes, codes (n, L)
+    unpacked element codes, values (n, L) dequantized; encode / encode_e8m0: codes (n,). Any
+    component may be None (not provided), but not all three."""
+
+    scales: np.ndarray | None = None
+    codes: np.ndarray | None = None
+    values: np.ndarray | None = None
+    #: rows (quantize) or values (encode) on which the library raised: {index: message}; their
+    #: entries in the arrays above are ignored
+    errors: dict = field(default_factory=dict)
+
+
+class AdapterUnavailable(RuntimeError):
+    """The library (or its recordings) cannot be used here; the message says why."""
+
+
+# ----- case generation (TestFloat-style) ------------------------------------------------------
+
+
+def _rng(seed: int, *key) -> np.random.Generator:
+    """A generator for one (operation, format, dtype), independent of which targets run."""
+    return np.random.default_rng([int(seed), zlib.crc32(":".join(map(str, key)).encode())])
+
+
+def _neighbours(v, dt) -> np.ndarray:
+    """v and both of its neighbours in dt (finite, non-negative values stay so)."""
+    v = np.asarray(v, dtype=dt)
+    with np.errstate(all="ignore"):
+        return np.concatenate([v, np.nextafter(v, dt.type(0)), np.nextafter(v, dt.type(np.inf))])
+
+
+def _magnitudes(el) -> np.ndarray:
+    """Every finite non-negative value of an element format, ascending (float64, exact)."""
+    v = decode(np.arange(el.num_codes), el, np.float64)
+    v = v[np.isfinite(v) & (v >= 0)]
+    return np.unique(v)
+
+
+def _amax_table(el, level: int, dt) -> np.ndarray:
+    """Block maxima at the boundaries of every scale rule, over the exponent range, with their
+    neighbours in dt: powers of two (FLOOR/CEIL), the EVEN carry threshold 2 - 2^-(m+1), the
+    element max (RCEIL/ROUND_DOWN, clipping) and the value that rounds past it, and 1.5."""
+    m = el.mantissa_bits - (1 if el.integer else 0)
+    emax = el.emax
+    top_half_ulp = 2.0 ** (emax - m - 1)
+    bases = np.array([1.0, 1.5, 2.0 - 2.0 ** -(m + 1), el.max / 2.0**emax,
+                      (el.max + top_half_ulp) / 2.0**emax])
+    if level == 1:
+        ks = {-149, -148, -145, -140, -135, -133, -130, -129, -128, -127, -126, -125, -124, -120,
+              -128 + emax, -127 + emax, -126 + emax, -125 + emax, -64, -17, -2, -1, 0, 1, 2, 3,
+              emax, emax + 1, 17, 64, 100, 120, 125, 126, 127}
+    else:
+        ks = set(range(-149, 128))
+    if dt == np.float64:
+        ks |= {-1074, -1000, -160, -150, 128, 130, 200} if level == 2 else {-160, 128}
+    ks = np.array(sorted(ks))
+    with np.errstate(all="ignore"):
+        v = np.ldexp(bases[:, None], ks[None, :]).reshape(-1)
+        v = _neighbours(v.astype(dt), dt)
+    v = v[np.isfinite(v) & (v > 0)]
+    return np.unique(v)
+
+
+def _blocks_around(amax, el, rng, dt, k: int = 32) -> np.ndarray:
+    """One block of k per amax: ±amax at a random position; the other elements mix uniform
+    values below amax, exact ties (and their neighbours) and representable values after scaling
+    by 2^(floor(log2 amax) - emax + d), d in {-1, 0, 1}, values far below (underflow), float32
+    subnormals and signed zeros."""
+    n = len(amax)
+    a = np.asarray(amax, np.float64)[:, None]
+    mags = _magnitudes(el)
+    u = rng.random((n, k))
+    kind = rng.choice(5, size=(n, k), p=[0.3, 0.3, 0.15, 0.15, 0.1])
+    fl = np.frexp(a)[1] - 1
+    se = np.clip(fl - el.emax + rng.integers(-1, 2, size=(n, k)), -127, 127)
+    i = rng.integers(0, len(mags) - 1, size=(n, k))
+    with np.errstate(all="ignore"):
+        tie = np.ldexp((mags[i] + mags[i + 1]) / 2, se)
+        rep = np.ldexp(mags[i], se)
+        far = a * np.ldexp(1.0 + u, -rng.integers(1, 41, size=(n, k)))
+        tiny = np.where(rng.random((n, k)) < 0.5, 0.0,
+                        np.ldexp(rng.integers(1, 1 << 23, size=(n, k)).astype(np.float64), -149))
+        c = np.choose(kind, [a * u, tie, rep, far, tiny])
+        c = np.where(c > a, a * u, c).astype(dt)
+        step = rng.integers(-1, 2, size=(n, k))
+        c = np.where((kind == 1) & (step < 0), np.nextafter(c, dt.type(0)), c)
+        c = np.where((kind == 1) & (step > 0), np.nextafter(c, dt.type(np.inf)), c)
+    c = np.where(c > a.astype(dt), a.astype(dt), c)
+    c = np.where(rng.random((n, k)) < 0.5, -c, c)
+    pos = rng.integers(0, k, size=n)
+    sign = np.where(rng.random(n) < 0.5, -1.0, 1.0)
+    c[np.arange(n), pos] = (sign * a[:, 0]).astype(dt)
+    return c.astype(dt)
+
+
+def _special_blocks(el, rng, dt, level: int) -> np.ndarray:
+    """NaN, Inf, zero and -0 blocks, single non-zero elements, constant and extreme blocks."""
+    k = 32
+    f32max = np.float64(np.finfo(np.float32).max)
+    amax = np.abs(_amax_table(el, 1, dt)).astype(np.float64)
+    base = lambda n: _blocks_around(rng.choice(amax, n), el, rng, dt).astype(np.float64)  # noqa: E731
+    out = []
+    out += [np.zeros(k), -np.zeros(k), np.where(rng.random(k) < 0.5, -0.0, 0.0)]
+    positions = [0, 1, 15, 31] if level == 1 else list(range(k))
+    for p in positions:
+        b = base(4)
+        b[0, p] = np.nan
+        b[1, p] = -np.nan
+        b[2, p] = np.inf
+        b[3, p] = -np.inf
+        out += list(b)
+        z = np.zeros(k)
+        z[p] = np.inf
+        out.append(z)
+    b = base(3)
+    b[0, :3] = [np.nan, np.inf, -np.inf]
+    b[1, :2] = [np.inf, f32max]
+    b[2, :] = np.nan
+    out += list(b)
+    for v in [2.0**-149, 3 * 2.0**-149, 2.0**-127, 1.5 * 2.0**-127, 2.0**-126, 1.0, f32max, 2.0**127]:
+        for p in (0, 31):
+            z = np.zeros(k) * np.where(rng.random(k) < 0.5, -1, 1)
+            z[p] = -v if p else v
+            out.append(z)
+    out.append(np.full(k, f32max) * np.where(rng.random(k) < 0.5, -1, 1))
+    out.append(np.full(k, 2.0**-149))
+    out.append(np.ldexp(rng.integers(1, 1 << 23, size=k).astype(np.float64), -149))
+    b = base(4)
+    b[:, 5] = -0.0
+    out += list(b)
+    with np.errstate(all="ignore"):
+        return np.array(out).astype(dt)
+
+
+def _random_blocks(n: int, rng, dt) -> np.ndarray:
+    """Normal data at random scales, random bit patterns, and wide-range blocks."""
+    k = 32
+    n1, n2 = n // 3, n // 3
+    n3 = n - n1 - n2
+    with np.errstate(all="ignore"):
+        a = rng.standard_normal((n1, k)) * np.exp2(rng.integers(-135, 121, size=(n1, 1)).astype(np.float64))
+        if dt == np.float32:
+            bits = rng.integers(0, 1 << 32, size=(n2, k), dtype=np.uint64).astype(np.uint32)
+            bits = np.where((bits & 0x7F800000) == 0x7F800000, bits & 0xBFFFFFFF, bits).astype(np.uint32)
+            b = bits.view(np.float32).astype(np.float64)
+        else:
+            b = (rng.standard_normal((n2, k)) * np.exp2(rng.integers(-160, 140, size=(n2, k)).astype(np.float64)))
+        c = (1 + rng.random((n3, k))) * np.exp2(rng.integers(-149, 128, size=(n3, k)).astype(np.float64))
+        c = np.where(rng.random((n3, k)) < 0.5, -c, c)
+        out = np.concatenate([a, b, c]).astype(dt)
+    return np.where(np.isfinite(out), out, dt.type(0))
+
+
+def _ragged_rows(el, rng, dt, level: int) -> list[np.ndarray]:
+    """Rows whose length is not a multiple of 32: full blocks and a short last block, each built
+    around a boundary amax."""
+    lengths = (1, 7, 31, 33, 63, 100) if level == 1 else (1, 2, 3, 5, 7, 9, 15, 17, 31, 33, 47, 63, 65, 95, 100, 127, 129)
+    rows_per = 8 if level == 1 else 40
+    table = _amax_table(el, 1, dt)
+    out = []
+    for L in lengths:
+        parts = []
+        nfull, short = divmod(L, 32)
+        for _ in range(nfull):
+            parts.append(_blocks_around(rng.choice(table, rows_per), el, rng, dt, 32))
+        if short:
+            parts.append(_blocks_around(rng.choice(table, rows_per), el, rng, dt, short))
+        out.append(np.concatenate(parts, axis=1))
+    return out
+
+
+def _quantize_cases(fmt: str, level: int, seed: int, dtype: str) -> list[np.ndarray]:
+    dt = np.dtype(dtype)
+    el = mx_format(fmt).element
+    rng = _rng(seed, "quantize", fmt, dtype)
+    table = _amax_table(el, level, dt)
+    reps = 1 if level == 1 else 2
+    parts = [_blocks_around(np.tile(table, reps), el, rng, dt), _special_blocks(el, rng, dt, level)]
+    ragged = _ragged_rows(el, rng, dt, level)
+    have = sum(len(p) for p in parts) + sum(r.shape[0] * -(-r.shape[1] // 32) for r in ragged)
+    need = LEVEL_MINIMUM[level]["quantize"]
+    parts.append(_random_blocks(max(need - have, 0) + (200 if level == 1 else 2000), rng, dt))
+    return [np.concatenate(parts)] + ragged
+
+
+def _encode_cases(fmt: str, level: int, seed: int, dtype: str) -> list[np.ndarray]:
+    dt = np.dtype(dtype)
+    el = element_format(fmt)
+    rng = _rng(seed, "encode", fmt, dtype)
+    mags = _magnitudes(el)
+    mids = (mags[:-1] + mags[1:]) / 2
+    top = mags[-1]
+    q = top - mags[-2]
+    extra = [top + q / 2, top + q, 2 * top, 1.5 * top, mags[1] / 4, mags[1] * 0.75]
+    base = np.concatenate([mags, mids, extra])
+    parts = [_neighbours(np.concatenate([base, -base]), dt)]
+    if dt == np.float64:  # probes of double rounding through float32: just off a tie
+        off = np.concatenate([mids, -mids])
+        parts.append(off * (1 + 2.0**-30))
+        parts.append(off * (1 - 2.0**-30))
+    fi = np.finfo(dt)
+    parts.append(np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, fi.max, -fi.max, fi.smallest_subnormal,
+                           -fi.smallest_subnormal, fi.tiny, 2.0**-149, 1e-30, -1e-30], dtype=dt))
+    n_rand = 10_000 if level == 1 else 150_000
+    # values in and around the format's range, every mantissa bit random
+    m_bits = 23 if dt == np.float32 else 52
+    lo = el.emin - el.mantissa_bits - 4
+    e = rng.integers(lo, el.emax + 4, size=n_rand)
+    frac = rng.integers(0, 1 << m_bits, size=n_rand, dtype=np.uint64).astype(np.float64)
+    with np.errstate(all="ignore"):
+        r = np.ldexp(1.0 + np.ldexp(frac, -m_bits), e)
+    r = np.where(rng.random(n_rand) < 0.5, -r, r).astype(dt)
+    parts.append(r)
+    # any bit pattern (NaN payloads, Inf, subnormals included)
+    nb = 2_000 if level == 1 else 20_000
+    if dt == np.float32:
+        parts.append(rng.integers(0, 1 << 32, size=nb, dtype=np.uint64).astype(np.uint32).view(np.float32))
+    else:
+        parts.append(rng.integers(0, np.iinfo(np.int64).max, size=nb, dtype=np.int64).view(np.float64)
+                     * np.where(rng.random(nb) < 0.5, -1, 1))
+    if level == 2:
+        f16 = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+        bf16 = (np.arange(1 << 16, dtype=np.uint32) << 16).view(np.float32)
+        with np.errstate(all="ignore"):
+            parts += [f16.astype(dt), bf16.astype(dt)]
+    with np.errstate(all="ignore"):
+        return [np.concatenate([np.asarray(p).astype(dt) for p in parts])]
+
+
+def _e8m0_cases(level: int, seed: int, dtype: str) -> list[np.ndarray]:
+    dt = np.dtype(dtype)
+    rng = _rng(seed, "encode_e8m0", dtype)
+    ks = np.arange(-149, 128)
+    bases = np.array([1.0, 1.25, 1.5, 1.75])
+    with np.errstate(all="ignore"):
+        v = _neighbours(np.ldexp(bases[:, None], ks[None, :]).reshape(-1).astype(dt), dt)
+    fi = np.finfo(dt)
+    special = np.array([0.0, -0.0, -1.0, -2.0**-130, -np.inf, np.inf, np.nan, fi.max, fi.smallest_subnormal], dt)
+    n = 3_000 if level == 1 else 100_000
+    if dt == np.float32:
+        r = rng.integers(1, 0x7F800000, size=n, dtype=np.int64).astype(np.uint32).view(np.float32)
+    else:
+        r = np.exp2(rng.uniform(-160, 130, size=n))
+    return [np.concatenate([v[np.isfinite(v)], special, r.astype(dt)])]
+
+
+def cases(target: Target, level: int = 1, seed: int = 0) -> list[np.ndarray]:
+    """The inputs of a target: a list of batches (quantize: 2-D, blocks along the last axis,
+    the first batch whole blocks, then rows of ragged lengths; encode: 1-D). Deterministic for
+    (seed, operation, format, dtype)."""
+    if level not in LEVEL_MINIMUM:
+        raise ValueError(f"level must be 1 or 2, got {level!r}")
+    with np.errstate(all="ignore"):  # NaN payloads and overflowing products are wanted here
+        if target.operation == "quantize":
+            out = _quantize_cases(target.format, level, seed, target.dtype)
+        elif target.operation == "encode":
+            out = _encode_cases(target.format, level, seed, target.dtype)
+        else:
+            out = _e8m0_cases(level, seed, target.dtype)
+    n = sum(_count_cases(target, b) for b in out)
+    if n < LEVEL_MINIMUM[level][target.operation]:  # pragma: no cover - a generator bug
+        raise RuntimeError(f"{target.operation} {target.format}: {n} cases, below the level-{level} minimum")
+    return out
+
+
+def _count_cases(target: Target, batch: np.ndarray) -> int:
+    if target.operation == "quantize":
+        return batch.shape[0] * -(-batch.shape[1] // target.block_size)
+    return batch.shape[0]
+
+
+# ----- the expected results (mxref) ---------------------------------------------------------------
+
+
+def _reference(target: Target, x: np.ndarray, **override) -> Output:
+    p = target.profile
+    if target.operation == "quantize":
+        opts = dict(p.options)
+        opts.update(scale_rule=p.scale_rule, rounding=p.rounding, block_size=target.block_size,
+                    int8_allow_minus128=p.int8_allow_minus128)
+        opts.update(override)
+        mx = quantize(x, target.format, axis=-1, **opts)
+        return Output(mx.scales.astype(np.int64), mx.elements.astype(np.int64), mx.dequantize(np.float64))
+    if target.operation == "encode":
+        el = element_format(target.format)
+        allow = override.get("int8_allow_minus128", p.int8_allow_minus128)
+        c = encode(x, el, rounding=p.rounding, overflow=target.overflow, nan=p.nan or "zero",
+                   int8_allow_minus128=allow)
+        return Output(codes=c.astype(np.int64))
+    xs = np.where(_nonpositive(x), 1.0, x)
+    return Output(codes=encode_e8m0(xs, rounding=p.e8m0_rounding, overflow=p.e8m0_overflow).astype(np.int64))
+
+
+def _nonpositive(x):
+    x = np.asarray(x, np.float64)
+    return ~np.isnan(x) & ((x <= 0) | np.signbit(x))
+
+
+# ----- comparison and classification --------------------------------------------------------------
+
+
+def _same64(a, b):
+    """Bit-for-bit equality as float64 (float32 widens exactly); NaN equals NaN."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    return (a.view(np.uint64) == b.view(np.uint64)) | (np.isnan(a) & np.isnan(b))
+
+
+def _decode_codes(codes, el):
+    """(values float64, valid) of integer codes that may lie outside the format."""
+    c = np.asarray(codes, np.int64)
+    valid = (c >= 0) & (c < el.num_codes)
+    tab = decode(np.arange(el.num_codes), el, np.float64)
+    return tab[np.where(valid, c, 0)], valid
+
+
+def _to_blocks(a, k: int, fill):
+    n, L = a.shape
+    nb = -(-L // k)
+    pad = nb * k - L
+    if pad:
+        a = np.concatenate([a, np.full((n, pad), fill, dtype=a.dtype)], axis=1)
+    return a.reshape(n * nb, k)
+
+
+@dataclass
+class _Blocks:
+    """A quantize batch laid out as blocks (N, k), with the comparison per block."""
+
+    x: np.ndarray          # (N, k) inputs, dtype of the batch, padded with 0
+    valid: np.ndarray      # (N, k)
+    exp: dict
+    got: dict
+    cls: np.ndarray        # (N,) class
+    ids: np.ndarray        # (N,) impl-defined id bits
+    d_scale: np.ndarray    # (N,)
+    d_elem: np.ndarray     # (N, k) element positions that differ (codes or values)
+
+
+def _block_view(out: Output, n: int, L: int, k: int) -> dict:
+    d = {}
+    if out.scales is not None:
+        d["scale"] = np.asarray(out.scales, np.int64).reshape(-1)
+    if out.codes is not None:
+        d["code"] = _to_blocks(np.asarray(out.codes, np.int64).reshape(n, L), k, 0)
+    if out.values is not None:
+        d["value"] = _to_blocks(np.asarray(out.values, np.float64).reshape(n, L), k, 0.0)
+    return d
+
+
+def _classify_blocks(target: Target, x: np.ndarray, exp: Output, got: Output, alts: dict) -> _Blocks:
+    """Class and impl-defined ids of every block (see IMPL_DEFINED_IDS for the rules)."""
+    el = mx_format(target.format).element
+    k = target.block_size
+    n, L = x.shape
+    xb = _to_blocks(x, k, x.dtype.type(0))
+    valid = _to_blocks(np.ones((n, L), bool), k, False)
+    E = _block_view(exp, n, L, k)
+    G = _block_view(got, n, L, k)
+    N = xb.shape[0]
+    xf = xb.astype(np.float64)
+    isnan_x = np.isnan(xf) & valid
+    has_nan = isnan_x.any(1)
+    has_inf = (np.isinf(xf) & valid).any(1) & ~has_nan
+    all_zero = ((xf == 0) | ~valid).all(1)
+    has_sub = (valid & (xf != 0) & (np.abs(xf) < 2.0**-126)).any(1)
+    regular = ~has_nan & ~has_inf & ~all_zero
+
+    d_scale = G["scale"] != E["scale"] if "scale" in G else np.zeros(N, bool)
+    zk = np.zeros((N, k), bool)
+    d_code = (G["code"] != E["code"]) & valid if "code" in G else zk
+    d_val = ~_same64(G["value"], E["value"]) & valid if "value" in G else zk
+    differs = d_scale | d_code.any(1) | d_val.any(1)
+
+    # element-level explanations
+    ev, _ = _decode_codes(E["code"], el)
+    zero_c = nanp_c = m128_c = zk
+    if "code" in G:
+        gv, gvalid = _decode_codes(G["code"], el)
+        zero_c = d_code & gvalid & (gv == 0) & (ev == 0)
+        nanp_c = d_code & gvalid & np.isnan(gv) & np.isnan(ev)
+    zero_v = d_val & (G["value"] == 0) & (E["value"] == 0) if "value" in G else zk
+    m128_v = zk
+    alt = alts.get("int8_minus128")
+    if alt is not None:
+        A = _block_view(alt, n, L, k)
+        if "code" in G:
+            m128_c = d_code & (G["code"] == 0x80) & (A["code"] == 0x80)
+        if "value" in G:
+            m128_v = d_val & (A["code"] == 0x80) & _same64(G["value"], A["value"])
+    big_v = zk
+    if "value" in G:
+        # beyond float32: the value may overflow (±Inf), saturate (±max float32) or become NaN
+        f32max = float(np.finfo(np.float32).max)
+        gv_ = G["value"]
+        big_v = (d_val & np.isfinite(E["value"]) & (np.abs(E["value"]) > f32max)
+                 & (np.isnan(gv_) | ((np.signbit(gv_) == np.signbit(E["value"]))
+                                     & (np.isinf(gv_) | (np.abs(gv_) == f32max)))))
+    code_ok = ~d_code | zero_c | nanp_c | m128_c
+    val_ok = ~d_val | zero_v | m128_v | big_v
+    elem_ok = (code_ok & val_ok).all(1)
+    elem_ids = (np.where((zero_c | zero_v).any(1), _ID_BIT["signed_zero"], 0)
+                | np.where((m128_c | m128_v).any(1), _ID_BIT["int8_minus128"], 0)
+                | np.where(nanp_c.any(1), _ID_BIT["nan_payload"], 0)
+                | np.where(big_v.any(1), _ID_BIT["value_beyond_fp32"], 0))
+
+    cls = np.where(differs, MISMATCH, PASS)
+    ids = np.zeros(N, np.int64)
+
+    # regular blocks: the scale must agree; flushing float32 subnormals is an open choice
+    flush_eq = np.zeros(N, bool)
+    fl = alts.get("fp32_subnormal_flush")
+    if fl is not None:
+        F = _block_view(fl, n, L, k)
+        flush_eq = has_sub.copy()
+        for key in G:
+            same = (G[key] == F[key]) if key != "value" else _same64(G[key], F[key])
+            flush_eq &= same.reshape(N, -1).all(1) if key != "scale" else same
+    sel = regular & differs & flush_eq
+    cls[sel], ids[sel] = IMPL, _ID_BIT["fp32_subnormal_flush"]
+    sel = regular & differs & ~flush_eq & ~d_scale & elem_ok
+    cls[sel], ids[sel] = IMPL, elem_ids[sel]
+
+    # all-zero blocks: any scale but NaN; zeros of either sign
+    zs = all_zero & differs & elem_ok
+    if "scale" in G:
+        zs &= G["scale"] != 0xFF
+    cls[zs] = IMPL
+    ids[zs] = np.where(d_scale[zs], _ID_BIT["zero_block_scale"], 0) | elem_ids[zs]
+
+    # NaN blocks
+    if "scale" in G:
+        got_nan_scale = G["scale"] == 0xFF
+    elif "value" in G:
+        got_nan_scale = (np.isnan(G["value"]) | ~valid).all(1)
+    else:
+        got_nan_scale = np.ones(N, bool)
+    vals_nan = (np.isnan(G["value"]) | ~valid).all(1) if "value" in G else np.ones(N, bool)
+    nan_scale_both = (has_nan | has_inf) & (E["scale"] == 0xFF) & differs & got_nan_scale & vals_nan
+    sel = nan_scale_both & ~d_val.any(1)
+    cls[sel], ids[sel] = IMPL, _ID_BIT["nan_scale_elements"]
+    carry = np.ones(N, bool)
+    if "value" in G:
+        carry &= (np.isnan(G["value"]) | ~isnan_x).all(1)
+    if "code" in G:
+        gv2, _ = _decode_codes(G["code"], el)
+        carry &= (np.isnan(gv2) | ~isnan_x).all(1)
+    sel = has_nan & differs & ~got_nan_scale & carry
+    cls[sel], ids[sel] = IMPL, _ID_BIT["nan_block"]
+
+    # blocks holding Inf (no NaN), other than element codes under a NaN scale in both
+    sel = has_inf & differs & ~(nan_scale_both & ~d_val.any(1))
+    cls[sel], ids[sel] = IMPL, _ID_BIT["inf_block"]
+    return _Blocks(xb, valid, E, G, cls, ids, d_scale, d_code | d_val)
+
+
+def _classify_values(target: Target, x: np.ndarray, exp: Output, got: Output, alts: dict):
+    """(class, ids) per value of an encode / encode_e8m0 batch."""
+    g = np.asarray(got.codes, np.int64).reshape(-1)
+    e = exp.codes.reshape(-1)
+    d = g != e
+    cls = np.where(d, MISMATCH, PASS)
+    ids = np.zeros(g.shape, np.int64)
+    if target.operation == "encode_e8m0":
+        npos = _nonpositive(x)
+        cls[npos], ids[npos] = IMPL, _ID_BIT["e8m0_nonpositive"]
+        return cls, ids
+    el = element_format(target.format)
+    gv, gvalid = _decode_codes(g, el)
+    ev, _ = _decode_codes(e, el)
+    xf = np.asarray(x, np.float64)
+    nan_fin = d & gvalid & np.isnan(xf) & (not el.has_nan) & (target.profile.nan is None)
+    rules = [
+        ("nan_into_finite", nan_fin),  # the expected code is only a placeholder there
+        ("signed_zero", d & ~nan_fin & gvalid & (gv == 0) & (ev == 0)),
+        ("nan_payload", d & gvalid & np.isnan(gv) & np.isnan(ev)),
+    ]
+    alt = alts.get("int8_minus128")
+    if alt is not None:
+        rules.append(("int8_minus128", d & (g == 0x80) & (alt.codes.reshape(-1) == 0x80)))
+    for name, sel in rules:
+        cls[sel] = IMPL
+        ids[sel] |= _ID_BIT[name]
+    return cls, ids
+
+
+def _open_kind(target: Target, x: np.ndarray):
+    """Per case (block or value): the impl-defined id when raising is an acceptable answer."""
+    if target.operation == "quantize":
+        k = target.block_size
+        xb = _to_blocks(x, k, x.dtype.type(0)).astype(np.float64)
+        nan = np.isnan(xb).any(1)
+        inf = np.isinf(xb).any(1) & ~nan
+        return np.where(nan, _ID_BIT["nan_block"], np.where(inf, _ID_BIT["inf_block"], 0))
+    xf = np.asarray(x, np.float64)
+    if target.operation == "encode_e8m0":
+        return np.where(_nonpositive(xf), _ID_BIT["e8m0_nonpositive"], 0)
+    el = element_format(target.format)
+    if not el.has_nan and target.profile.nan is None:
+        return np.where(np.isnan(xf), _ID_BIT["nan_into_finite"], 0)
+    return np.zeros(xf.shape, np.int64)
+
+
+def _alternatives(target: Target, x: np.ndarray) -> dict:
+    """mxref under the open alternatives that are options: INT8 -128, flushing subnormals."""
+    alts = {}
+    fmt = target.format
+    is_int8 = (mx_format(fmt).element if target.operation == "quantize" else
+               element_format(fmt) if target.operation == "encode" else None)
+    if is_int8 is not None and is_int8.integer and not target.profile.int8_allow_minus128:
+        alts["int8_minus128"] = _reference(target, x, int8_allow_minus128=True)
+    if target.operation == "quantize":
+        xf = np.abs(x.astype(np.float64))
+        if ((xf != 0) & (xf < 2.0**-126)).any():
+            alts["fp32_subnormal_flush"] = _reference(target, x, flush_subnormals=True)
+    return alts
+
+
+# ----- running a library --------------------------------------------------------------------------
+
+
+class _BadOutput(Exception):
+    pass
+
+
+_BAD_OUTPUT = "bad output: "
+
+
+def _check_output(target: Target, x: np.ndarray, out) -> Output:
+    if not isinstance(out, Output):
+        raise _BadOutput(f"the adapter returned {type(out).__name__}, not an Output")
+    if target.operation == "quantize":
+        n, L = x.shape
+        want = {"scales": (n, -(-L // target.block_size)), "codes": (n, L), "values": (n, L)}
+    else:
+        want = {"codes": x.shape}
+    if all(getattr(out, nm) is None for nm in want):
+        raise _BadOutput("the library output holds none of " + ", ".join(want))
+    for nm, shape in want.items():
+        a = getattr(out, nm)
+        if a is None:
+            continue
+        a = np.asarray(a)
+        if a.shape != shape:
+            raise _BadOutput(f"{nm} has shape {a.shape}, expected {shape}")
+        if nm != "values" and a.dtype.kind not in "iu":
+            raise _BadOutput(f"{nm} must hold integer codes, got dtype {a.dtype}")
+        if nm == "values" and a.dtype.kind != "f":
+            raise _BadOutput(f"values must be floating, got dtype {a.dtype}")
+    return out
+
+
+def _merge(a: Output | None, b: Output | None, na: int, nb: int) -> Output | None:
+    """Concatenate the outputs of two row ranges; a side that raised (None) is filled with
+    placeholders shaped like the other side."""
+    if a is None and b is None:
+        return None
+    parts = [a, b]
+    res = Output()
+    for nm in ("scales", "codes", "values"):
+        have = [getattr(p, nm) for p in parts if p is not None]
+        if any(h is None for h in have):
+            continue
+        arrs = []
+        for p, n in zip(parts, (na, nb)):
+            if p is None:
+                shape = (n,) + np.asarray(have[0]).shape[1:]
+                arrs.append(np.full(shape, np.nan if nm == "values" else 0,
+                                    dtype=np.float64 if nm == "values" else np.int64))
+            else:
+                arrs.append(np.asarray(getattr(p, nm), np.float64 if nm == "values" else np.int64))
+        setattr(res, nm, np.concatenate(arrs))
+    return res
+
+
+def _guarded(fn, target: Target, x: np.ndarray):
+    """(Output or None, {row: message}): run fn on the rows of x; where it raises, split the rows
+    in halves to find the rows that raise."""
+    try:
+        return _check_output(target, x, fn(x)), {}
+    except _BadOutput as exc:
+        return None, {i: f"{_BAD_OUTPUT}{exc}" for i in range(len(x))}
+    except Exception as exc:  # the library raised
+        if len(x) == 1:
+            return None, {0: f"{type(exc).__name__}: {exc}"[:200]}
+    h = len(x) // 2
+    oa, ea = _guarded(fn, target, x[:h])
+    ob, eb = _guarded(fn, target, x[h:])
+    errs = dict(ea)
+    errs.update({h + i: m for i, m in eb.items()})
+    return _merge(oa, ob, h, len(x) - h), errs
+
+
+# ----- report lines ------------------------------------------------------------------------------
+
+
+def _hex(v, dt) -> str:
+    dt = np.dtype(dt)
+    u = {2: np.uint16, 4: np.uint32, 8: np.uint64}[dt.itemsize]
+    return f"0x{int(np.asarray(v, dt).view(u)):0{2 * dt.itemsize}X}"
+
+
+def _val(v, dt=np.float64) -> str:
+    v = np.asarray(v, dt)
+    if np.isnan(v):
+        return "nan"
+    if v == 0:
+        return "-0" if np.signbit(v) else "0"
+    return str(dt.type(v)) if np.dtype(dt) != np.float64 else repr(float(v))
+
+
+def _scale_str(c) -> str:
+    c = int(c)
+    if c == 0xFF:
+        return "0xFF(NaN)"
+    if 0 <= c < 0xFF:
+        return f"0x{c:02X}(2^{c - 127})"
+    return f"{c}(not an E8M0 code)"
+
+
+def _code_str(c, el) -> str:
+    c = int(c)
+    if not 0 <= c < el.num_codes:
+        return f"{c}(not a {el.name} code)"
+    v = decode(np.array([c]), el, np.float64)[0]
+    return f"0x{c:02X}({_val(v)})"
+
+
+def _code_is_zero(c, el) -> bool:
+    c = int(c)
+    return 0 <= c < el.num_codes and decode(np.array([c]), el, np.float64)[0] == 0
+
+
+def _input_str(xb, dt, limit: int = 8, focus=()) -> str:
+    """The non-zero inputs of a block, the largest magnitude and the ``focus`` ones first."""
+    nz = [i for i in range(len(xb)) if not (xb[i] == 0)]
+    if len(nz) > limit:
+        mag = np.abs(np.asarray(xb, np.float64))
+        first = [int(np.nanargmax(np.where(np.isnan(mag), np.inf, mag)))] + [int(i) for i in focus]
+        shown = list(dict.fromkeys(i for i in first if i in nz))[:limit]
+        shown += [i for i in nz if i not in shown][: limit - len(shown)]
+        nz = sorted(shown) + [i for i in nz if i not in shown]
+    items = [f"x[{i}]={_hex(xb[i], dt)}({_val(xb[i], dt)})" for i in nz[:limit]]
+    if len(nz) > limit:
+        items.append(f"+{len(nz) - limit} more non-zero")
+    zeros = len(xb) - len(nz)
+    if zeros:
+        neg = int(np.signbit(np.asarray(xb, np.float64)[[i for i in range(len(xb)) if xb[i] == 0]]).sum())
+        items.append(f"{zeros} zeros" + (f" ({neg} of them -0)" if neg else ""))
+    return " ".join(items) if items else "(empty)"
+
+
+@dataclass
+class Line:
+    """One reported case: its class and text (TestFloat-like), and the same facts as data."""
+
+    cls: str
+    text: str
+    data: dict
+
+
+def _class_label(cls: int, ids: int) -> str:
+    if cls == IMPL:
+        return "IMPL_DEFINED:" + "+".join(n for n, b in _ID_BIT.items() if ids & b)
+    if cls == MISMATCH:
+        return "MISMATCH"
+    if cls == ERROR:
+        return "ERROR"
+    return _CLASS_NAMES[cls].upper()
+
+
+def _strict_note(strict_ids: int) -> str:
+    if not strict_ids:
+        return ""
+    return " [strict: " + "+".join(n for n, b in _ID_BIT.items() if strict_ids & b) + "]"
+
+
+def _block_line(target: Target, library: str, label: str, xb, exp: dict, got: dict, note: str = "",
+                error: str | None = None, extra: dict | None = None) -> Line:
+    """A quantize case: the block's non-zero inputs, the scale, and the elements that differ."""
+    el = mx_format(target.format).element
+    dt = xb.dtype
+    focus = [i for i in range(len(xb))
+             if ("code" in got and int(got["code"][i]) != int(exp["code"][i]))
+             or ("value" in got and not _same64(got["value"][i], exp["value"][i]))]
+    head = (f"{label} quantize {target.format} {target.profile.name} ({target.modes}) "
+            f"in[{len(xb)}]: {_input_str(xb, dt, focus=focus[:3])}")
+    data = dict(cls=label, library=library, operation="quantize", format=target.format,
+                profile=target.profile.name, modes=target.modes, block_len=int(len(xb)),
+                input_hex=[_hex(v, dt) for v in xb], expected={}, got={})
+    parts = []
+    es = int(exp["scale"])
+    data["expected"]["scale"] = es
+    if error is not None:
+        parts.append(f"raised {error}")
+        data["error"] = error
+    elif "scale" in got:
+        gs = int(got["scale"])
+        data["got"]["scale"] = gs
+        parts.append(f"scale {_scale_str(gs)}" if gs == es else
+                     f"scale got {_scale_str(gs)} expected {_scale_str(es)}")
+    else:
+        parts.append(f"scale expected {_scale_str(es)}")
+    data["expected"]["codes"] = [int(c) for c in exp["code"]]
+    data["expected"]["values"] = [_val(v) for v in exp["value"]]
+    if error is None:
+        if "code" in got:
+            data["got"]["codes"] = [int(c) for c in got["code"]]
+        if "value" in got:
+            data["got"]["values"] = [_val(v) for v in got["value"]]
+        diff, zero_only = [], []
+        for i in range(len(xb)):
+            dc = "code" in got and int(got["code"][i]) != int(exp["code"][i])
+            dv = "value" in got and not _same64(got["value"][i], exp["value"][i])
+            if dc or dv:
+                gz = ("value" not in got or got["value"][i] == 0) and (
+                    "code" not in got or _code_is_zero(got["code"][i], el))
+                (zero_only if gz and exp["value"][i] == 0 else diff).append(i)
+        diff += zero_only  # zeros of the other sign last
+        for i in diff[:4]:
+            g_s = []
+            e_s = []
+            if "code" in got:
+                g_s.append(_code_str(got["code"][i], el))
+            e_s.append(_code_str(exp["code"][i], el))
+            if "value" in got:
+                g_s.append("=" + _val(got["value"][i]))
+            e_s.append("=" + _val(exp["value"][i]))
+            parts.append(f"[{i}] got {''.join(g_s)} expected {''.join(e_s)}")
+        if len(diff) > 4:
+            parts.append(f"+{len(diff) - 4} more elements differ")
+        data["differing_elements"] = diff
+    if extra:
+        data.update(extra)
+    return Line(label, head + " | " + " | ".join(parts) + note, data)
+
+
+def _value_line(target: Target, library: str, label: str, x, exp_code, got_code, note: str = "",
+                error: str | None = None) -> Line:
+    """An encode / encode_e8m0 case."""
+    dt = np.asarray(x).dtype
+    head = (f"{label} {target.operation} {target.format} {target.profile.name} ({target.modes}) "
+            f"in: {_hex(x, dt)}({_val(x, dt)})")
+    if target.operation == "encode_e8m0":
+        fmt_code = _scale_str
+        exp_s = "(none: no E8M0 value)" if _nonpositive(np.asarray(x)) else fmt_code(exp_code)
+    else:
+        el = element_format(target.format)
+        fmt_code = lambda c: _code_str(c, el)  # noqa: E731
+        exp_s = fmt_code(exp_code)
+    data = dict(cls=label, library=library, operation=target.operation, format=target.format,
+                profile=target.profile.name, modes=target.modes, input_hex=_hex(x, dt),
+                input=_val(x, dt), expected=int(exp_code))
+    if error is not None:
+        body = f"raised {error}"
+        data["error"] = error
+    else:
+        body = f"got {fmt_code(got_code)} expected {exp_s}"
+        data["got"] = int(got_code)
+    return Line(label, head + " | " + body + note, data)
+
+
+_LINE_RE = None
+
+
+def parse_line(text: str) -> dict:
+    """Fields of a report line: class, operation, format, profile, modes, input, rest. Raises
+    ValueError when the line is not one."""
+    import re
+
+    global _LINE_RE
+    if _LINE_RE is None:
+        _LINE_RE = re.compile(
+            r"^(?P<cls>MISMATCH|ERROR|IMPL_DEFINED:[a-z0-9_]+(?:\+[a-z0-9_]+)*) "
+            r"(?P<operation>quantize|encode|encode_e8m0) (?P<format>\S+) (?P<profile>\S+) "
+            r"\((?P<modes>[^()]*)\) in(?:\[(?P<block_len>\d+)\])?: (?P<input>.+?) \| (?P<rest>.+)$")
+    m = _LINE_RE.match(text)
+    if not m:
+        raise ValueError(f"not a report line: {text!r}")
+    return m.groupdict()
+
+
+# ----- per-target result --------------------------------------------------------------------------
+
+
+@dataclass
+class TargetResult:
+    """Counts for one target, and the cases picked for report lines."""
+
+    library: str
+    version: str
+    target: Target
+    counts: list = field(default_factory=lambda: [0, 0, 0, 0, 0])
+    impl_ids: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    seconds: float = 0.0
+    mismatch_lines: list = field(default_factory=list)
+    error_lines: list = field(default_factory=list)
+    impl_lines: dict = field(default_factory=dict)
+    mismatch_total: int = 0
+    candidates: list = field(default_factory=list, repr=False)  # MISMATCH cases, varied first
+    no_flush: bool = False  # blocks equal to the flushed result were counted as MISMATCH
+    adapter: object = field(default=None, repr=False)
+
+    def render(self, n: int) -> None:
+        """Shrink (live quantize targets) and render the first n MISMATCH candidates."""
+        picked = self.candidates[:n]
+        target, adapter = self.target, self.adapter
+        if not picked:
+            self.mismatch_lines = []
+        elif target.operation == "quantize" and not adapter.recorded:
+            with np.errstate(all="ignore"):
+                self.mismatch_lines = _shrink_and_render(adapter, target, picked, self.no_flush)
+        else:
+            self.mismatch_lines = [
+                _make_line(adapter, target, b, ci, "MISMATCH",
+                           note=(" (recorded output: not shrunk)" if b.recorded and b.B is not None else "")
+                           + _strict_note(sid))
+                for b, ci, sid in picked]
+        self.candidates = []  # the batches can go
+
+    @property
+    def cases(self) -> int:
+        return sum(self.counts)
+
+    def row(self) -> dict:
+        t = self.target
+        c = self.counts
+        return {"library": self.library, "version": self.version, "operation": t.operation,
+                "format": t.format, "profile": t.profile.name, "modes": t.modes, "cases": self.cases,
+                "pass": c[PASS], "mismatch": c[MISMATCH], "impl-defined": c[IMPL],
+                "unsupported": c[UNSUPPORTED], "error": c[ERROR]}
+
+
+def _diversity_order(keys: list) -> list:
+    """Indices ordered round-robin over distinct keys, so varied causes come first."""
+    groups: dict = {}
+    for i, kk in enumerate(keys):
+        groups.setdefault(kk, []).append(i)
+    order = []
+    lists = list(groups.values())
+    j = 0
+    while len(order) < len(keys):
+        for g in lists:
+            if j < len(g):
+                order.append(g[j])
+        j += 1
+    return order
+
+
+def _block_key(xrow, d_scale) -> tuple:
+    a = np.abs(xrow.astype(np.float64))
+    a = a[np.isfinite(a)]
+    amax = a.max() if a.size else 0.0
+    e = int(np.frexp(amax)[1]) - 1 if amax > 0 else -999
+    band = "zero" if amax == 0 else "tiny" if e < -100 else "huge" if e > 100 else f"mid{e // 16}"
+    nonfinite = (~np.isfinite(xrow.astype(np.float64))).any()
+    return (bool(d_scale), band, bool(nonfinite), len(xrow))
+
+
+def _run_target(adapter, target: Target, level: int, seed: int, strict: bool, keep: int,
+                progress) -> TargetResult:
+    with np.errstate(all="ignore"):  # NaN / Inf inputs are cases, not accidents
+        return _run_target_quiet(adapter, target, level, seed, strict, keep, progress)
+
+
+@dataclass
+class _Batch:
+    """One classified batch of a target."""
+
+    x: np.ndarray
+    exp: Output
+    got: Output
+    B: _Blocks | None
+    cls: np.ndarray
+    ids: np.ndarray
+    err_msg: dict
+    recorded: bool
+    sub: np.ndarray | None = None  # quantize: blocks holding float32-subnormal inputs
+
+
+def _classify_batch(adapter, target: Target, x: np.ndarray, recorded: Output | None) -> _Batch:
+    if recorded is not None:
+        got, raised = recorded, {}
+    else:
+        got, raised = _guarded(lambda a: adapter.run(target, a), target, x)
+    if got is None:  # every row raised
+        got = Output()
+    if got.errors:  # rows the adapter reports as raised, one by one
+        raised = dict(raised)
+        raised.update(got.errors)
+    exp = _reference(target, x)
+    alts = _alternatives(target, x)
+    B = None
+    sub = None
+    if target.operation == "quantize":
+        nb = -(-x.shape[1] // target.block_size)
+        n_cases = x.shape[0] * nb
+        if got.scales is None and got.codes is None and got.values is None:
+            cls, ids = np.full(n_cases, PASS), np.zeros(n_cases, np.int64)
+        else:
+            B = _classify_blocks(target, x, exp, got, alts)
+            cls, ids = B.cls.copy(), B.ids.copy()
+        case_rows = np.repeat(np.arange(x.shape[0]), nb)
+        xb = np.abs(_to_blocks(x, target.block_size, x.dtype.type(0)).astype(np.float64))
+        sub = ((xb != 0) & (xb < 2.0**-126)).any(1)
+    else:
+        if got.codes is None:
+            cls, ids = np.full(x.shape[0], PASS), np.zeros(x.shape[0], np.int64)
+        else:
+            cls, ids = _classify_values(target, x, exp, got, alts)
+        case_rows = np.arange(x.shape[0])
+    # rows that raised: ERROR, or IMPL_DEFINED where raising is an open answer
+    err_msg = {}
+    if raised:
+        open_ids = _open_kind(target, x)
+        for ci in np.nonzero(np.isin(case_rows, list(raised)))[0]:
+            msg = raised[int(case_rows[ci])]
+            ok = open_ids[ci] and not msg.startswith(_BAD_OUTPUT)
+            cls[ci], ids[ci] = (IMPL, open_ids[ci]) if ok else (ERROR, 0)
+            err_msg[int(ci)] = msg
+    return _Batch(x, exp, got, B, cls, ids, err_msg, recorded is not None, sub)
+
+
+def _run_target_quiet(adapter, target, level, seed, strict, keep, progress) -> TargetResult:
+    t0 = time.perf_counter()
+    res = TargetResult(adapter.name, adapter.version(), target)
+    if adapter.recorded:
+        x, got = adapter.record(target)
+        inputs = [(x, got)]
+    else:
+        inputs = [(x, None) for x in cases(target, level, seed)]
+    # 1. run and classify every batch
+    batches = []
+    for x, recorded in inputs:
+        reason = target.unsupported or (None if adapter.recorded else adapter.unsupported(target, x))
+        if reason:
+            res.counts[UNSUPPORTED] += _count_cases(target, x)
+            if reason not in res.notes:
+                res.notes.append(reason)
+            continue
+        batches.append(_classify_batch(adapter, target, x, recorded))
+    # 2. flushing float32 subnormals is an open choice only if the library does it consistently:
+    #    when a block holding subnormals mismatches, blocks that merely look flushed mismatch too
+    flush = _ID_BIT["fp32_subnormal_flush"]
+    if any(b.sub is not None and ((b.cls == MISMATCH) & b.sub).any() for b in batches):
+        n_moved = 0
+        for b in batches:
+            sel = (b.cls == IMPL) & (b.ids == flush)
+            b.cls[sel], b.ids[sel] = MISMATCH, 0
+            n_moved += int(sel.sum())
+        res.no_flush = True
+        if n_moved:
+            res.notes.append(f"{n_moved} blocks equal to the flushed-subnormal result counted as MISMATCH: "
+                             "other blocks with float32-subnormal inputs mismatch both results, so the "
+                             "library does not flush consistently")
+    # 3. count, and keep examples
+    failing = []  # (batch, case index, strict ids)
+    for b in batches:
+        strict_ids = np.zeros_like(b.ids)
+        if strict:
+            sel = b.cls == IMPL
+            strict_ids[sel] = b.ids[sel]
+            b.cls[sel] = MISMATCH
+            b.ids[sel] = 0
+        for c in range(5):
+            res.counts[c] += int((b.cls == c).sum())
+        for name, bit in _ID_BIT.items():
+            cnt = int(((b.ids & bit) != 0).sum())
+            if cnt:
+                res.impl_ids[name] = res.impl_ids.get(name, 0) + cnt
+        for ci in np.nonzero(b.cls == IMPL)[0][:2000]:
+            lab = _class_label(IMPL, int(b.ids[ci]))
+            if lab not in res.impl_lines:
+                res.impl_lines[lab] = _make_line(adapter, target, b, int(ci), lab, error=b.err_msg.get(int(ci)))
+        for ci in np.nonzero(b.cls == ERROR)[0][:keep]:
+            if len(res.error_lines) < keep:
+                res.error_lines.append(_make_line(adapter, target, b, int(ci), "ERROR", error=b.err_msg.get(int(ci))))
+        mis = np.nonzero(b.cls == MISMATCH)[0]
+        res.mismatch_total += len(mis)
+        failing += [(b, int(ci), int(strict_ids[ci])) for ci in mis]
+    # 4. pick varied MISMATCH cases, shrink them, render lines
+    if failing:
+        failing = failing[:20_000]  # enough to pick varied examples from
+        keys = []
+        for b, ci, _ in failing:
+            if b.B is not None:
+                keys.append(_block_key(b.B.x[ci][b.B.valid[ci]], b.B.d_scale[ci]))
+            else:
+                xv = np.abs(np.asarray(b.x.reshape(-1)[ci], np.float64)) if target.operation != "quantize" else 0.0
+                keys.append((int(np.frexp(xv)[1]) if np.isfinite(xv) else 9999,))
+        res.candidates = [failing[i] for i in _diversity_order(keys)[:keep]]
+    res.adapter = adapter
+    res.seconds = time.perf_counter() - t0
+    if progress:
+        c = res.counts
+        progress(f"{adapter.name} {target.profile.name}: {target.operation} {target.format} "
+                 f"({target.modes}): {res.cases} cases, {c[PASS]} pass, {c[MISMATCH]} mismatch, "
+                 f"{c[IMPL]} impl-defined, {c[UNSUPPORTED]} unsupported, {c[ERROR]} error "
+                 f"[{res.seconds:.1f} s]")
+    return res
+
+
+def _make_line(adapter, target, b: _Batch, ci, label, note="", error=None) -> Line:
+    x, exp, got = b.x, b.exp, b.got
+    if target.operation == "quantize":
+        k = target.block_size
+        nb = -(-x.shape[1] // k)
+        r, j = divmod(ci, nb)
+        lo, hi = j * k, min((j + 1) * k, x.shape[1])
+        xb = x[r, lo:hi]
+        e = {"scale": exp.scales[r, j], "code": exp.codes[r, lo:hi], "value": exp.values[r, lo:hi]}
+        g = {}
+        if error is None:
+            if got.scales is not None:
+                g["scale"] = np.asarray(got.scales)[r, j]
+            if got.codes is not None:
+                g["code"] = np.asarray(got.codes)[r, lo:hi]
+            if got.values is not None:
+                g["value"] = np.asarray(got.values, np.float64)[r, lo:hi]
+        return _block_line(target, adapter.name, label, xb, e, g, note, error,
+                           extra={"row": int(r), "block": int(j)} if b.recorded else None)
+    gc = None if error is not None else np.asarray(got.codes).reshape(-1)[ci]
+    return _value_line(target, adapter.name, label, x[ci], exp.codes.reshape(-1)[ci], gc, note, error)
+
+
+# ----- shrinking ---------------------------------------------------------------------------------
+
+
+def _still_fails(adapter, target: Target, blocks: np.ndarray, want_scale: np.ndarray,
+                 no_flush: bool = False) -> np.ndarray:
+    """Per row (one block each): does the library still MISMATCH, with the same scale verdict?
+    ``no_flush``: the target was found not to flush consistently, so a block equal to the
+    flushed result mismatches too."""
+    got, raised = _guarded(lambda a: adapter.run(target, a), target, blocks)
+    if got is None:
+        return np.zeros(len(blocks), bool)
+    raised = dict(raised, **{int(i): m for i, m in got.errors.items()})
+    exp = _reference(target, blocks)
+    B = _classify_blocks(target, blocks, exp, got, _alternatives(target, blocks))
+    if no_flush:
+        B.cls[(B.cls == IMPL) & (B.ids == _ID_BIT["fp32_subnormal_flush"])] = MISMATCH
+    ok = (B.cls == MISMATCH) & (B.d_scale == want_scale)
+    if raised:
+        ok[list(raised)] = False
+    return ok
+
+
+def _shrink_blocks(adapter, target: Target, blocks: np.ndarray, want_scale: np.ndarray,
+                   no_flush: bool = False) -> np.ndarray:
+    """Set non-zero elements to +0 while the block still fails: each round tries every single
+    removal of every block in one library call, then all accepted removals of a block at once
+    (falling back to its first one). Ends when no single non-zero element can be removed."""
+    cur = blocks.copy()
+    active = np.ones(len(cur), bool)
+    for _ in range(cur.shape[1] + 1):
+        cand, owner, pos = [], [], []
+        for b in np.nonzero(active)[0]:
+            for j in np.nonzero(cur[b] != 0)[0]:
+                c = cur[b].copy()
+                c[j] = 0
+                cand.append(c)
+                owner.append(b)
+                pos.append(j)
+        if not cand:
+            break
+        owner = np.array(owner)
+        pos = np.array(pos)
+        ok = _still_fails(adapter, target, np.array(cand), want_scale[owner], no_flush)
+        progressed = np.zeros(len(cur), bool)
+        trial, trial_owner, first = [], [], {}
+        for b in np.nonzero(active)[0]:
+            js = pos[(owner == b) & ok]
+            if js.size == 0:
+                continue
+            first[b] = js[0]
+            c = cur[b].copy()
+            c[js] = 0
+            trial.append(c)
+            trial_owner.append(b)
+        if trial:
+            tok = _still_fails(adapter, target, np.array(trial), want_scale[np.array(trial_owner)], no_flush)
+            for t, b in enumerate(trial_owner):
+                if tok[t]:
+                    cur[b] = trial[t]
+                else:
+                    cur[b, first[b]] = 0
+                progressed[b] = True
+        active &= progressed
+        if not active.any():
+            break
+    # finally, -0 inputs become +0 where the block still fails
+    negz = (cur == 0) & np.signbit(cur)
+    rows = np.nonzero(negz.any(1))[0]
+    if rows.size:
+        trial = np.where(negz[rows], cur.dtype.type(0), cur[rows])
+        ok = _still_fails(adapter, target, trial, want_scale[rows], no_flush)
+        cur[rows[ok]] = trial[ok]
+    return cur
+
+
+def _shrink_and_render(adapter, target: Target, picked, no_flush: bool = False) -> list:
+    lines = []
+    k = target.block_size
+    by_len: dict = {}
+    info = []
+    for idx, (b, ci, sid) in enumerate(picked):
+        xb = b.B.x[ci][b.B.valid[ci]]
+        info.append((xb, bool(b.B.d_scale[ci]), sid))
+        by_len.setdefault(len(xb), []).append(idx)
+    shrunk = [None] * len(picked)
+    for L, idxs in by_len.items():
+        todo = idxs[:_SHRINK_LIMIT]
+        blocks = np.array([info[i][0] for i in todo])
+        want = np.array([info[i][1] for i in todo])
+        alone = _still_fails(adapter, target, blocks, want, no_flush)
+        go = [i for i, a in zip(todo, alone) if a]
+        if go:
+            out = _shrink_blocks(adapter, target, np.array([info[i][0] for i in go]),
+                                 np.array([info[i][1] for i in go]), no_flush)
+            for i, row in zip(go, out):
+                shrunk[i] = row
+        for i, a in zip(todo, alone):
+            if not a:
+                shrunk[i] = "alone"
+    for idx, (b, ci, sid) in enumerate(picked):
+        xb0, _, _ = info[idx]
+        s = shrunk[idx]
+        if isinstance(s, np.ndarray):
+            row = s[None, :]
+            g, _ = _guarded(lambda a: adapter.run(target, a), target, row)
+            e = _reference(target, row)
+            gd = {}
+            if g.scales is not None:
+                gd["scale"] = np.asarray(g.scales)[0, 0]
+            if g.codes is not None:
+                gd["code"] = np.asarray(g.codes)[0]
+            if g.values is not None:
+                gd["value"] = np.asarray(g.values, np.float64)[0]
+            ed = {"scale": e.scales[0, 0], "code": e.codes[0], "value": e.values[0]}
+            n0, n1 = int((xb0 != 0).sum()), int((s != 0).sum())
+            note = f" (shrunk from {n0} to {n1} non-zero)" if n1 < n0 else " (no element could be removed)"
+            lines.append(_block_line(target, adapter.name, "MISMATCH", s, ed, gd, note + _strict_note(sid),
+                                     extra={"shrunk_from": n0, "nonzero": n1}))
+        else:
+            note = (" (not shrunk: the block alone does not fail)" if s == "alone"
+                    else " (not shrunk: over the shrink limit)")
+            lines.append(_make_line(adapter, target, b, ci, "MISMATCH", note=note + _strict_note(sid)))
+    return lines
+
+
+# ----- adapters -----------------------------------------------------------------------------------
+
+
+class Adapter:
+    """How the checker talks to one library. Subclasses set ``name`` and implement ``version``,
+    ``profiles`` and either ``run`` (a live library: inputs from :func:`cases`) or ``record``
+    (recorded outputs: ``recorded = True``)."""
+
+    name = "?"
+    recorded = False
+    #: profile names run when --profile is not given
+    default_profiles: tuple = ()
+
+    def availability(self) -> str | None:
+        """None when usable, else why not."""
+        return None
+
+    def version(self) -> str:
+        return "?"
+
+    def profiles(self) -> dict:
+        raise NotImplementedError
+
+    def targets(self, profile: Profile, level: int) -> list:
+        raise NotImplementedError
+
+    def unsupported(self, target: Target, x: np.ndarray) -> str | None:
+        """Why a batch cannot be given to the library (None: it can)."""
+        return None
+
+    def run(self, target: Target, x: np.ndarray) -> Output:
+        raise NotImplementedError
+
+    def record(self, target: Target):
+        raise NotImplementedError
+
+
+def _quantize_targets(profile, dtypes=("float32",), formats=tuple(MX_FORMATS)):
+    return [Target("quantize", f, profile, dtype=d) for d in dtypes for f in formats]
+
+
+def _encode_targets(profile, dtypes, formats=_ELEMENTS, both_overflows=False):
+    out = []
+    for d in dtypes:
+        for f in formats:
+            el = element_format(f)
+            ovs = ["saturate"]
+            if el.has_nan or el.has_inf:
+                ovs = ["saturate", "nonsaturating"] if both_overflows else [profile.fp8_overflow]
+            out += [Target("encode", f, profile, dtype=d, overflow=o) for o in ovs]
+    return out
+
+
+class MxrefAdapter(Adapter):
+    """mxref itself (a self-check: every case passes). Profiles ``<scale rule>-<rounding>``."""
+
+    name = "mxref"
+    default_profiles = ("floor-rne",)
+
+    def version(self) -> str:
+        from . import __version__
+
+        return __version__
+
+    def profiles(self) -> dict:
+        return {f"{r}-{m}": Profile(f"{r}-{m}", scale_rule=r, rounding=m)
+                for r in SCALE_RULES for m in ("rne", "ties_away", "toward_zero", "up", "down")}
+
+    def targets(self, profile, level):
+        return (_quantize_targets(profile) + _encode_targets(profile, ("float32",), both_overflows=True)
+                + [Target("encode_e8m0", "e8m0", profile)])
+
+    def run(self, target, x):
+        return _reference(target, x)
+
+
+_ML_NAMES = {"fp8_e4m3": "float8_e4m3fn", "fp8_e5m2": "float8_e5m2", "fp6_e2m3": "float6_e2m3fn",
+             "fp6_e3m2": "float6_e3m2fn", "fp4_e2m1": "float4_e2m1fn"}
+
+
+class MlDtypesAdapter(Adapter):
+    """ml_dtypes casts (``x.astype(dtype)``): every MX element format it has and float8_e8m0fnu,
+    from float32 and float64. Profile ``rne``: round to nearest even; FP8 casts non-saturating
+    (E4M3 -> NaN, E5M2 -> Inf), FP6/FP4 saturating; E8M0 nearest with ties up, NaN past the
+    range."""
+
+    name = "ml_dtypes"
+    default_profiles = ("rne",)
+
+    def availability(self):
+        try:
+            import ml_dtypes  # noqa: F401
+        except Exception as exc:
+            return f"ml_dtypes is not importable ({type(exc).__name__}: {exc})"
+        return None
+
+    def version(self):
+        import ml_dtypes
+
+        return ml_dtypes.__version__
+
+    def profiles(self):
+        return {"rne": Profile("rne", fp8_overflow="nonsaturating", e8m0_rounding="ties_up",
+                               e8m0_overflow="nonsaturating")}
+
+    def targets(self, profile, level):
+        import ml_dtypes
+
+        have = [f for f, n in _ML_NAMES.items() if hasattr(ml_dtypes, n)]
+        out = _encode_targets(profile, ("float32", "float64"), formats=have)
+        if hasattr(ml_dtypes, "float8_e8m0fnu"):
+            out.append(Target("encode_e8m0", "e8m0", profile))
+        return out
+
+    def run(self, target, x):
+        import ml_dtypes
+
+        name = "float8_e8m0fnu" if target.operation == "encode_e8m0" else _ML_NAMES[target.format]
+        with np.errstate(all="ignore"):
+            return Output(codes=x.astype(getattr(ml_dtypes, name)).view(np.uint8))
+
+
+_GF_ROUND = {"rne": "TiesToEven", "ties_away": "TiesToAway", "toward_zero": "TowardZero",
+             "up": "TowardPositive", "down": "TowardNegative"}
+_GF_E8M0 = {"rne": "rne", "ties_away": "ties_up", "toward_zero": "floor", "up": "ceil", "down": "floor"}
+_GF_FORMATS = {"fp8_e4m3": "ocp_e4m3", "fp8_e5m2": "ocp_e5m2", "fp6_e2m3": "ocp_e2m3",
+               "fp6_e3m2": "ocp_e3m2", "fp4_e2m1": "ocp_e2m1", "int8": "ocp_int8"}
+
+
+class GfloatAdapter(Adapter):
+    """gfloat: element rounding and encoding through both of its APIs (``round_ndarray`` +
+    ``encode_ndarray``, and the scalar ``round_float`` + ``encode_float``), both saturation modes,
+    from float32 and float64; E8M0 the same way; and its MX block functions
+    (``compute_scale_amax``, ``encode_block``, ``decode_block`` -- the steps of ``quantize_block``
+    -- one block at a time, from float32 and float64). Profiles ``floor-<rounding>``; gfloat's
+    INT8 includes -2.0 (0x80)."""
+
+    name = "gfloat"
+    default_profiles = ("floor-rne",)
+
+    def availability(self):
+        try:
+            import gfloat  # noqa: F401
+        except Exception as exc:
+            return f"gfloat is not importable ({type(exc).__name__}: {exc})"
+        return None
+
+    def version(self):
+        from importlib.metadata import version
+
+        return version("gfloat")
+
+    def profiles(self):
+        return {f"floor-{r}": Profile(f"floor-{r}", rounding=r, e8m0_rounding=_GF_E8M0[r],
+                                      int8_allow_minus128=True) for r in _GF_ROUND}
+
+    def targets(self, profile, level):
+        q = _quantize_targets(profile, ("float32", "float64"))
+        e = []
+        for api in ("round_ndarray", "round_float"):
+            e += [replace(t, api=api) for t in _encode_targets(profile, ("float32", "float64"), both_overflows=True)]
+            e += [Target("encode_e8m0", "e8m0", replace(profile, e8m0_overflow=o), api=api)
+                  for o in ("saturate", "nonsaturating")]
+        return q + e
+
+    def run(self, target, x):
+        import gfloat
+        from gfloat import formats as gff
+
+        rm = getattr(gfloat.RoundMode, _GF_ROUND[target.profile.rounding])
+        if target.operation in ("encode", "encode_e8m0"):
+            fi = gff.format_info_ocp_e8m0 if target.operation == "encode_e8m0" else \
+                getattr(gff, "format_info_" + _GF_FORMATS[target.format])
+            sat = (target.profile.e8m0_overflow if target.operation == "encode_e8m0" else target.overflow) == "saturate"
+            if target.api == "round_ndarray":
+                r = gfloat.round_ndarray(fi, x.astype(np.float64), rm, sat)
+                return Output(codes=np.asarray(gfloat.encode_ndarray(fi, r)).astype(np.uint64).view(np.int64))
+            codes = np.zeros(x.shape, np.int64)
+            errors = {}
+            for i, v in enumerate(x.astype(np.float64).tolist()):  # the scalar API, one value at a time
+                try:
+                    codes[i] = gfloat.encode_float(fi, gfloat.round_float(fi, v, rm, sat))
+                except Exception as exc:
+                    errors[i] = f"{type(exc).__name__}: {exc}"[:200]
+            return Output(codes=codes, errors=errors)
+        fi = getattr(gff, "format_info_" + target.format)
+        k = target.block_size
+        n, L = x.shape
+        nb = -(-L // k)
+        scales = np.zeros((n, nb), np.int64)
+        codes = np.zeros((n, L), np.int64)
+        values = np.zeros((n, L), np.float64)
+        errors = {}
+        for i in range(n):
+            try:
+                for j in range(nb):
+                    v = x[i, j * k:(j + 1) * k].astype(np.float64)
+                    s = gfloat.compute_scale_amax(fi.etype.emax, v)
+                    enc = list(gfloat.encode_block(fi, s, v / s, rm))
+                    scales[i, j] = enc[0]
+                    codes[i, j * k:(j + 1) * k] = enc[1:]
+                    values[i, j * k:(j + 1) * k] = list(gfloat.decode_block(fi, enc))
+            except Exception as exc:
+                errors[i] = f"{type(exc).__name__}: {exc}"[:200]
+        return Output(scales, codes, values, errors)
+
+
+_TORCHAO_MODES = {"floor": "FLOOR", "ceil": "CEIL", "even": "EVEN", "rceil": "RCEIL"}
+
+
+class TorchaoAdapter(Adapter):
+    """torchao ``MXTensor.to_mx(x, elem_dtype, 32, scaling_mode=...)`` and ``.dequantize(float32)``
+    on the CPU, for every element dtype and every ``ScaleCalculationMode`` (profiles
+    ``floor-rne``, ``ceil-rne``, ``even-rne``, ``rceil-rne``). FP4 codes are read two per byte,
+    element 0 in the low nibble (torchao >= 0.15); FP6 one per byte. Rows must be whole blocks."""
+
+    name = "torchao"
+    default_profiles = ("floor-rne",)
+
+    def availability(self):
+        try:
+            import torch  # noqa: F401
+            from torchao.prototype.mx_formats.mx_tensor import MXTensor  # noqa: F401
+        except Exception as exc:
+            return f"torch/torchao are not importable ({type(exc).__name__}: {exc})"[:200]
+        return None
+
+    def version(self):
+        import torch
+        import torchao
+
+        return f"{torchao.__version__} (torch {torch.__version__})"
+
+    def profiles(self):
+        return {f"{r}-rne": Profile(f"{r}-rne", scale_rule=r) for r in _TORCHAO_MODES}
+
+    def _elem(self, fmt):
+        import torch
+        from torchao.prototype.mx_formats import constants as C
+
+        return {"mxfp8_e4m3": torch.float8_e4m3fn, "mxfp8_e5m2": torch.float8_e5m2,
+                "mxfp6_e2m3": C.DTYPE_FP6_E2M3, "mxfp6_e3m2": C.DTYPE_FP6_E3M2,
+                "mxfp4_e2m1": getattr(torch, "float4_e2m1fn_x2", None)}.get(fmt)
+
+    def targets(self, profile, level):
+        from torchao.prototype.mx_formats.constants import SUPPORTED_ELEM_DTYPES
+
+        out = []
+        for f in MX_FORMATS:
+            e = self._elem(f)
+            why = None if e is not None and e in SUPPORTED_ELEM_DTYPES else \
+                f"torchao has no MX element dtype for {f}"
+            out.append(Target("quantize", f, profile, unsupported=why))
+        return out
+
+    def unsupported(self, target, x):
+        if x.shape[1] % target.block_size:
+            return "torchao's to_mx needs rows that are whole blocks (ragged lengths)"
+        return None
+
+    def run(self, target, x):
+        import torch
+        from torchao.prototype.mx_formats.config import ScaleCalculationMode
+        from torchao.prototype.mx_formats.mx_tensor import MXTensor
+
+        mode = getattr(ScaleCalculationMode, _TORCHAO_MODES[target.profile.scale_rule])
+        n, L = x.shape
+        with torch.no_grad():
+            mx = MXTensor.to_mx(torch.from_numpy(np.ascontiguousarray(x, np.float32)),
+                                self._elem(target.format), target.block_size, scaling_mode=mode)
+            values = mx.dequantize(torch.float32).numpy().reshape(n, L)
+            scales = mx.scale.view(torch.uint8).numpy().reshape(n, -1)
+            q = mx.qdata.view(torch.uint8).numpy().reshape(n, -1)
+        if target.format == "mxfp4_e2m1":
+            codes = np.empty((n, L), np.uint8)
+            codes[:, 0::2] = q & 0x0F
+            codes[:, 1::2] = q >> 4
+        else:
+            codes = q
+        return Output(scales.astype(np.int64), codes.astype(np.int64), values.astype(np.float64))
+
+
+class MicroxcalingAdapter(Adapter):
+    """microsoft/microxcaling through its recorded outputs (``shared/peers/microxcaling``, beside
+    the repository, or ``--microxcaling-dir``): per element format and rounding, the values
+    X * P_i and the shared exponent of each block. ``round="even"`` is profile ``floor-rne``,
+    ``round="nearest"`` is ``floor-ties_away``. The inputs are the recorded ones (no levels)."""
+
+    name = "microxcaling"
+    recorded = True
+    default_profiles = ("floor-rne", "floor-ties_away")
+    _ROUND = {"floor-rne": "even", "floor-ties_away": "nearest"}
+
+    def __init__(self, directory=None):
+        self.dir = Path(directory) if directory else _REPO_ROOT.parent / "shared" / "peers" / "microxcaling"
+        self._manifest = None
+
+    def availability(self):
+        if not (self.dir / "manifest.json").is_file():
+            return f"microxcaling recordings not found at {self.dir} (give --microxcaling-dir)"
+        return None
+
+    def manifest(self) -> dict:
+        if self._manifest is None:
+            try:
+                m = json.loads((self.dir / "manifest.json").read_text())
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"{self.dir / 'manifest.json'}: not readable JSON ({exc})") from None
+            for name, digest in m.get("sha256", {}).items():
+                p = self.dir / name
+                if not p.is_file() or hashlib.sha256(p.read_bytes()).hexdigest() != digest:
+                    raise ValueError(f"{p}: missing or its sha256 differs from manifest.json")
+            self._manifest = m
+        return self._manifest
+
+    def version(self):
+        return "commit " + self.manifest().get("microxcaling_commit", "?")[:8] + " (recorded)"
+
+    def profiles(self):
+        return {n: Profile(n, rounding="rne" if r == "even" else "ties_away") for n, r in self._ROUND.items()}
+
+    def targets(self, profile, level):
+        m = self.manifest()
+        r = self._ROUND[profile.name]
+        return [Target("quantize", "mx" + e, profile, block_size=int(m["block_size"]))
+                for e in _ELEMENTS if f"{e}_{r}" in m["outputs"]]
+
+    def record(self, target):
+        m = self.manifest()
+        out = m["outputs"][f"{target.format[2:]}_{self._ROUND[target.profile.name]}"]
+        x = np.load(self.dir / m["input"], allow_pickle=False)
+        v = np.load(self.dir / out["file"], allow_pickle=False)
+        se = np.load(self.dir / out["scale_exp_file"], allow_pickle=False).astype(np.float64)
+        x = np.moveaxis(x, m["axis"], -1)
+        v = np.moveaxis(v, m["axis"], -1)
+        n = int(np.prod(x.shape[:-1]))
+        x, v = x.reshape(n, -1), v.reshape(n, -1)
+        nb = -(-x.shape[1] // target.block_size)
+        se = se.reshape(n, nb) if se.size == n * nb else np.moveaxis(se, m["axis"], -1).reshape(n, nb)
+        scales = np.where(np.isnan(se), 0xFF, np.nan_to_num(se) + 127).astype(np.int64)
+        return x, Output(scales=scales, values=v.astype(np.float64))
+
+
+_PACKINGS = ("none", "fp4_low_first", "fp4_high_first")
+#: mxref.quantize options a dump may claim per output
+_DUMP_OPTIONS = ("zero_scale", "inf_policy", "scale_overflow", "flush_subnormals", "int8_allow_minus128")
+
+
+class DumpAdapter(Adapter):
+    """Any implementation, through files: a directory holding ``dump.json``::
+
+        {"library": "mylib", "version": "1.2", "inputs": "inputs.npy", "block_size": 32, "axis": -1,
+         "outputs": [{"format": "mxfp8_e4m3", "scale_rule": "floor", "rounding": "rne",
+                      "scales": "s.npy", "elements": "e.npy", "values": "v.npy"}, ...]}
+
+    inputs: a float16/float32/float64 .npy; per output at least one of ``scales`` (uint8 E8M0
+    codes, the inputs' shape with the blocked axis replaced by the number of blocks),
+    ``elements`` (uint8 element codes, one per element; with ``"packing": "fp4_low_first"`` or
+    ``"fp4_high_first"`` two FP4 codes per byte along the blocked axis), ``values`` (float32
+    dequantized X * P_i, the inputs' shape). Optional per output: ``"options"``, further
+    ``mxref.quantize`` keywords the implementation claims (e.g. ``{"zero_scale": 1}``). Profile
+    names are ``<scale_rule>-<rounding>``."""
+
+    name = "dump"
+    recorded = True
+
+    def __init__(self, directory):
+        self.dir = Path(directory)
+        self.meta = self._load_meta()
+        self.name = "dump"
+        self.default_profiles = tuple(dict.fromkeys(self._profile_name(o) for o in self.meta["outputs"]))
+
+    def _err(self, msg):
+        return ValueError(f"dump {self.dir}: {msg}")
+
+    def _load_meta(self) -> dict:
+        p = self.dir / "dump.json"
+        if not p.is_file():
+            raise self._err("no dump.json in it")
+        try:
+            meta = json.loads(p.read_text())
+        except ValueError as exc:
+            raise self._err(f"dump.json is not valid JSON ({exc})") from None
+        if not isinstance(meta, dict):
+            raise self._err("dump.json must hold an object")
+        for key in ("inputs", "outputs"):
+            if key not in meta:
+                raise self._err(f"dump.json lacks {key!r}")
+        if not isinstance(meta["outputs"], list) or not meta["outputs"]:
+            raise self._err("'outputs' must be a non-empty list")
+        bs = meta.get("block_size", 32)
+        if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1:
+            raise self._err(f"block_size must be a positive int, got {bs!r}")
+        if not isinstance(meta.get("axis", -1), int):
+            raise self._err(f"axis must be an int, got {meta.get('axis')!r}")
+        for i, o in enumerate(meta["outputs"]):
+            if not isinstance(o, dict):
+                raise self._err(f"outputs[{i}] must be an object")
+            try:
+                mx_format(o.get("format"))
+            except ValueError as exc:
+                raise self._err(f"outputs[{i}]: {exc}") from None
+            if o.get("scale_rule", "floor") not in SCALE_RULES:
+                raise self._err(f"outputs[{i}]: scale_rule must be one of {SCALE_RULES}, got {o.get('scale_rule')!r}")
+            if o.get("rounding", "rne") not in ROUNDING_MODES or o.get("rounding") == "stochastic":
+                raise self._err(f"outputs[{i}]: rounding must be one of rne, ties_away, toward_zero, up, down; "
+                                f"got {o.get('rounding')!r}")
+            if not any(o.get(c) for c in ("scales", "elements", "values")):
+                raise self._err(f"outputs[{i}] gives none of scales, elements, values")
+            if o.get("packing", "none") not in _PACKINGS:
+                raise self._err(f"outputs[{i}]: packing must be one of {_PACKINGS}, got {o.get('packing')!r}")
+            if not isinstance(o.get("options", {}), dict):
+                raise self._err(f"outputs[{i}]: options must be an object")
+            bad = set(o.get("options") or {}) - set(_DUMP_OPTIONS)
+            if bad:
+                raise self._err(f"outputs[{i}]: unknown option {sorted(bad)[0]!r}; allowed: {', '.join(_DUMP_OPTIONS)}")
+            try:  # the values, as mxref.quantize checks them
+                quantize(np.zeros((1, 1), np.float32), o["format"], **(o.get("options") or {}))
+            except (TypeError, ValueError) as exc:
+                raise self._err(f"outputs[{i}]: options: {exc}") from None
+        seen = set()
+        for i, o in enumerate(meta["outputs"]):
+            key = (mx_format(o["format"]).name, self._profile_name(o))
+            if key in seen:
+                raise self._err(f"outputs[{i}] repeats format {key[0]} with profile {key[1]}")
+            seen.add(key)
+        return meta
+
+    @staticmethod
+    def _profile_name(o) -> str:
+        name = f"{o.get('scale_rule', 'floor')}-{o.get('rounding', 'rne')}"
+        opts = o.get("options") or {}
+        return name + "".join(f"+{k}={v}" for k, v in sorted(opts.items()))
+
+    def version(self):
+        return str(self.meta.get("version", "?"))
+
+    @property
+    def library(self) -> str:
+        return str(self.meta.get("library", "?"))
+
+    def profiles(self):
+        out = {}
+        for o in self.meta["outputs"]:
+            opts = dict(o.get("options") or {})
+            allow = bool(opts.pop("int8_allow_minus128", False))
+            out[self._profile_name(o)] = Profile(self._profile_name(o), scale_rule=o.get("scale_rule", "floor"),
+                                                 rounding=o.get("rounding", "rne"), int8_allow_minus128=allow,
+                                                 options=tuple(sorted(opts.items())))
+        return out
+
+    def targets(self, profile, level):
+        bs = int(self.meta.get("block_size", 32))
+        dt = self.inputs().dtype.name
+        return [Target("quantize", mx_format(o["format"]).name, profile, block_size=bs, dtype=dt)
+                for o in self.meta["outputs"] if self._profile_name(o) == profile.name]
+
+    def _load(self, name, what):
+        p = self.dir / str(name)
+        if not p.is_file():
+            raise self._err(f"{what} file {name!r} does not exist")
+        try:
+            return np.load(p, allow_pickle=False)
+        except Exception as exc:
+            raise self._err(f"{what} file {name!r} is not a readable .npy ({type(exc).__name__}: {exc})") from None
+
+    def inputs(self) -> np.ndarray:
+        if getattr(self, "_inputs", None) is not None:
+            return self._inputs
+        x = self._load(self.meta["inputs"], "inputs")
+        if x.dtype not in (np.float16, np.float32, np.float64):
+            raise self._err(f"inputs must be float16, float32 or float64, got {x.dtype}")
+        if x.ndim == 0:
+            raise self._err("inputs must have at least one dimension")
+        self._inputs = x
+        return x
+
+    def record(self, target):
+        x = self.inputs()
+        ax = self.meta.get("axis", -1)
+        if not -x.ndim <= ax < x.ndim:
+            raise self._err(f"axis {ax} is out of range for inputs of shape {x.shape}")
+        o = next(o for o in self.meta["outputs"]
+                 if mx_format(o["format"]).name == target.format and self._profile_name(o) == target.profile.name)
+        k = target.block_size
+        xm = np.moveaxis(x, ax, -1)
+        L = xm.shape[-1]
+        nb = -(-L // k)
+        n = int(np.prod(xm.shape[:-1], dtype=np.int64))
+        el = mx_format(target.format).element
+        out = Output()
+        sshape = x.shape[:ax % x.ndim] + (nb,) + x.shape[ax % x.ndim + 1:]
+        if o.get("scales"):
+            s = self._load(o["scales"], "scales")
+            if s.dtype != np.uint8 or s.shape != sshape:
+                raise self._err(f"scales {o['scales']!r} must be uint8 of shape {sshape}, got {s.dtype} {s.shape}")
+            out.scales = np.moveaxis(s, ax, -1).reshape(n, nb).astype(np.int64)
+        if o.get("elements"):
+            e = self._load(o["elements"], "elements")
+            packing = o.get("packing", "none")
+            eshape = x.shape
+            if packing != "none":
+                if el.bits != 4:
+                    raise self._err(f"packing {packing!r} is for FP4 elements, not {el.name}")
+                eshape = x.shape[:ax % x.ndim] + (-(-L // 2),) + x.shape[ax % x.ndim + 1:]
+            if e.dtype != np.uint8 or e.shape != eshape:
+                raise self._err(f"elements {o['elements']!r} must be uint8 of shape {eshape}, got {e.dtype} {e.shape}")
+            e = np.moveaxis(e, ax, -1).reshape(n, -1)
+            if packing != "none":
+                lo, hi = e & 0x0F, e >> 4
+                first, second = (lo, hi) if packing == "fp4_low_first" else (hi, lo)
+                u = np.empty((n, 2 * e.shape[1]), np.uint8)
+                u[:, 0::2], u[:, 1::2] = first, second
+                e = u[:, :L]
+            out.codes = e.astype(np.int64)
+        if o.get("values"):
+            v = self._load(o["values"], "values")
+            if v.dtype.kind != "f" or v.shape != x.shape:
+                raise self._err(f"values {o['values']!r} must be float32 of shape {x.shape}, got {v.dtype} {v.shape}")
+            out.values = np.moveaxis(v, ax, -1).reshape(n, L).astype(np.float64)
+        return xm.reshape(n, L), out
+
+
+def write_dump(directory, x, outputs, *, library: str = "mxref", version: str | None = None,
+               axis: int = -1, block_size: int = 32, components=("scales", "elements", "values"),
+               packing: str = "none") -> Path:
+    """Write a dump directory (see :class:`DumpAdapter`) of mxref's own results: ``outputs`` is a
+    list of (format, scale_rule, rounding). An example of the format, and a round trip for tests."""
+    from . import __version__
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    x = np.asarray(x)
+    np.save(d / "inputs.npy", x)
+    outs = []
+    for fmt, rule, rnd in outputs:
+        mx = quantize(x, fmt, axis=axis, block_size=block_size, scale_rule=rule, rounding=rnd)
+        stem = f"{mx.format.name}_{rule}_{rnd}"
+        o = {"format": mx.format.name, "scale_rule": rule, "rounding": rnd}
+        if "scales" in components:
+            np.save(d / f"{stem}.scales.npy", mx.scales)
+            o["scales"] = f"{stem}.scales.npy"
+        if "elements" in components:
+            e = mx.elements
+            if packing != "none" and mx.format.element.bits == 4:
+                em = np.moveaxis(e, axis, -1)
+                if em.shape[-1] % 2:
+                    em = np.concatenate([em, np.zeros(em.shape[:-1] + (1,), np.uint8)], axis=-1)
+                a, b = em[..., 0::2], em[..., 1::2]
+                e = np.moveaxis((a | (b << 4)) if packing == "fp4_low_first" else ((a << 4) | b), -1, axis)
+                o["packing"] = packing
+            np.save(d / f"{stem}.elements.npy", np.ascontiguousarray(e.astype(np.uint8)))
+            o["elements"] = f"{stem}.elements.npy"
+        if "values" in components:
+            np.save(d / f"{stem}.values.npy", mx.dequantize(np.float32))
+            o["values"] = f"{stem}.values.npy"
+        outs.append(o)
+    meta = {"library": library, "version": version or __version__, "inputs": "inputs.npy",
+            "block_size": block_size, "axis": axis, "outputs": outs}
+    (d / "dump.json").write_text(json.dumps(meta, indent=1))
+    return d
+
+
+#: Adapter classes by --library name.
+ADAPTERS = {"ml_dtypes": MlDtypesAdapter, "gfloat": GfloatAdapter, "torchao": TorchaoAdapter,
+            "microxcaling": MicroxcalingAdapter, "dump": DumpAdapter, "mxref": MxrefAdapter}
+
+
+# ----- the report -------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """Everything one run found: per-target results, the settings, rendering to text and JSON."""
+
+    results: list
+    level: int
+    seed: int
+    strict: bool
+    errors: int
+    unavailable: dict = field(default_factory=dict)
+
+    def totals(self) -> list:
+        t = [0, 0, 0, 0, 0]
+        for r in self.results:
+            for i in range(5):
+                t[i] += r.counts[i]
+        return t
+
+    @property
+    def exit_status(self) -> int:
+        t = self.totals()
+        return 1 if t[MISMATCH] or t[ERROR] else 0
+
+    def _round_robin(self, attr) -> list:
+        lists = [getattr(r, attr) for r in self.results]
+        out = []
+        j = 0
+        while any(j < len(lst) for lst in lists):
+            out += [lst[j] for lst in lists if j < len(lst)]
+            j += 1
+        return out if self.errors == 0 else out[: self.errors]
+
+    def mismatch_lines(self) -> list:
+        return self._round_robin("mismatch_lines")
+
+    def error_lines(self) -> list:
+        return self._round_robin("error_lines")
+
+    def impl_lines(self) -> list:
+        seen, out = set(), []
+        for r in self.results:
+            for lab, line in r.impl_lines.items():
+                key = (r.library, lab)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(line)
+        return out
+
+    def impl_id_counts(self) -> dict:
+        c: dict = {}
+        for r in self.results:
+            for k, v in r.impl_ids.items():
+                c[k] = c.get(k, 0) + v
+        return c
+
+    def rows(self) -> list:
+        return [r.row() for r in self.results]
+
+    def to_json(self) -> dict:
+        from . import __version__
+
+        t = self.totals()
+        return {
+            "mxref_version": __version__, "level": self.level, "seed": self.seed, "strict": self.strict,
+            "errors_shown": self.errors,
+            "summary": self.rows(),
+            "totals": {n: t[i] for i, n in enumerate(_CLASS_NAMES)} | {"cases": sum(t)},
+            "impl_defined_ids": self.impl_id_counts(),
+            "impl_defined_meaning": {k: IMPL_DEFINED_IDS[k] for k in self.impl_id_counts()},
+            "mismatch_lines": [dict(line.data, text=line.text) for line in self.mismatch_lines()],
+            "mismatch_total": sum(r.mismatch_total for r in self.results),
+            "error_lines": [dict(line.data, text=line.text) for line in self.error_lines()],
+            "impl_defined_examples": [dict(line.data, text=line.text) for line in self.impl_lines()],
+            "notes": {f"{r.library} {r.target.profile.name} {r.target.operation} {r.target.format}": r.notes
+                      for r in self.results if r.notes},
+            "unavailable": self.unavailable,
+            "exit_status": self.exit_status,
+        }
+
+    def text(self) -> str:
+        out = []
+        libs = dict.fromkeys(f"{r.library} {r.version}" for r in self.results)
+        out.append(f"mxref conformance check: {', '.join(libs) or '(nothing run)'}; level {self.level}; "
+                   f"seed {self.seed}; strict {'on' if self.strict else 'off'}")
+        for name, why in self.unavailable.items():
+            out.append(f"UNSUPPORTED {name}: {why}")
+        ml = self.mismatch_lines()
+        total = sum(r.mismatch_total for r in self.results)
+        if ml:
+            out.append("")
+            out.append(f"Differences classified MISMATCH ({len(ml)} shown of {total}):")
+            out += [line.text for line in ml]
+            if len(ml) < total:
+                out.append(f"... {total - len(ml)} more MISMATCH cases not shown (--errors 0 shows them all)")
+        el = self.error_lines()
+        if el:
+            out.append("")
+            out.append("Cases classified ERROR (the library raised, or its output was malformed):")
+            out += [line.text for line in el]
+        il = self.impl_lines()
+        if il:
+            out.append("")
+            out.append("IMPLEMENTATION-DEFINED differences (one example per library and id):")
+            out += [line.text for line in il]
+        notes = [(r, n) for r in self.results for n in r.notes]
+        if notes:
+            out.append("")
+            out.append("UNSUPPORTED:")
+            out += sorted({f"{r.library}: {n}" for r, n in notes})
+        out.append("")
+        out.append("Summary")
+        headers = ["library", "version", "operation", "format", "profile", "modes", "cases", "pass",
+                   "mismatch", "impl-defined", "unsupported", "error"]
+        rows = [[r[h] for h in headers] for r in self.rows()]
+        t = self.totals()
+        rows.append(["total", "", "", "", "", "", sum(t)] + t)
+        out.append(_table(headers, rows))
+        ids = self.impl_id_counts()
+        if ids:
+            out.append("")
+            out.append(_table(["impl-defined id", "cases", "meaning"],
+                              [[k, v, IMPL_DEFINED_IDS[k]] for k, v in ids.items()]))
+        out.append("")
+        verdict = ("FAIL" if self.exit_status else "PASS")
+        out.append(f"{verdict}: {t[MISMATCH]} mismatch, {t[ERROR]} error, {t[IMPL]} implementation-defined, "
+                   f"{t[UNSUPPORTED]} unsupported, {t[PASS]} pass of {sum(t)} cases")
+        return "\n".join(out)
+
+
+def _table(headers, rows) -> str:
+    try:
+        from tabulate import tabulate
+    except ImportError:
+        tabulate = None
+    if tabulate is not None:
+        return tabulate(rows, headers=headers, disable_numparse=True)
+    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+    w = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * x for x in w))
+    return "\n".join(lines)
+
+
+# ----- running ----------------------------------------------------------------------------------
+
+
+def _resolve_profiles(adapter, profile) -> list:
+    profs = adapter.profiles()
+    if profile is None:
+        names = list(adapter.default_profiles) or list(profs)
+    elif profile == "all":
+        names = list(profs)
+    else:
+        names = [p.strip() for p in str(profile).split(",") if p.strip()]
+    bad = [n for n in names if n not in profs]
+    if bad:
+        raise ValueError(f"{adapter.name} has no profile {bad[0]!r}; its profiles: {', '.join(profs)} (or 'all')")
+    return [profs[n] for n in names]
+
+
+def _resolve_formats(formats):
+    if formats is None:
+        return None
+    if isinstance(formats, str):
+        formats = [f for f in formats.split(",") if f.strip()]
+    out = set()
+    for f in formats:
+        f = f.strip()
+        if f.lower() == "e8m0":
+            out.add("e8m0")
+            continue
+        try:
+            mxf = mx_format(f)
+            out |= {mxf.name, mxf.element.name}
+        except ValueError:
+            raise ValueError(f"unknown format {f!r}; use an MX format ({', '.join(MX_FORMATS)}), "
+                             "an element format name or e8m0") from None
+    return out
+
+
+def check(library, *, profile=None, level: int = 1, seed: int = 0, strict: bool = False, errors: int = 20,
+          formats=None, operations=None, progress=None, dump=None, microxcaling_dir=None) -> Report:
+    """Run one library (a name of :data:`ADAPTERS` or an :class:`Adapter`) and return the
+    :class:`Report`. ``profile``: a name, comma-separated names, "all", or None (the adapter's
+    defaults); ``formats`` / ``operations``: optional filters; ``errors``: MISMATCH (and ERROR)
+    lines kept, 0 = every picked case (at most 64 shrunk per target); ``progress``: a callable
+    receiving one line per target."""
+    if level not in LEVEL_MINIMUM:
+        raise ValueError(f"level must be 1 or 2, got {level!r}")
+    if isinstance(errors, bool) or not isinstance(errors, int) or errors < 0:
+        raise ValueError(f"errors must be an int >= 0, got {errors!r}")
+    adapter = _make_adapter(library, dump=dump, microxcaling_dir=microxcaling_dir)
+    why = adapter.availability()
+    if why:
+        raise AdapterUnavailable(why)
+    fset = _resolve_formats(formats)
+    if operations is not None:
+        ops = [operations] if isinstance(operations, str) else list(operations)
+        for op in ops:
+            if op not in _OPERATIONS:
+                raise ValueError(f"unknown operation {op!r}; known: {', '.join(_OPERATIONS)}")
+    keep = errors if errors else 10**9
+    results = []
+    for prof in _resolve_profiles(adapter, profile):
+        for t in adapter.targets(prof, level):
+            if fset is not None and t.format not in fset:
+                continue
+            if operations is not None and t.operation not in ops:
+                continue
+            r = _run_target(adapter, t, level, seed, strict, keep, progress)
+            if isinstance(adapter, DumpAdapter):
+                r.library = f"{adapter.library} (dump)"
+            results.append(r)
+    # MISMATCH lines: round-robin over the targets, capped by errors; only those are shrunk
+    take = [0] * len(results)
+    left = errors if errors else 10**9
+    j = 0
+    while left > 0 and any(j < len(r.candidates) for r in results):
+        for i, r in enumerate(results):
+            if j < len(r.candidates) and left > 0:
+                take[i] += 1
+                left -= 1
+        j += 1
+    for r, n in zip(results, take):
+        r.render(n)
+    return Report(results, level, seed, strict, errors)
+
+
+def _make_adapter(library, dump=None, microxcaling_dir=None):
+    if isinstance(library, Adapter):
+        return library
+    if library not in ADAPTERS:
+        raise ValueError(f"unknown library {library!r}; known: {', '.join(ADAPTERS)}")
+    if library == "dump":
+        if dump is None:
+            raise ValueError("--library dump needs --dump DIR")
+        return DumpAdapter(dump)
+    if library == "microxcaling":
+        return MicroxcalingAdapter(microxcaling_dir)
+    return ADAPTERS[library]()
+
+
+def _merge_reports(reports, level, seed, strict, errors, unavailable) -> Report:
+    res = [r for rep in reports for r in rep.results]
+    return Report(res, level, seed, strict, errors, unavailable)
+
+
+def _parser():
+    p = argparse.ArgumentParser(
+        prog="python -m mxref.conformance",
+        description="Run an MX library against mxref and report every difference, classified "
+                    "(MISMATCH, IMPL_DEFINED:<id>, UNSUPPORTED, ERROR).")
+    p.add_argument("--library", default=None,
+                   help=f"one or more of {', '.join(ADAPTERS)} (comma-separated), or 'all' (default: "
+                        "every installed library and the microxcaling recordings)")
+    p.add_argument("--dump", metavar="DIR", help="directory with dump.json, for --library dump")
+    p.add_argument("--microxcaling-dir", metavar="DIR", help="microxcaling recordings (default "
+                   "../shared/peers/microxcaling beside the repository)")
+    p.add_argument("--profile", default=None, help="profile name(s) the library claims, comma-separated, or "
+                   "'all' (default: the adapter's own; --list shows them)")
+    p.add_argument("--format", default=None, help="only these formats (comma-separated)")
+    p.add_argument("--operation", default=None, help=f"only these operations ({', '.join(_OPERATIONS)})")
+    p.add_argument("--level", type=int, choices=(1, 2), default=1,
+                   help="1: >= 1,000 blocks / 10,000 values per target (default); 2: >= 10,000 / 200,000")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--errors", type=int, default=20, help="MISMATCH lines shown (default 20; 0 = all)")
+    p.add_argument("--strict", action="store_true", help="implementation-defined differences count as MISMATCH")
+    p.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    p.add_argument("--list", action="store_true", help="list the libraries, their availability and profiles")
+    return p
+
+
+def main(argv=None) -> int:
+    """The command line; returns the exit status (see the module docstring)."""
+    args = _parser().parse_args(argv)
+    err = sys.stderr
+
+    def progress(msg):
+        print(f"conformance: {msg}", file=err, flush=True)
+
+    if args.errors < 0:
+        print("error: --errors must be >= 0", file=err)
+        return 2
+    if args.list:
+        for name in ADAPTERS:
+            if name == "dump" and not args.dump:
+                print("dump: needs --dump DIR (profiles come from its dump.json)")
+                continue
+            try:
+                a = _make_adapter(name, dump=args.dump, microxcaling_dir=args.microxcaling_dir)
+                why = a.availability()
+                if why:
+                    print(f"{name}: unavailable: {why}")
+                    continue
+                profs = list(a.profiles())
+                print(f"{name} {a.version()}: profiles {', '.join(profs)}; default "
+                      f"{', '.join(a.default_profiles or profs)}")
+            except Exception as exc:
+                print(f"{name}: unavailable: {exc}")
+        return 0
+    if args.library in (None, "all"):
+        libs = [n for n in ADAPTERS if n not in ("dump", "mxref")]
+        if args.dump:
+            libs.append("dump")
+        explicit = False
+    else:
+        libs = [s.strip() for s in args.library.split(",") if s.strip()]
+        explicit = True
+        bad = [n for n in libs if n not in ADAPTERS]
+        if bad:
+            print(f"error: unknown library {bad[0]!r}; known: {', '.join(ADAPTERS)}", file=err)
+            return 2
+    ops = args.operation.split(",") if args.operation else None
+    reports, unavailable = [], {}
+    for name in libs:
+        try:
+            adapter = _make_adapter(name, dump=args.dump, microxcaling_dir=args.microxcaling_dir)
+            why = adapter.availability()
+            if why:
+                if explicit:
+                    print(f"error: {name}: {why}", file=err)
+                    return 3
+                unavailable[name] = why
+                progress(f"{name}: skipped: {why}")
+                continue
+            if not explicit and args.profile not in (None, "all"):
+                try:
+                    _resolve_profiles(adapter, args.profile)
+                except ValueError as exc:
+                    unavailable[name] = str(exc)
+                    progress(f"{name}: skipped: {exc}")
+                    continue
+            progress(f"{name} {adapter.version()}: level {args.level}, seed {args.seed}")
+            reports.append(check(adapter, profile=args.profile, level=args.level, seed=args.seed,
+                                 strict=args.strict, errors=args.errors, formats=args.format,
+                                 operations=ops, progress=progress))
+        except (ValueError, TypeError) as exc:
+            print(f"error: {name}: {exc}", file=err)
+            return 2
+    rep = _merge_reports(reports, args.level, args.seed, args.strict, args.errors, unavailable)
+    print(rep.text())
+    if args.json:
+        Path(args.json).write_text(json.dumps(rep.to_json(), indent=1))
+    return rep.exit_status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
