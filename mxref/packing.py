@@ -19,6 +19,9 @@ bits   order           layout of codes c0, c1, ... in bytes b0, b1, ...
                        integer sum(b_j << 8j); 4 codes in 3 bytes, code 0 in bits 0-5 of b0 (ROCm)
 6      "byte"          one code per byte, in bits 0-5 (ml_dtypes, torchao, PTX registers)
 8      "byte"          one code per byte (FP8, INT8, E8M0)
+2      "bitstream"     (default; INT2, an extension format) four codes per byte, code 0 in bits
+                       0-1: b_j = c_4j | c_4j+1 << 2 | c_4j+2 << 4 | c_4j+3 << 6
+2      "byte"          one code per byte, in bits 0-1
 =====  ==============  ===========================================================================
 
 A row of n codes takes ceil(n * bits_per_slot / 8) bytes (bits_per_slot = 8 for "byte"). Bits
@@ -53,6 +56,7 @@ __all__ = [
 
 #: Element packing orders by element width in bits; the first is the default.
 PACKING_ORDERS: dict[int, tuple[str, ...]] = {
+    2: ("bitstream", "byte"),
     4: ("low_first", "high_first"),
     6: ("bitstream", "byte"),
     8: ("byte",),
@@ -84,7 +88,7 @@ def _element_row(fmt) -> Format:
 def packing_orders(fmt) -> tuple[str, ...]:
     """The packing orders of an element format, the default first (decided by its bits)."""
     el = _element_row(fmt)
-    if el.bits not in PACKING_ORDERS:  # pragma: no cover - every MX element format is 4, 6 or 8 bits
+    if el.bits not in PACKING_ORDERS:  # pragma: no cover - every element format here is 2, 4, 6 or 8 bits
         raise ValueError(f"fmt: no packing defined for {el.bits}-bit codes ({el.name})")
     return PACKING_ORDERS[el.bits]
 
@@ -144,6 +148,12 @@ def pack_elements(codes, fmt, *, order: str | None = None) -> np.ndarray:
         if o == "low_first":
             return first | (second << np.uint8(4))
         return (first << np.uint8(4)) | second
+    if el.bits == 2:  # four codes per byte, code 0 lowest
+        g = -(-n // 4)
+        if 4 * g != n:
+            c = np.concatenate([c, np.zeros(lead + (4 * g - n,), np.uint8)], axis=-1)
+        q = c.reshape(lead + (g, 4))
+        return q[..., 0] | (q[..., 1] << np.uint8(2)) | (q[..., 2] << np.uint8(4)) | (q[..., 3] << np.uint8(6))
     # el.bits == 6, "bitstream":
     # 1. pad to whole groups of 4 codes; 2. each group is a 24-bit little-endian word
     g = -(-n // 4)
@@ -198,6 +208,9 @@ def unpack_elements(data, fmt, count, *, order: str | None = None, check_padding
         lo, hi = d & np.uint8(0x0F), d >> np.uint8(4)
         pair = (lo, hi) if o == "low_first" else (hi, lo)
         full = np.stack(pair, axis=-1).reshape(lead + (2 * want,))
+    elif el.bits == 2:
+        shifts = np.array([0, 2, 4, 6], np.uint8)
+        full = ((d[..., None] >> shifts) & np.uint8(3)).reshape(lead + (4 * want,))
     else:  # 6-bit bit stream: whole 3-byte words (zero bytes appended), four codes per word
         g = -(-want // 3)
         if 3 * g != want:

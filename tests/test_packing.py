@@ -325,3 +325,22 @@ def test_swizzle_equals_torchao_to_blocked():
         if hasattr(utils, "from_blocked"):
             back = utils.from_blocked(torch.from_numpy(theirs), rows, k_blocks).numpy()
             np.testing.assert_array_equal(mxref.unswizzle_scales(theirs, rows, k_blocks), back)
+
+
+def test_two_bit_codes_known_answers_and_round_trip():
+    """INT2 (an extension format): four codes per byte, code 0 in bits 0-1, typed from the layout:
+    [1, 2, 3, 0] -> 0b00_11_10_01 = 0x39; a fifth code 3 alone -> 0x03 (padding bits zero)."""
+    c = np.array([[1, 2, 3, 0, 3]], np.uint8)
+    p = mxref.pack_elements(c, "int2")
+    assert p.tolist() == [[0x39, 0x03]]
+    assert mxref.pack_elements(c, "int2", order="byte").tolist() == c.tolist()
+    assert mxref.unpack_elements(p, "int2", 5).tolist() == c.tolist()
+    with pytest.raises(ValueError, match="padding"):
+        mxref.unpack_elements(np.array([[0x39, 0x0F]], np.uint8), "int2", 5)
+    rng = np.random.default_rng(3)
+    for n in range(0, 13):
+        codes = rng.integers(0, 4, (2, n)).astype(np.uint8)
+        assert np.array_equal(mxref.unpack_elements(mxref.pack_elements(codes, "int2"), "int2", n), codes)
+    x = rng.standard_normal((3, 40)).astype(np.float32)
+    mx = mxref.quantize(x, "mxint2")
+    assert mxref.pack_elements(mx.elements, "int2").shape == (3, 10)
