@@ -26,7 +26,8 @@ def test_manifest_describes_every_file():
     assert m["schema_version"] == 1 and m["level"] == 1 and m["generator"] == "python tools/gen_vectors.py"
     paths = {e["path"] for e in m["files"]}
     ops = {e["operation"] for e in m["files"]}
-    assert ops == {"decode", "encode", "encode_e8m0", "quantize", "dequantize", "pack", "swizzle_scales", "matmul"}
+    assert ops == {"decode", "encode", "encode_e8m0", "quantize", "dequantize", "pack", "swizzle_scales", "matmul",
+                   "quantize_nvfp4", "dequantize_nvfp4"}
     for e in m["files"]:
         for q in e.get("inputs", []):
             assert q in paths, (e["path"], q)

@@ -265,26 +265,26 @@ class Writer:
         p.write_bytes(data)
 
 
-def gen_decode(w: Writer):
-    for name in ELEMENT_FORMATS + ("e8m0",):
+def gen_decode(w: Writer, names=ELEMENT_FORMATS + ("e8m0",), prefix=""):
+    for name in names:
         el = mxref.element_format(name)
         codes = np.arange(el.num_codes, dtype=np.uint8)
-        cin = w.raw(f"decode/{name}.codes.u8", codes, "input", "decode", name)
+        cin = w.raw(f"{prefix}decode/{name}.codes.u8", codes, "input", "decode", name)
         vals = mxref.decode(codes, el, np.float32).view(np.uint32)
-        w.raw(f"decode/{name}.f32.u32", vals, "expected", "decode", name, inputs=[cin])
+        w.raw(f"{prefix}decode/{name}.f32.u32", vals, "expected", "decode", name, inputs=[cin])
 
 
-def gen_encode(w: Writer, level: int):
+def gen_encode(w: Writer, level: int, names=ELEMENT_FORMATS, prefix="", e8m0=True):
     n = LEVELS[level]["encode_random"]
-    for name in ELEMENT_FORMATS:
+    for name in names:
         el = mxref.element_format(name)
         raw = Raw(SEED, f"encode/{name}")
         x = np.concatenate([element_boundary(el), element_random(el, raw, n)])
         if not el.has_nan:  # NaN has no code here: mxref's nan="raise" default; see the .tv files
             x = x[(x & np.uint32(0x7FFFFFFF)) <= np.uint32(0x7F800000)]
-        xin = w.raw(f"encode/{name}.in.f32.u32", x, "input", "encode", name)
+        xin = w.raw(f"{prefix}encode/{name}.in.f32.u32", x, "input", "encode", name)
         rb = raw.ints(x.size, SR_BITS).astype(np.uint8)
-        rin = w.raw(f"encode/{name}.random_bits.u8", rb, "input", "encode", name,
+        rin = w.raw(f"{prefix}encode/{name}.random_bits.u8", rb, "input", "encode", name,
                     modes=dict(random_bit_count=SR_BITS))
         overflows = ("saturate", "nonsaturating") if el.has_nan else ("saturate",)
         for rnd in mxref.ROUNDING_MODES:
@@ -297,7 +297,10 @@ def gen_encode(w: Writer, level: int):
                 modes = dict(rounding=rnd, overflow=ov, nan="raise")
                 if rnd == "stochastic":
                     modes["random_bit_count"] = SR_BITS
-                w.raw(f"encode/{name}.{rnd}.{ov}.u8", codes, "expected", "encode", name, modes=modes, inputs=ins)
+                w.raw(f"{prefix}encode/{name}.{rnd}.{ov}.u8", codes, "expected", "encode", name, modes=modes,
+                      inputs=ins)
+    if not e8m0:
+        return
     x = e8m0_boundary()
     xin = w.raw("encode/e8m0.in.f32.u32", x, "input", "encode_e8m0", "e8m0")
     for rnd in mxref.E8M0_ROUNDING_MODES:
@@ -318,9 +321,9 @@ def mx_mode_list():
     return out
 
 
-def gen_mx(w: Writer, level: int):
+def gen_mx(w: Writer, level: int, formats=None, prefix=""):
     nblk = LEVELS[level]["mx_blocks"]
-    for mname, mxf in mxref.MX_FORMATS.items():
+    for mname, mxf in (mxref.MX_FORMATS if formats is None else formats).items():
         el = mxf.element
         raw = Raw(SEED, f"mx/{mname}")
         edge, labels = mx_edge_blocks(el)
@@ -334,7 +337,7 @@ def gen_mx(w: Writer, level: int):
                 "random": (np.concatenate(list(dists.values())), dict(row_ranges=rows)),
                 "ragged": (rag, {})}  # rows of 45: a full block and a short one of 13 per row
         for sname, (x, info) in sets.items():
-            xin = w.raw(f"mx/{mname}/{sname}.in.f32.u32", x, "input", "quantize", mname,
+            xin = w.raw(f"{prefix}mx/{mname}/{sname}.in.f32.u32", x, "input", "quantize", mname,
                         axis=-1, block_size=K, **info)
             rb = raw.ints(x.size, SR_BITS).astype(np.uint8).reshape(x.shape)
             rin = None
@@ -343,7 +346,7 @@ def gen_mx(w: Writer, level: int):
                 ins = [xin]
                 if kw.get("rounding") == "stochastic":
                     if rin is None:
-                        rin = w.raw(f"mx/{mname}/{sname}.random_bits.u8", rb, "input", "quantize", mname,
+                        rin = w.raw(f"{prefix}mx/{mname}/{sname}.random_bits.u8", rb, "input", "quantize", mname,
                                     modes=dict(random_bit_count=SR_BITS))
                     kw.update(random_bits=rb, random_bit_count=SR_BITS)
                     ins = [xin, rin]
@@ -351,7 +354,7 @@ def gen_mx(w: Writer, level: int):
                 modes = {k: v for k, v in mx.options.items()}
                 if "random_bit_count" in kw:
                     modes["random_bit_count"] = SR_BITS
-                base = f"mx/{mname}/{sname}.{tag}"
+                base = f"{prefix}mx/{mname}/{sname}.{tag}"
                 s = w.raw(f"{base}.scales.u8", mx.scales, "expected", "quantize", mname, modes=modes,
                           inputs=ins, axis=-1, block_size=K)
                 e = w.raw(f"{base}.elements.u8", mx.elements, "expected", "quantize", mname, modes=modes,
@@ -596,6 +599,47 @@ def gen_tv(w: Writer):
     w.text("text/mx.tv", "\n".join(lines) + "\n", "expected", "quantize")
 
 
+# ----- formats beside MX v1.0 (mxref.ext; not the spec) ---------------------------------------------
+
+NVFP4_MODES = (  # (tag, quantize_nvfp4 keywords): mxref's exact rule, and torchao's float32 model
+    ("exact", dict()),
+    ("exact.pts_amax", dict(per_tensor_scale="amax")),
+    ("float32.min_normal", dict(arithmetic="float32", scale_clamp="min_normal")),
+    ("float32.min_normal.pts_amax", dict(arithmetic="float32", scale_clamp="min_normal", per_tensor_scale="amax")),
+)
+
+
+def gen_ext(w: Writer, level: int):
+    """ext/: the extension element formats (FP4 E3M0, INT4, INT2) and MX formats built on them
+    (mxint4, mxint2, mxfp4_e3m0), in the same layout as the spec's, and NVFP4."""
+    names = tuple(mxref.EXTENSION_FORMATS)
+    gen_decode(w, names, prefix="ext/")
+    gen_encode(w, level, names, prefix="ext/", e8m0=False)
+    gen_mx(w, level, mxref.ext.EXT_MX_FORMATS, prefix="ext/")
+    # NVFP4: rows of 64 (four blocks of 16) and ragged rows of 40; edge blocks reuse the MX edge
+    # set of FP4 (rows of 32 = two NVFP4 blocks), random blocks the MX distributions
+    raw = Raw(SEED, "ext/nvfp4")
+    edge, labels = mx_edge_blocks(mxref.element_format("fp4_e2m1"))
+    edge = edge[[i for i, lb in enumerate(labels) if lb not in ("nan", "nan and inf", "inf", "-inf")]]
+    sets = {"edge": edge, "random": np.concatenate(list(mx_random_blocks(raw, LEVELS[level]["mx_blocks"]).values())),
+            "ragged": mx_random_blocks(raw, 8)["gauss"].reshape(-1)[: 5 * 40].reshape(5, 40)}
+    for sname, x in sets.items():
+        xin = w.raw(f"ext/nvfp4/{sname}.in.f32.u32", x, "input", "quantize_nvfp4", "nvfp4", axis=-1, block_size=16)
+        for tag, kw in NVFP4_MODES:
+            nv = mxref.ext.quantize_nvfp4(x.view(np.float32), **kw)
+            modes = dict(nv.options)
+            base = f"ext/nvfp4/{sname}.{tag}"
+            s_ = w.raw(f"{base}.scales.u8", nv.scales, "expected", "quantize_nvfp4", "nvfp4", modes=modes,
+                       inputs=[xin], axis=-1, block_size=16)
+            e_ = w.raw(f"{base}.elements.u8", nv.elements, "expected", "quantize_nvfp4", "nvfp4", modes=modes,
+                       inputs=[xin], axis=-1, block_size=16)
+            pts = np.array([1.0 if nv.per_tensor_scale is None else nv.per_tensor_scale], np.float32)
+            p_ = w.raw(f"{base}.per_tensor_scale.f32.u32", pts.view(np.uint32), "expected", "quantize_nvfp4",
+                       "nvfp4", modes=modes, inputs=[xin])
+            w.raw(f"{base}.dequantized.f32.u32", nv.dequantize().view(np.uint32), "expected", "dequantize_nvfp4",
+                  "nvfp4", modes=modes, inputs=[s_, e_, p_], axis=-1, block_size=16)
+
+
 # ----- manifest -------------------------------------------------------------------------------------
 
 def generate(root: Path, level: int) -> list[dict]:
@@ -607,6 +651,7 @@ def generate(root: Path, level: int) -> list[dict]:
     gen_packing(w)
     gen_matmul(w)
     gen_tv(w)
+    gen_ext(w, level)
     cmd = "python tools/gen_vectors.py" + ("" if level == 1 else f" --level {level} --out DIR")
     manifest = dict(schema_version=SCHEMA_VERSION, generator=cmd, mxref_version=mxref.__version__,
                     seed=SEED, level=level, spec=SPEC, endianness="little", layout="C order, no header",

@@ -192,10 +192,43 @@ def check_reference(root: Path, m: dict, good: dict, rep: Report, sample: int):
                     rep.bad(f"{p}[{i}]: encode_e8m0 {modes} {int(x[i]):08X} got {int(got[i]):02X}, expected {want:02X}")
         elif op == "quantize" and p.endswith(".scales.u8"):
             check_quantize(p, e, ins, good, by_path, rep, sample)
+        elif op == "quantize_nvfp4" and p.endswith(".scales.u8"):
+            check_nvfp4(p, e, ins[0], good, by_path, rep, sample)
         elif op == "pack":
             check_pack(p, e, ins[0], got, rep)
         elif op == "swizzle_scales":
             check_swizzle(p, ins[0], got, rep)
+
+
+def check_nvfp4(p, e, x, good, by_path, rep, sample):
+    """NVFP4 blocks (an extension, not MX v1.0) against mxref.ext.reference."""
+    from mxref.ext import reference as ext_ref
+
+    base = p[: -len(".scales.u8")]
+    if any(f"{base}.{t}" not in good for t in ("elements.u8", "per_tensor_scale.f32.u32")):
+        return
+    scales = _arr(good[p], e)
+    elems = _arr(good[f"{base}.elements.u8"], by_path[f"{base}.elements.u8"])
+    pts_got = _f32(_arr(good[f"{base}.per_tensor_scale.f32.u32"], by_path[f"{base}.per_tensor_scale.f32.u32"])[0])
+    m = e["modes"]
+    kw = dict(arithmetic=m["arithmetic"], scale_clamp=m["scale_clamp"], inf_policy=m["inf_policy"])
+    pts = None
+    if m["per_tensor_scale_rule"] == "amax":
+        pts = ext_ref.nvfp4_per_tensor_scale_scalar([_f32(v) for v in x.reshape(-1)], arithmetic=m["arithmetic"])
+        if pts != pts_got:
+            rep.bad(f"{base}.per_tensor_scale.f32.u32: got {pts_got!r}, expected {float(pts)!r}")
+    k = e["block_size"]
+    rows, L = x.shape
+    nb = -(-L // k)
+    blocks = [(r, b) for r in range(rows) for b in range(nb)]
+    for j in _sample(len(blocks), sample, p):
+        r, b = blocks[j]
+        sl = slice(b * k, min(L, (b + 1) * k))
+        s_, codes = ext_ref.nvfp4_block_scalar([_f32(v) for v in x[r, sl]], per_tensor_scale=pts, **kw)
+        if int(scales[r, b]) != s_ or [int(c) for c in elems[r, sl]] != codes:
+            rep.bad(f"{p} row {r} block {b}: nvfp4 {m} inputs {','.join(f'{int(v):08X}' for v in x[r, sl])} "
+                    f"got {int(scales[r, b]):02X} {','.join(f'{int(c):02X}' for c in elems[r, sl])}, expected "
+                    f"{s_:02X} {','.join(f'{c:02X}' for c in codes)}")
 
 
 def _parse_hex_rational(t: str):
