@@ -13,9 +13,14 @@ bit for bit with mxref, in the mode the library claims (its *profile*). Each cas
 Operations: ``quantize`` (MX block conversion, MX §6.3: scale codes, element codes and/or the
 dequantized values X * P_i, MX §5.1; one case per block), ``encode`` (element conversion, MX §5.3 /
 OFP8 §5.2.1; one case per value), ``encode_e8m0`` (a value to the E8M0 scale format, MX §5.4.1).
+``quantize`` also covers NVFP4 (format ``nvfp4``, not MX v1.0: :mod:`mxref.ext.nvfp4`; blocks of
+16, unsigned E4M3 scale, NaN scale code 0x7F) for the torchao adapter. Outputs in the spec_vectors
+layout add ``decode``, ``dequantize`` (codes to X * P_i), ``pack``, ``swizzle_scales`` and
+``matmul`` (:class:`VectorsAdapter`; one case per code, block, row, byte or C element).
 Adapters (:data:`ADAPTERS`): ``ml_dtypes``, ``gfloat``, ``torchao``, ``microxcaling`` (recorded
-outputs), ``dump`` (a directory written by any implementation, see :class:`DumpAdapter`), and
-``mxref`` itself (a self-check, and the base of the fault-injection tests).
+outputs), ``dump`` (a directory written by any implementation: ``dump.json`` and .npy files, see
+:class:`DumpAdapter`, or the spec_vectors layout, see :class:`VectorsAdapter`), and ``mxref``
+itself (a self-check, and the base of the fault-injection tests).
 
 Levels (``--level``), minimum cases per (operation, format, input dtype) -- :data:`LEVEL_MINIMUM`:
 level 1: 1,000 blocks (quantize), 10,000 values (encode), 5,000 values (encode_e8m0);
@@ -43,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .conversion import MX_FORMATS, SCALE_RULES, mx_format, quantize
+from .conversion import MX_FORMATS, SCALE_RULES, MXArray, mx_format, quantize
 from .elements import decode, encode
 from .formats import element_format
 from .options import ROUNDING_MODES
@@ -63,6 +68,7 @@ __all__ = [
     "TorchaoAdapter",
     "MicroxcalingAdapter",
     "DumpAdapter",
+    "VectorsAdapter",
     "Report",
     "check",
     "cases",
@@ -105,6 +111,9 @@ LEVEL_MINIMUM = {
 PASS, MISMATCH, IMPL, UNSUPPORTED, ERROR = range(5)
 _CLASS_NAMES = ("pass", "mismatch", "impl-defined", "unsupported", "error")
 _OPERATIONS = ("quantize", "encode", "encode_e8m0")
+#: operations only outputs in the spec_vectors layout have (:class:`VectorsAdapter`)
+_VECTOR_OPERATIONS = ("decode", "dequantize", "pack", "swizzle_scales", "matmul")
+_NVFP4 = "nvfp4"  # the NVFP4 quantize target's format name (mxref.ext.nvfp4; not MX v1.0)
 _ELEMENTS = ("fp8_e4m3", "fp8_e5m2", "fp6_e2m3", "fp6_e3m2", "fp4_e2m1", "int8")
 _SHRINK_LIMIT = 64  # blocks shrunk per target (reported lines); the rest are shown as found
 _REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -146,11 +155,18 @@ class Target:
     block_size: int = 32
     unsupported: str | None = None  # the whole target: why the library cannot do it
     api: str = ""  # which entry point of the library, when it has several
+    detail: str = ""  # the modes text, where the fields above do not give it (spec_vectors checks)
 
     @property
     def modes(self) -> str:
         p = self.profile
-        if self.operation == "quantize":
+        if self.detail:
+            return self.detail
+        if self.operation == "quantize" and self.format == _NVFP4:
+            opts = dict(p.options)
+            pts = opts.pop("per_tensor_scale", None)
+            s = f"block={self.block_size} pts={_pts_str(pts)}" + "".join(f" {k}={v}" for k, v in sorted(opts.items()))
+        elif self.operation == "quantize":
             s = f"rule={p.scale_rule} rounding={p.rounding} block={self.block_size}"
             if self.format == "mxint8" and p.int8_allow_minus128:
                 s += " int8=-128"
@@ -182,6 +198,26 @@ class Output:
 
 class AdapterUnavailable(RuntimeError):
     """The library (or its recordings) cannot be used here; the message says why."""
+
+
+def _pts_str(pts) -> str:
+    """An NVFP4 per-tensor scale in a modes text: none, amax, or its float32 value (shortest
+    text that reads back as the same float32)."""
+    if pts is None or isinstance(pts, str):
+        return str(pts).lower()
+    return str(np.float32(pts))
+
+
+def _element_of(target: Target):
+    """The element format of a quantize / dequantize target (NVFP4: E2M1)."""
+    if target.format == _NVFP4:
+        return element_format("fp4_e2m1")
+    return mx_format(target.format).element
+
+
+def _scale_nan_code(target: Target) -> int:
+    """The scale code that makes a block NaN: E8M0 0xFF (MX §5.4.1); NVFP4's unsigned E4M3 0x7F."""
+    return 0x7F if target.format == _NVFP4 else 0xFF
 
 
 # ----- case generation (TestFloat-style) ------------------------------------------------------
@@ -414,14 +450,180 @@ def _e8m0_cases(level: int, seed: int, dtype: str) -> list[np.ndarray]:
     return [np.concatenate([v[np.isfinite(v)], special, r.astype(dt)])]
 
 
+# NVFP4 (mxref.ext.nvfp4, not MX v1.0): blocks of 16 around the unsigned E4M3 block-scale grid
+
+#: the tensor amax the NVFP4 cases with the "amax" per-tensor scale are built for
+_NVFP4_CASE_AMAX = 100.0
+
+
+def _nvfp4_case_pts(profile: Profile) -> tuple:
+    """(P the NVFP4 cases are placed for, the cap on |x| or None). No per-tensor scale: P = 1;
+    a given one: itself; "amax": P = fp32(100 / 2688), and each batch (one tensor) gets 100 as
+    its largest finite |x|, so that fp32(amax_T / 2688) is that P."""
+    pts = dict(profile.options).get("per_tensor_scale")
+    if pts is None:
+        return 1.0, None
+    if isinstance(pts, str):
+        div = np.float32(element_format("fp8_e4m3").max * element_format("fp4_e2m1").max)
+        return float(np.float32(_NVFP4_CASE_AMAX) / div), _NVFP4_CASE_AMAX  # one float32 division
+    return float(pts), None
+
+
+def _nvfp4_amax_table(P: float, cap, dt) -> np.ndarray:
+    """Block maxima at the boundaries of the block scale S = E4M3(amax / (6 P)): 6 P times every
+    E4M3 magnitude, every midpoint of neighbours, the values past 448, the region that rounds to
+    0 (and is clamped to 2^-6), with their neighbours in dt; float32 extremes unless capped."""
+    e4 = _magnitudes(element_format("fp8_e4m3"))[1:]
+    s = np.concatenate([e4, (e4[:-1] + e4[1:]) / 2, [464.0, 480.0, 2.0**-10, 2.0**-11, 3 * 2.0**-11]])
+    v = list(6.0 * P * s) + [2.0**-149, 3 * 2.0**-149, 2.0**-127, 2.0**-126, 1.0]
+    if cap is None:
+        v += [6.0 * P * 448 * 2.0**k for k in (1, 10, 40)] + [2.0**100, 2.0**127,
+                                                               float(np.finfo(np.float32).max)]
+    with np.errstate(all="ignore"):
+        v = _neighbours(np.array(v).astype(dt), dt)
+    v = v[np.isfinite(v) & (v > 0)]
+    if cap is not None:
+        v = v[v <= cap]
+    return np.unique(v)
+
+
+def _nvfp4_blocks_around(amax, P: float, rng, dt, k: int = 16) -> np.ndarray:
+    """One block of k per amax: +-amax at a random position; the others uniform below amax, E2M1
+    ties and values times the block's unit P S (S = E4M3 of amax / (6 P), clamped to [2^-6, 448])
+    and their neighbours, values far below, float32 subnormals and signed zeros."""
+    e4 = element_format("fp8_e4m3")
+    n = len(amax)
+    a = np.asarray(amax, np.float64)[:, None]
+    with np.errstate(all="ignore"):
+        sc = decode(encode(a[:, 0] / (6.0 * P), e4, rounding="rne", overflow="saturate"), e4, np.float64)
+    unit = (P * np.maximum(sc, 2.0**-6))[:, None]
+    mags = _magnitudes(element_format("fp4_e2m1"))
+    u = rng.random((n, k))
+    kind = rng.choice(5, size=(n, k), p=[0.25, 0.3, 0.2, 0.15, 0.1])
+    i = rng.integers(0, len(mags) - 1, size=(n, k))
+    with np.errstate(all="ignore"):
+        tie = (mags[i] + mags[i + 1]) / 2 * unit
+        rep = mags[i] * unit
+        far = a * np.ldexp(1.0 + u, -rng.integers(1, 30, size=(n, k)))
+        tiny = np.where(rng.random((n, k)) < 0.5, 0.0,
+                        np.ldexp(rng.integers(1, 1 << 23, size=(n, k)).astype(np.float64), -149))
+        c = np.choose(kind, [a * u, tie, rep, far, tiny])
+        c = np.where(c > a, a * u, c).astype(dt)
+        step = rng.integers(-1, 2, size=(n, k))
+        c = np.where((kind == 1) & (step < 0), np.nextafter(c, dt.type(0)), c)
+        c = np.where((kind == 1) & (step > 0), np.nextafter(c, dt.type(np.inf)), c)
+    c = np.where(c > a.astype(dt), a.astype(dt), c)
+    c = np.where(rng.random((n, k)) < 0.5, -c, c)
+    pos = rng.integers(0, k, size=n)
+    sign = np.where(rng.random(n) < 0.5, -1.0, 1.0)
+    c[np.arange(n), pos] = (sign * a[:, 0]).astype(dt)
+    return c.astype(dt)
+
+
+def _nvfp4_special_blocks(P: float, cap, rng, dt, level: int) -> np.ndarray:
+    """NaN, Inf, zero and -0 blocks, single non-zero elements (float32 subnormals, the block
+    scale's zero and clamp regions, the largest value), constant and subnormal blocks."""
+    k = 16
+    top = cap if cap is not None else float(np.finfo(np.float32).max)
+    table = _nvfp4_amax_table(P, cap, dt).astype(np.float64)
+    base = lambda n: _nvfp4_blocks_around(rng.choice(table, n), P, rng, dt).astype(np.float64)  # noqa: E731
+    out = [np.zeros(k), -np.zeros(k), np.where(rng.random(k) < 0.5, -0.0, 0.0)]
+    for p in ([0, 1, 7, 15] if level == 1 else list(range(k))):
+        b = base(4)
+        b[0, p], b[1, p], b[2, p], b[3, p] = np.nan, -np.nan, np.inf, -np.inf
+        out += list(b)
+        z = np.zeros(k)
+        z[p] = np.inf
+        out.append(z)
+    b = base(3)
+    b[0, :3] = [np.nan, np.inf, -np.inf]
+    b[1, :2] = [np.inf, top]
+    b[2, :] = np.nan
+    out += list(b)
+    for v in (2.0**-149, 3 * 2.0**-149, 2.0**-126, 6 * P * 2.0**-10, 6 * P * 2.0**-9, 6 * P * 2.0**-6,
+              6 * P * 448, 1.0, top):
+        if v > top:
+            continue
+        for p in (0, k - 1):
+            z = np.zeros(k) * np.where(rng.random(k) < 0.5, -1, 1)
+            z[p] = -v if p else v
+            out.append(z)
+    out.append(np.full(k, top) * np.where(rng.random(k) < 0.5, -1, 1))
+    out.append(np.full(k, 2.0**-149))
+    out.append(np.ldexp(rng.integers(1, 1 << 23, size=k).astype(np.float64), -149))
+    b = base(4)
+    b[:, 5] = -0.0
+    out += list(b)
+    with np.errstate(all="ignore"):
+        return np.array(out).astype(dt)
+
+
+def _nvfp4_random_blocks(n: int, P: float, cap, rng, dt) -> np.ndarray:
+    """Normal data at random block magnitudes around the block-scale range 6 P [2^-9, 448], and
+    wide-range blocks (uncapped: any finite float32 bit pattern too); |x| <= cap when capped."""
+    k = 16
+    e0 = int(np.frexp(6.0 * P)[1]) - 1
+    top = e0 + (7 if cap is not None else 12)
+    n1 = n // 2
+    n2 = n - n1 if cap is not None else n // 4
+    n3 = n - n1 - n2
+    with np.errstate(all="ignore"):
+        a = rng.standard_normal((n1, k)) * np.exp2(rng.integers(e0 - 14, top, size=(n1, 1)).astype(np.float64))
+        b = (1 + rng.random((n2, k))) * np.exp2(rng.integers(e0 - 20, top, size=(n2, k)).astype(np.float64))
+        b = np.where(rng.random((n2, k)) < 0.5, -b, b)
+        parts = [a, b]
+        if n3:
+            bits = rng.integers(0, 1 << 32, size=(n3, k), dtype=np.uint64).astype(np.uint32)
+            bits = np.where((bits & 0x7F800000) == 0x7F800000, bits & 0xBFFFFFFF, bits).astype(np.uint32)
+            parts.append(bits.view(np.float32).astype(np.float64))
+        out = np.concatenate(parts)
+        if cap is not None:
+            out = np.clip(out, -cap, cap)
+        out = out.astype(dt)
+    return np.where(np.isfinite(out), out, dt.type(0))
+
+
+def _nvfp4_cases(target: Target, level: int, seed: int) -> list[np.ndarray]:
+    """The NVFP4 batches: whole blocks of 16 (boundary table, specials, random), then rows of
+    ragged lengths; every batch is one tensor (its own per-tensor scale under "amax")."""
+    dt = np.dtype(target.dtype)
+    P, cap = _nvfp4_case_pts(target.profile)
+    pts_key = _pts_str(dict(target.profile.options).get("per_tensor_scale"))
+    rng = _rng(seed, "quantize", _NVFP4, target.dtype, pts_key)
+    k = target.block_size
+    table = _nvfp4_amax_table(P, cap, dt)
+    parts = [_nvfp4_blocks_around(np.tile(table, 1 if level == 1 else 4), P, rng, dt, k),
+             _nvfp4_special_blocks(P, cap, rng, dt, level)]
+    lengths = (7, 17, 48, 80) if level == 1 else (1, 7, 15, 17, 31, 33, 48, 80, 112, 128)
+    ragged = []
+    for L in lengths:
+        nfull, short = divmod(L, k)
+        row = [_nvfp4_blocks_around(rng.choice(table, 8 if level == 1 else 40), P, rng, dt, k) for _ in range(nfull)]
+        if short:
+            row.append(_nvfp4_blocks_around(rng.choice(table, 8 if level == 1 else 40), P, rng, dt, short))
+        ragged.append(np.concatenate(row, axis=1))
+    have = sum(len(p) for p in parts) + sum(r.shape[0] * -(-r.shape[1] // k) for r in ragged)
+    need = LEVEL_MINIMUM[level]["quantize"]
+    parts.append(_nvfp4_random_blocks(max(need - have, 0) + (200 if level == 1 else 2000), P, cap, rng, dt))
+    out = [np.concatenate(parts)] + ragged
+    if cap is not None:  # each batch's largest finite |x| is the cap (so P is what the table assumed)
+        for b in out:
+            b[0, 0] = dt.type(cap)
+        # and one all-zero tensor (+0 and -0 rows): its amax gives P = 0
+        out.append(np.concatenate([np.zeros((1, k), dt), -np.zeros((1, k), dt)]))
+    return out
+
+
 def cases(target: Target, level: int = 1, seed: int = 0) -> list[np.ndarray]:
     """The inputs of a target: a list of batches (quantize: 2-D, blocks along the last axis,
     the first batch whole blocks, then rows of ragged lengths; encode: 1-D). Deterministic for
-    (seed, operation, format, dtype)."""
+    (seed, operation, format, dtype), and for NVFP4 the profile's per-tensor scale."""
     if level not in LEVEL_MINIMUM:
         raise ValueError(f"level must be 1 or 2, got {level!r}")
     with np.errstate(all="ignore"):  # NaN payloads and overflowing products are wanted here
-        if target.operation == "quantize":
+        if target.operation == "quantize" and target.format == _NVFP4:
+            out = _nvfp4_cases(target, level, seed)
+        elif target.operation == "quantize":
             out = _quantize_cases(target.format, level, seed, target.dtype)
         elif target.operation == "encode":
             out = _encode_cases(target.format, level, seed, target.dtype)
@@ -443,7 +645,12 @@ def _count_cases(target: Target, batch: np.ndarray) -> int:
 
 
 def _reference(target: Target, x: np.ndarray, **override) -> Output:
+    """mxref's result for a batch under the target's profile; ``override``: further keywords of
+    mxref.quantize / mxref.encode (an open alternative, or the random bits of stochastic
+    rounding)."""
     p = target.profile
+    if target.operation == "quantize" and target.format == _NVFP4:
+        return _nvfp4_reference(target, x)
     if target.operation == "quantize":
         opts = dict(p.options)
         opts.update(scale_rule=p.scale_rule, rounding=p.rounding, block_size=target.block_size,
@@ -455,10 +662,23 @@ def _reference(target: Target, x: np.ndarray, **override) -> Output:
         el = element_format(target.format)
         allow = override.get("int8_allow_minus128", p.int8_allow_minus128)
         c = encode(x, el, rounding=p.rounding, overflow=target.overflow, nan=p.nan or "zero",
-                   int8_allow_minus128=allow)
+                   int8_allow_minus128=allow, random_bits=override.get("random_bits"),
+                   random_bit_count=override.get("random_bit_count"))
         return Output(codes=c.astype(np.int64))
     xs = np.where(_nonpositive(x), 1.0, x)
     return Output(codes=encode_e8m0(xs, rounding=p.e8m0_rounding, overflow=p.e8m0_overflow).astype(np.int64))
+
+
+def _nvfp4_reference(target: Target, x: np.ndarray) -> Output:
+    """NVFP4 (not MX v1.0): mxref.ext.quantize_nvfp4 under the profile's options; the values by
+    dequantize_nvfp4 with the profile's "dequantize" arithmetic."""
+    from .ext.nvfp4 import quantize_nvfp4
+
+    opts = dict(target.profile.options)
+    deq = opts.pop("dequantize", "exact")
+    q = quantize_nvfp4(x, axis=-1, block_size=target.block_size, **opts)
+    return Output(q.scales.astype(np.int64), q.elements.astype(np.int64),
+                  q.dequantize(np.float64, arithmetic=deq))
 
 
 def _nonpositive(x):
@@ -520,7 +740,8 @@ def _block_view(out: Output, n: int, L: int, k: int) -> dict:
 
 def _classify_blocks(target: Target, x: np.ndarray, exp: Output, got: Output, alts: dict) -> _Blocks:
     """Class and impl-defined ids of every block (see IMPL_DEFINED_IDS for the rules)."""
-    el = mx_format(target.format).element
+    el = _element_of(target)
+    nan_code = _scale_nan_code(target)
     k = target.block_size
     n, L = x.shape
     xb = _to_blocks(x, k, x.dtype.type(0))
@@ -594,19 +815,19 @@ def _classify_blocks(target: Target, x: np.ndarray, exp: Output, got: Output, al
     # all-zero blocks: any scale but NaN; zeros of either sign
     zs = all_zero & differs & elem_ok
     if "scale" in G:
-        zs &= G["scale"] != 0xFF
+        zs &= G["scale"] != nan_code
     cls[zs] = IMPL
     ids[zs] = np.where(d_scale[zs], _ID_BIT["zero_block_scale"], 0) | elem_ids[zs]
 
     # NaN blocks
     if "scale" in G:
-        got_nan_scale = G["scale"] == 0xFF
+        got_nan_scale = G["scale"] == nan_code
     elif "value" in G:
         got_nan_scale = (np.isnan(G["value"]) | ~valid).all(1)
     else:
         got_nan_scale = np.ones(N, bool)
     vals_nan = (np.isnan(G["value"]) | ~valid).all(1) if "value" in G else np.ones(N, bool)
-    nan_scale_both = (has_nan | has_inf) & (E["scale"] == 0xFF) & differs & got_nan_scale & vals_nan
+    nan_scale_both = (has_nan | has_inf) & (E["scale"] == nan_code) & differs & got_nan_scale & vals_nan
     sel = nan_scale_both & ~d_val.any(1)
     cls[sel], ids[sel] = IMPL, _ID_BIT["nan_scale_elements"]
     carry = np.ones(N, bool)
@@ -671,18 +892,21 @@ def _open_kind(target: Target, x: np.ndarray):
     return np.zeros(xf.shape, np.int64)
 
 
-def _alternatives(target: Target, x: np.ndarray) -> dict:
-    """mxref under the open alternatives that are options: INT8 -128, flushing subnormals."""
+def _alternatives(target: Target, x: np.ndarray, **extra) -> dict:
+    """mxref under the open alternatives that are options: INT8 -128, flushing subnormals.
+    ``extra``: keywords every mxref call of the batch takes (random bits)."""
     alts = {}
     fmt = target.format
+    if fmt == _NVFP4:  # quantize_nvfp4 has neither option
+        return alts
     is_int8 = (mx_format(fmt).element if target.operation == "quantize" else
                element_format(fmt) if target.operation == "encode" else None)
     if is_int8 is not None and is_int8.integer and not target.profile.int8_allow_minus128:
-        alts["int8_minus128"] = _reference(target, x, int8_allow_minus128=True)
+        alts["int8_minus128"] = _reference(target, x, int8_allow_minus128=True, **extra)
     if target.operation == "quantize":
         xf = np.abs(x.astype(np.float64))
         if ((xf != 0) & (xf < 2.0**-126)).any():
-            alts["fp32_subnormal_flush"] = _reference(target, x, flush_subnormals=True)
+            alts["fp32_subnormal_flush"] = _reference(target, x, flush_subnormals=True, **extra)
     return alts
 
 
@@ -771,6 +995,7 @@ def _hex(v, dt) -> str:
 
 
 def _val(v, dt=np.float64) -> str:
+    dt = np.dtype(dt)
     v = np.asarray(v, dt)
     if np.isnan(v):
         return "nan"
@@ -779,8 +1004,14 @@ def _val(v, dt=np.float64) -> str:
     return str(dt.type(v)) if np.dtype(dt) != np.float64 else repr(float(v))
 
 
-def _scale_str(c) -> str:
+def _scale_str(c, target: Target | None = None) -> str:
     c = int(c)
+    if target is not None and target.format == _NVFP4:  # unsigned E4M3 (mxref.ext.nvfp4)
+        if c == 0x7F:
+            return "0x7F(NaN)"
+        if 0 <= c < 0x7F:
+            return f"0x{c:02X}({_val(decode(np.array([c]), 'fp8_e4m3', np.float64)[0])})"
+        return f"{c}(not an unsigned E4M3 code)"
     if c == 0xFF:
         return "0xFF(NaN)"
     if 0 <= c < 0xFF:
@@ -848,7 +1079,7 @@ def _strict_note(strict_ids: int) -> str:
 def _block_line(target: Target, library: str, label: str, xb, exp: dict, got: dict, note: str = "",
                 error: str | None = None, extra: dict | None = None) -> Line:
     """A quantize case: the block's non-zero inputs, the scale, and the elements that differ."""
-    el = mx_format(target.format).element
+    el = _element_of(target)
     dt = xb.dtype
     focus = [i for i in range(len(xb))
              if ("code" in got and int(got["code"][i]) != int(exp["code"][i]))
@@ -867,10 +1098,10 @@ def _block_line(target: Target, library: str, label: str, xb, exp: dict, got: di
     elif "scale" in got:
         gs = int(got["scale"])
         data["got"]["scale"] = gs
-        parts.append(f"scale {_scale_str(gs)}" if gs == es else
-                     f"scale got {_scale_str(gs)} expected {_scale_str(es)}")
+        parts.append(f"scale {_scale_str(gs, target)}" if gs == es else
+                     f"scale got {_scale_str(gs, target)} expected {_scale_str(es, target)}")
     else:
-        parts.append(f"scale expected {_scale_str(es)}")
+        parts.append(f"scale expected {_scale_str(es, target)}")
     data["expected"]["codes"] = [int(c) for c in exp["code"]]
     data["expected"]["values"] = [_val(v) for v in exp["value"]]
     if error is None:
@@ -942,7 +1173,8 @@ def parse_line(text: str) -> dict:
     if _LINE_RE is None:
         _LINE_RE = re.compile(
             r"^(?P<cls>MISMATCH|ERROR|IMPL_DEFINED:[a-z0-9_]+(?:\+[a-z0-9_]+)*) "
-            r"(?P<operation>quantize|encode|encode_e8m0) (?P<format>\S+) (?P<profile>\S+) "
+            r"(?P<operation>quantize|encode|encode_e8m0|decode|dequantize|pack|swizzle_scales|matmul) "
+            r"(?P<format>\S+) (?P<profile>\S+) "
             r"\((?P<modes>[^()]*)\) in(?:\[(?P<block_len>\d+)\])?: (?P<input>.+?) \| (?P<rest>.+)$")
     m = _LINE_RE.match(text)
     if not m:
@@ -976,8 +1208,15 @@ class TargetResult:
         """Shrink (live quantize targets) and render the first n MISMATCH candidates."""
         picked = self.candidates[:n]
         target, adapter = self.target, self.adapter
+        why = ([adapter.no_shrink(target, b.x) for b, _, _ in picked]
+               if picked and isinstance(picked[0][0], _Batch) and not adapter.recorded else [])
         if not picked:
             self.mismatch_lines = []
+        elif isinstance(picked[0][0], _Cases):  # spec_vectors checks outside the block machinery
+            self.mismatch_lines = [cs.line(i, "MISMATCH", _strict_note(sid)) for cs, i, sid in picked]
+        elif any(why):
+            self.mismatch_lines = [_make_line(adapter, target, b, ci, "MISMATCH", note=f" ({w})" + _strict_note(sid))
+                                   for (b, ci, sid), w in zip(picked, why)]
         elif target.operation == "quantize" and not adapter.recorded:
             with np.errstate(all="ignore"):
                 self.mismatch_lines = _shrink_and_render(adapter, target, picked, self.no_flush)
@@ -1047,9 +1286,16 @@ class _Batch:
     err_msg: dict
     recorded: bool
     sub: np.ndarray | None = None  # quantize: blocks holding float32-subnormal inputs
+    files: tuple = ()  # recorded: the files the outputs came from (named in the report lines)
 
 
-def _classify_batch(adapter, target: Target, x: np.ndarray, recorded: Output | None) -> _Batch:
+def _classify_batch(adapter, target: Target, x: np.ndarray, recorded: Output | None,
+                    aux: dict | None = None) -> _Batch:
+    """Run (or take the recorded output of) one batch and classify every case. ``aux``: what a
+    recording adds -- "random_bits" (stochastic rounding, x's shape), "random_bit_count",
+    "files"."""
+    aux = aux or {}
+    extra = {k: aux[k] for k in ("random_bits", "random_bit_count") if aux.get(k) is not None}
     if recorded is not None:
         got, raised = recorded, {}
     else:
@@ -1059,8 +1305,8 @@ def _classify_batch(adapter, target: Target, x: np.ndarray, recorded: Output | N
     if got.errors:  # rows the adapter reports as raised, one by one
         raised = dict(raised)
         raised.update(got.errors)
-    exp = _reference(target, x)
-    alts = _alternatives(target, x)
+    exp = _reference(target, x, **extra)
+    alts = _alternatives(target, x, **extra)
     B = None
     sub = None
     if target.operation == "quantize":
@@ -1089,27 +1335,28 @@ def _classify_batch(adapter, target: Target, x: np.ndarray, recorded: Output | N
             ok = open_ids[ci] and not msg.startswith(_BAD_OUTPUT)
             cls[ci], ids[ci] = (IMPL, open_ids[ci]) if ok else (ERROR, 0)
             err_msg[int(ci)] = msg
-    return _Batch(x, exp, got, B, cls, ids, err_msg, recorded is not None, sub)
+    return _Batch(x, exp, got, B, cls, ids, err_msg, recorded is not None, sub, tuple(aux.get("files", ())))
 
 
 def _run_target_quiet(adapter, target, level, seed, strict, keep, progress) -> TargetResult:
     t0 = time.perf_counter()
     res = TargetResult(adapter.name, adapter.version(), target)
     if adapter.recorded:
-        x, got = adapter.record(target)
-        inputs = [(x, got)]
+        rec = adapter.record(target)  # (x, output) or a list of (x, output, aux)
+        inputs = rec if isinstance(rec, list) else [rec]
     else:
         inputs = [(x, None) for x in cases(target, level, seed)]
     # 1. run and classify every batch
     batches = []
-    for x, recorded in inputs:
+    for x, recorded, *aux in inputs:
         reason = target.unsupported or (None if adapter.recorded else adapter.unsupported(target, x))
         if reason:
             res.counts[UNSUPPORTED] += _count_cases(target, x)
             if reason not in res.notes:
                 res.notes.append(reason)
             continue
-        batches.append(_classify_batch(adapter, target, x, recorded))
+        batches.append(_classify_batch(adapter, target, x, recorded, aux[0] if aux else None))
+    res.notes += adapter.notes(target, [b.x for b in batches])
     # 2. flushing float32 subnormals is an open choice only if the library does it consistently:
     #    when a block holding subnormals mismatches, blocks that merely look flushed mismatch too
     flush = _ID_BIT["fp32_subnormal_flush"]
@@ -1188,10 +1435,19 @@ def _make_line(adapter, target, b: _Batch, ci, label, note="", error=None) -> Li
                 g["code"] = np.asarray(got.codes)[r, lo:hi]
             if got.values is not None:
                 g["value"] = np.asarray(got.values, np.float64)[r, lo:hi]
-        return _block_line(target, adapter.name, label, xb, e, g, note, error,
-                           extra={"row": int(r), "block": int(j)} if b.recorded else None)
+        if b.files:
+            note += f" [{', '.join(b.files)}: row {r} block {j}]"
+        extra = {"row": int(r), "block": int(j)} if b.recorded else None
+        if b.files:
+            extra["files"] = list(b.files)
+        return _block_line(target, adapter.name, label, xb, e, g, note, error, extra=extra)
     gc = None if error is not None else np.asarray(got.codes).reshape(-1)[ci]
-    return _value_line(target, adapter.name, label, x[ci], exp.codes.reshape(-1)[ci], gc, note, error)
+    if b.files:
+        note += f" [{', '.join(b.files)}: index {ci}]"
+    line = _value_line(target, adapter.name, label, x[ci], exp.codes.reshape(-1)[ci], gc, note, error)
+    if b.files:
+        line.data.update(files=list(b.files), index=int(ci))
+    return line
 
 
 # ----- shrinking ---------------------------------------------------------------------------------
@@ -1348,6 +1604,23 @@ class Adapter:
     def unsupported(self, target: Target, x: np.ndarray) -> str | None:
         """Why a batch cannot be given to the library (None: it can)."""
         return None
+
+    def no_shrink(self, target: Target, x: np.ndarray) -> str | None:
+        """Why a failing block of batch x cannot be shrunk on its own (None: it can). NVFP4 with
+        the "amax" per-tensor scale: P comes from the whole batch (one tensor)."""
+        if target.format == _NVFP4 and dict(target.profile.options).get("per_tensor_scale") == "amax":
+            from .ext.nvfp4 import nvfp4_per_tensor_scale
+
+            xf = np.abs(x[np.isfinite(x)])
+            p = nvfp4_per_tensor_scale(x, arithmetic="float32") if xf.size and xf.max() > 0 else 0.0
+            return (f"not shrunk: the per-tensor scale is the whole tensor's, P = fp32(amax_T / 2688) = "
+                    f"{np.float32(p)} over its {x.shape[0]} rows"
+                    + ("; mxref's model takes P = 1 there" if p == 0 else ""))
+        return None
+
+    def notes(self, target: Target, batches: list) -> list:
+        """Remarks on a target once its batches (the input arrays that ran) are classified."""
+        return []
 
     def run(self, target: Target, x: np.ndarray) -> Output:
         raise NotImplementedError
@@ -1527,16 +1800,30 @@ class GfloatAdapter(Adapter):
 
 
 _TORCHAO_MODES = {"floor": "FLOOR", "ceil": "CEIL", "even": "EVEN", "rceil": "RCEIL"}
+#: torchao 0.18's NVFP4 as mxref.ext.nvfp4 models it (see its module docstring)
+_TORCHAO_NVFP4 = (("arithmetic", "float32"), ("dequantize", "float32"), ("inf_policy", "saturate"),
+                  ("scale_clamp", "min_normal"))
+#: profile nvfp4-pts's given per-tensor scale: fp32(100 / 2688), as calibrated for a tensor amax of 100
+_TORCHAO_NVFP4_PTS = float(np.float32(100.0) / np.float32(2688.0))
 
 
 class TorchaoAdapter(Adapter):
     """torchao ``MXTensor.to_mx(x, elem_dtype, 32, scaling_mode=...)`` and ``.dequantize(float32)``
     on the CPU, for every element dtype and every ``ScaleCalculationMode`` (profiles
     ``floor-rne``, ``ceil-rne``, ``even-rne``, ``rceil-rne``). FP4 codes are read two per byte,
-    element 0 in the low nibble (torchao >= 0.15); FP6 one per byte. Rows must be whole blocks."""
+    element 0 in the low nibble (torchao >= 0.15); FP6 one per byte. Rows must be whole blocks.
+
+    NVFP4 (not MX v1.0; format ``nvfp4``): ``NVFP4Tensor.to_nvfp4(x, 16, per_tensor_scale=P)``
+    and ``.dequantize(float32)``, against the model mxref.ext.nvfp4 gives of it --
+    ``quantize_nvfp4(arithmetic="float32", scale_clamp="min_normal", inf_policy="saturate")``,
+    ``dequantize(arithmetic="float32")`` -- not against mxref's exact NVFP4 (each run's notes
+    count the blocks where that would differ). Profiles: ``nvfp4`` (single level, P = None),
+    ``nvfp4-pts`` (a given P = fp32(100 / 2688)), ``nvfp4-pts_amax`` (P =
+    ``per_tensor_amax_to_scale`` of the batch's largest finite |x|: each batch is one tensor, so
+    failing blocks are reported without shrinking)."""
 
     name = "torchao"
-    default_profiles = ("floor-rne",)
+    default_profiles = ("floor-rne", "nvfp4", "nvfp4-pts", "nvfp4-pts_amax")
 
     def availability(self):
         try:
@@ -1553,7 +1840,10 @@ class TorchaoAdapter(Adapter):
         return f"{torchao.__version__} (torch {torch.__version__})"
 
     def profiles(self):
-        return {f"{r}-rne": Profile(f"{r}-rne", scale_rule=r) for r in _TORCHAO_MODES}
+        out = {f"{r}-rne": Profile(f"{r}-rne", scale_rule=r) for r in _TORCHAO_MODES}
+        for name, pts in (("nvfp4", None), ("nvfp4-pts", _TORCHAO_NVFP4_PTS), ("nvfp4-pts_amax", "amax")):
+            out[name] = Profile(name, options=_TORCHAO_NVFP4 + (("per_tensor_scale", pts),))
+        return out
 
     def _elem(self, fmt):
         import torch
@@ -1566,6 +1856,13 @@ class TorchaoAdapter(Adapter):
     def targets(self, profile, level):
         from torchao.prototype.mx_formats.constants import SUPPORTED_ELEM_DTYPES
 
+        if profile.name.startswith("nvfp4"):
+            try:
+                from torchao.prototype.mx_formats.nvfp4_tensor import NVFP4Tensor  # noqa: F401
+                why = None
+            except Exception as exc:
+                why = f"torchao has no NVFP4Tensor ({type(exc).__name__}: {exc})"[:200]
+            return [Target("quantize", _NVFP4, profile, block_size=16, unsupported=why)]
         out = []
         for f in MX_FORMATS:
             e = self._elem(f)
@@ -1576,11 +1873,48 @@ class TorchaoAdapter(Adapter):
 
     def unsupported(self, target, x):
         if x.shape[1] % target.block_size:
+            if target.format == _NVFP4:
+                return "torchao's to_nvfp4 needs rows that are whole blocks of 16 (ragged lengths)"
             return "torchao's to_mx needs rows that are whole blocks (ragged lengths)"
         return None
 
+    def notes(self, target, batches):
+        """NVFP4: how many blocks mxref's exact NVFP4 would give otherwise than torchao's model."""
+        if target.format != _NVFP4 or not batches:
+            return []
+        from .ext.nvfp4 import quantize_nvfp4
+
+        opts = dict(target.profile.options)
+        deq = opts.pop("dequantize")
+        n = d_exact = d_default = d_deq = 0
+        for x in batches:
+            model = quantize_nvfp4(x, **opts)
+            rows, L = x.shape
+            k = target.block_size
+
+            def blocks_differ(q):
+                d = _to_blocks((q.elements != model.elements).reshape(rows, L), k, False).any(1)
+                return d | (q.scales != model.scales).reshape(-1)
+
+            n += model.scales.size
+            d_exact += int(blocks_differ(quantize_nvfp4(x, **dict(opts, arithmetic="exact"))).sum())
+            d_default += int(blocks_differ(quantize_nvfp4(x, per_tensor_scale=opts["per_tensor_scale"])).sum())
+            v_model = model.dequantize(np.float32, arithmetic=deq).reshape(rows, L)
+            v_exact = model.dequantize(np.float32, arithmetic="exact").reshape(rows, L)
+            d_deq += int(_to_blocks(~_same64(v_model, v_exact), k, False).any(1).sum())
+        pts = _pts_str(opts["per_tensor_scale"])
+        return [f"{target.profile.name}: NVFP4 is not MX v1.0; expected results are torchao's model "
+                f"(mxref.ext.quantize_nvfp4 arithmetic=float32 scale_clamp=min_normal inf_policy=saturate "
+                f"pts={pts}, dequantize arithmetic={deq}). Of its {n} blocks, mxref's exact arithmetic "
+                f"(same clamp and Inf policy) gives other codes in {d_exact}, mxref's NVFP4 defaults "
+                f"(exact, no scale clamp, Inf -> NaN scale) in {d_default}, and the exact dequantization "
+                f"of the model's codes other float32 values in {d_deq}"]
+
     def run(self, target, x):
         import torch
+
+        if target.format == _NVFP4:
+            return self._run_nvfp4(target, x)
         from torchao.prototype.mx_formats.config import ScaleCalculationMode
         from torchao.prototype.mx_formats.mx_tensor import MXTensor
 
@@ -1598,6 +1932,30 @@ class TorchaoAdapter(Adapter):
             codes[:, 1::2] = q >> 4
         else:
             codes = q
+        return Output(scales.astype(np.int64), codes.astype(np.int64), values.astype(np.float64))
+
+    def _run_nvfp4(self, target, x):
+        import torch
+        from torchao.prototype.mx_formats.nvfp4_tensor import NVFP4Tensor, per_tensor_amax_to_scale
+
+        pts = dict(target.profile.options).get("per_tensor_scale")
+        n, L = x.shape
+        xt = torch.from_numpy(np.ascontiguousarray(x, np.float32))
+        if pts is None:
+            p = None
+        elif isinstance(pts, str):  # "amax": the user's step, over the finite values of the tensor
+            fin = xt[torch.isfinite(xt)].abs()
+            p = per_tensor_amax_to_scale(fin.max() if fin.numel() else torch.zeros(()))
+        else:
+            p = torch.tensor(pts, dtype=torch.float32)
+        with torch.no_grad():
+            t = NVFP4Tensor.to_nvfp4(xt, block_size=target.block_size, per_tensor_scale=p)
+            values = t.dequantize(torch.float32).numpy().reshape(n, L)
+            scales = t.scale.view(torch.uint8).numpy().reshape(n, -1)
+            q = t.qdata.view(torch.uint8).numpy().reshape(n, -1)
+        codes = np.empty((n, L), np.uint8)
+        codes[:, 0::2] = q & 0x0F  # element 0 in the low nibble
+        codes[:, 1::2] = q >> 4
         return Output(scales.astype(np.int64), codes.astype(np.int64), values.astype(np.float64))
 
 
@@ -1697,7 +2055,7 @@ class DumpAdapter(Adapter):
     def _load_meta(self) -> dict:
         p = self.dir / "dump.json"
         if not p.is_file():
-            raise self._err("no dump.json in it")
+            raise self._err("no dump.json in it (nor a MANIFEST.json: the spec_vectors layout)")
         try:
             meta = json.loads(p.read_text())
         except ValueError as exc:
@@ -1882,6 +2240,543 @@ def write_dump(directory, x, outputs, *, library: str = "mxref", version: str | 
     return d
 
 
+# ----- outputs in the spec_vectors layout -----------------------------------------------------------
+
+_VEC_DTYPES = {"|u1": np.dtype("u1"), "<u2": np.dtype("<u2"), "<u4": np.dtype("<u4")}
+#: fields of a manifest entry that must agree with the reference set's entry of the same path
+_VEC_ENTRY_KEYS = ("dtype", "shape", "role", "operation", "format", "modes", "inputs", "axis", "block_size")
+_VEC_OPERATIONS = _OPERATIONS + _VECTOR_OPERATIONS
+#: mxref.quantize options at their defaults (left out of profile names)
+_QUANTIZE_DEFAULTS = {"zero_scale": 0, "inf_policy": "nan_scale", "scale_overflow": "clamp",
+                      "flush_subnormals": False}
+
+
+@dataclass
+class _Cases:
+    """Cases compared outside the block and value machinery (spec_vectors decode, dequantize,
+    pack, swizzle_scales, matmul): class and impl-defined id bits per case, and ``line(i, label,
+    note)`` rendering case i as a report line."""
+
+    cls: np.ndarray
+    ids: np.ndarray
+    line: object
+    note: str = ""  # why some cases are UNSUPPORTED
+
+
+def _bits_str(b) -> str:
+    b = int(b)
+    return f"0x{b:08X}({_val(np.array([b], np.uint32).view(np.float32)[0], np.float32)})"
+
+
+class VectorsAdapter(Adapter):
+    """An implementation's outputs in the spec_vectors layout (spec_vectors/README.md): a
+    directory holding ``MANIFEST.json`` -- spec_vectors' own, or a subset of its ``files`` entries
+    (optionally with "library" and "version" keys naming the implementation) -- and, for each
+    expected file the implementation produced, that file at the same relative path with the
+    manifest's dtype and shape (raw, little-endian, C order, no header).
+
+    Input files (and the codes a dequantize reads: the quantize outputs it lists as inputs) are
+    taken from the directory where present there, else from the reference set ``vectors``
+    (default: this checkout's spec_vectors/); an input file must be byte for byte the manifest's
+    (sha256). Every expected file present is recomputed with mxref from its inputs and its entry's
+    ``modes`` and compared case by case (a value, a block, a row, a byte, a C element); missing
+    ones are not checked and the run's notes say how many were. The ``*.tv`` text vectors are
+    inputs for readers, not outputs, and are not checked. An unreadable manifest, an entry the
+    reference set does not have (or has otherwise), a missing input, or a file whose size is not
+    its dtype x shape raises ValueError naming it."""
+
+    name = "dump"
+    recorded = True
+
+    def __init__(self, directory, vectors=None):
+        self.dir = Path(directory)
+        self.ref = Path(vectors) if vectors is not None else _REPO_ROOT / "spec_vectors"
+        self.manifest = self._load_manifest(self.dir)
+        self.ref_manifest = None
+        if (self.ref / "MANIFEST.json").is_file():
+            self.ref_manifest = self._load_manifest(self.ref)
+        elif vectors is not None:
+            raise self._err(f"the reference set {self.ref} (--vectors) holds no MANIFEST.json")
+        self.entries = {e["path"]: e for e in self.manifest["files"]}
+        self.ref_entries = {e["path"]: e for e in self.ref_manifest["files"]} if self.ref_manifest else {}
+        # 1. every entry is the reference set's
+        if self.ref_entries:
+            for p, e in self.entries.items():
+                r = self.ref_entries.get(p)
+                if r is None:
+                    raise self._err(f"MANIFEST.json lists {p!r}, which the reference set {self.ref} does not "
+                                    "have (give --vectors the set the manifest was copied from)")
+                for key in _VEC_ENTRY_KEYS:
+                    if e.get(key) != r.get(key):
+                        raise self._err(f"MANIFEST.json entry {p!r}: {key} is {e.get(key)!r}, the reference "
+                                        f"set's is {r.get(key)!r} (give --vectors the set it was copied from)")
+        # 2. the expected files present: sizes, and their inputs
+        expected = [e for e in self.manifest["files"] if e["role"] == "expected"]
+        self.n_expected = len(expected)
+        present = [e for e in expected if (self.dir / e["path"]).is_file()]
+        self.n_text = sum(1 for e in present if e["path"].endswith(".tv"))
+        self.checked = [e for e in present if not e["path"].endswith(".tv")]
+        self._arrays: dict = {}
+        self._texts: dict = {}
+        for e in self.checked:
+            self._check_size(self.dir / e["path"], e, "")
+            for q in e.get("inputs", []):
+                self._input(q, e["path"])
+            if e["operation"] == "matmul" and e["dtype"] == "text":
+                ins = e.get("inputs") or []
+                if len(ins) != 4:
+                    raise self._err(f"MANIFEST.json entry {e['path']!r}: a matmul lists 4 inputs, got {len(ins)}")
+                self._texts[e["path"]] = self._exact_text(e, self._entry(ins[1])["shape"][0],
+                                                          self._entry(ins[3])["shape"][1])
+        # 3. targets: one per (operation, format, modes), over the sets it has
+        self._plan: dict = {}
+        for e in self.checked:
+            self._plan.setdefault(self._target(e), []).append(e)
+        self.default_profiles = tuple(dict.fromkeys(t.profile.name for t in self._plan))
+
+    def _err(self, msg):
+        return ValueError(f"vectors dump {self.dir}: {msg}")
+
+    def _load_manifest(self, root: Path) -> dict:
+        where = "MANIFEST.json" if root == self.dir else f"the reference set's {root / 'MANIFEST.json'}"
+        try:
+            m = json.loads((root / "MANIFEST.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise self._err(f"{where} is not readable JSON ({exc})") from None
+        if not isinstance(m, dict) or not isinstance(m.get("files"), list):
+            raise self._err(f"{where} must be an object with a 'files' list (spec_vectors/README.md)")
+        if m.get("schema_version", 1) != 1:
+            raise self._err(f"{where}: schema_version {m.get('schema_version')!r}, this checker reads 1")
+        for i, e in enumerate(m["files"]):
+            if not isinstance(e, dict) or not isinstance(e.get("path"), str):
+                raise self._err(f"{where}: files[{i}] must be an object with a 'path'")
+            p = e["path"]
+            if p.startswith("/") or ".." in Path(p).parts or not p:
+                raise self._err(f"{where}: files[{i}] path {p!r} must be relative, inside the directory")
+            if e.get("role") not in ("input", "expected"):
+                raise self._err(f"{where}: {p}: role must be 'input' or 'expected', got {e.get('role')!r}")
+            if e.get("operation") not in _VEC_OPERATIONS:
+                raise self._err(f"{where}: {p}: unknown operation {e.get('operation')!r}; known: "
+                                f"{', '.join(_VEC_OPERATIONS)}")
+            if e.get("dtype") != "text":
+                if e.get("dtype") not in _VEC_DTYPES:
+                    raise self._err(f"{where}: {p}: dtype must be one of {', '.join(_VEC_DTYPES)} or text, "
+                                    f"got {e.get('dtype')!r}")
+                sh = e.get("shape")
+                if not isinstance(sh, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                                                       for n in sh):
+                    raise self._err(f"{where}: {p}: shape must be a list of sizes, got {sh!r}")
+        return m
+
+    def _check_size(self, f: Path, e: dict, what: str):
+        if e["dtype"] == "text":
+            return
+        want = int(np.prod(e["shape"], dtype=np.int64)) * _VEC_DTYPES[e["dtype"]].itemsize
+        have = f.stat().st_size
+        if have != want:
+            raise self._err(f"{what}{e['path']}: {have} bytes, but its manifest entry (dtype {e['dtype']}, "
+                            f"shape {e['shape']}) makes {want}")
+
+    def _entry(self, path: str) -> dict:
+        return self.entries.get(path) or self.ref_entries[path]
+
+    def _input(self, path: str, user: str) -> np.ndarray:
+        """An input of an expected file: from the directory if there, else the reference set."""
+        if path in self._arrays:
+            return self._arrays[path]
+        e = self.entries.get(path) or self.ref_entries.get(path)
+        if e is None:
+            raise self._err(f"{user}: its input {path!r} is in neither MANIFEST.json nor the reference "
+                            f"set's ({self.ref})")
+        f = self.dir / path
+        if not f.is_file():
+            f = self.ref / path
+            if not f.is_file():
+                raise self._err(f"{user}: its input {path!r} is neither in the directory nor in the "
+                                f"reference set {self.ref}")
+        where = "" if f.is_relative_to(self.dir) else f"the reference set's "
+        self._check_size(f, e, where)
+        data = f.read_bytes()
+        if e["role"] == "input" and e.get("sha256") and hashlib.sha256(data).hexdigest() != e["sha256"]:
+            raise self._err(f"input file {f} differs from its manifest entry (sha256): the inputs must be "
+                            "the reference's, byte for byte")
+        a = np.frombuffer(data, _VEC_DTYPES[e["dtype"]]).reshape(e["shape"])
+        self._arrays[path] = a
+        return a
+
+    def _got(self, e: dict) -> np.ndarray:
+        return np.frombuffer((self.dir / e["path"]).read_bytes(), _VEC_DTYPES[e["dtype"]]).reshape(e["shape"])
+
+    def _target(self, e: dict) -> Target:
+        op, fmt, m = e["operation"], e.get("format"), dict(e.get("modes") or {})
+        try:
+            if op in ("quantize", "dequantize"):
+                rule, rnd = m.get("scale_rule", "floor"), m.get("rounding", "rne")
+                opts = tuple(sorted((k, m[k]) for k in _QUANTIZE_DEFAULTS if k in m and m[k] != _QUANTIZE_DEFAULTS[k]))
+                name = f"{rule}-{rnd}" + "".join(f"+{k}={v}" for k, v in opts)
+                prof = Profile(name, scale_rule=rule, rounding=rnd,
+                               int8_allow_minus128=bool(m.get("int8_allow_minus128", False)), options=opts)
+                bs = int(e.get("block_size", 32))
+                if op == "quantize":
+                    return Target("quantize", mx_format(fmt).name, prof, block_size=bs)
+                return Target("dequantize", mx_format(fmt).name, prof, block_size=bs,
+                              detail=f"block={bs} codes_of={name} to=float32")
+            if op == "encode":
+                return Target("encode", element_format(fmt).name, Profile(m["rounding"], rounding=m["rounding"]),
+                              overflow=m["overflow"])
+            if op == "encode_e8m0":
+                return Target("encode_e8m0", "e8m0", Profile(m["rounding"], e8m0_rounding=m["rounding"],
+                                                             e8m0_overflow=m["overflow"]))
+            if op == "decode":
+                return Target("decode", element_format(fmt).name, Profile("exact"), detail="to=float32")
+            if op == "pack":
+                return Target("pack", element_format(fmt).name, Profile(m["order"]), detail=f"order={m['order']}")
+            if op == "swizzle_scales":
+                return Target("swizzle_scales", "e8m0", Profile(m["layout"]),
+                              detail=f"layout={m['layout']} pad_value={m.get('pad_value', 0)}")
+            # matmul: inputs are A scales, A elements, B scales, B elements
+            fa, fb = (mx_format(self._entry(e["inputs"][i])["format"]).name for i in (1, 3))
+            if e["dtype"] == "text":
+                return Target("matmul", f"{fa}__{fb}", Profile("exact_text"), detail="accumulate=exact to=hex_rational")
+            model = m["accumulate"]
+            return Target("matmul", f"{fa}__{fb}", Profile(model), detail=f"accumulate={model} to=float32")
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise self._err(f"MANIFEST.json entry {e['path']!r}: cannot tell what it checks ({type(exc).__name__}: "
+                            f"{exc})") from None
+
+    # --- the Adapter interface
+
+    def version(self):
+        return str(self.manifest.get("version", "?"))
+
+    @property
+    def library(self) -> str:
+        return str(self.manifest.get("library") or self.dir.name)
+
+    def profiles(self):
+        return {t.profile.name: t.profile for t in self._plan}
+
+    def targets(self, profile, level):
+        return [t for t in self._plan if t.profile.name == profile.name]
+
+    def run_notes(self, targets) -> list:
+        n = sum(len(self._plan[t]) for t in targets if t in self._plan)
+        return [f"spec_vectors layout {self.dir}: {n} expected files checked of the {self.n_expected} in its "
+                f"MANIFEST.json ({self.n_expected - len(self.checked) - self.n_text} not present, "
+                f"{self.n_text} text vectors (*.tv) not checked); inputs not in it read from {self.ref}"]
+
+    def record(self, target):
+        """quantize / encode / encode_e8m0: a list of (x, recorded output, aux) batches."""
+        out = []
+        entries = self._plan[target]
+        if target.operation in ("encode", "encode_e8m0"):
+            for e in entries:
+                x = self._input(e["inputs"][0], e["path"]).view(np.float32).reshape(-1)
+                aux = {"files": [e["path"]]}
+                if len(e["inputs"]) > 1:
+                    aux.update(random_bits=self._input(e["inputs"][1], e["path"]).reshape(-1),
+                               random_bit_count=e["modes"]["random_bit_count"])
+                out.append((x, Output(codes=self._got(e).reshape(-1).astype(np.int64)), aux))
+            return out
+        groups: dict = {}  # the scales and elements files of one input set make one batch
+        for e in entries:
+            groups.setdefault(tuple(e["inputs"]), []).append(e)
+        for ins, es in groups.items():
+            ax = self._entry(ins[0]).get("axis", -1)
+            x = np.moveaxis(self._input(ins[0], es[0]["path"]).view(np.float32), ax, -1)
+            L = x.shape[-1]
+            x = x.reshape(-1, L)
+            o = Output()
+            for e in es:
+                a = np.moveaxis(self._got(e), ax, -1).reshape(x.shape[0], -1).astype(np.int64)
+                if e["path"].endswith(".scales.u8"):
+                    o.scales = a
+                else:
+                    o.codes = a
+            aux = {"files": [e["path"] for e in es]}
+            if len(ins) > 1:
+                rb = np.moveaxis(self._input(ins[1], es[0]["path"]), ax, -1).reshape(x.shape)
+                aux.update(random_bits=rb, random_bit_count=es[0]["modes"]["random_bit_count"])
+            out.append((x, o, aux))
+        return out
+
+    def compare(self, target) -> list:
+        """decode / dequantize / pack / swizzle_scales / matmul: one :class:`_Cases` per file."""
+        fn = {"decode": self._cmp_decode, "dequantize": self._cmp_dequantize, "pack": self._cmp_pack,
+              "swizzle_scales": self._cmp_swizzle, "matmul": self._cmp_matmul}[target.operation]
+        return [fn(target, e) for e in self._plan[target]]
+
+    # --- the comparisons
+
+    def _line(self, target, e, label, inp, body, note, data, where, n=None):
+        head = f"{label} {target.operation} {target.format} {target.profile.name} ({target.modes}) "
+        text = head + (f"in[{n}]: " if n is not None else "in: ") + f"{inp} | {body}{note} [{e['path']}: {where}]"
+        d = dict(cls=label, library=self.library, operation=target.operation, format=target.format,
+                 profile=target.profile.name, modes=target.modes, files=[e["path"]])
+        d.update(data)
+        return Line(label, text, d)
+
+    def _cmp_decode(self, target, e):
+        """Every code: the float32 bits of its value (MX §5.3, §5.4.1); NaN equals NaN."""
+        codes = self._input(e["inputs"][0], e["path"]).reshape(-1)
+        got = self._got(e).reshape(-1)
+        exp = decode(codes, target.format, np.float32).view(np.uint32)
+        g, x = got.view(np.float32), exp.view(np.float32)
+        same = (got == exp) | (np.isnan(g) & np.isnan(x))
+        zero = ~same & (g == 0) & (x == 0)
+        cls = np.where(same, PASS, np.where(zero, IMPL, MISMATCH))
+        ids = np.where(zero, _ID_BIT["signed_zero"], 0)
+
+        def line(i, label, note=""):
+            return self._line(target, e, label, f"0x{int(codes[i]):02X}",
+                              f"got {_bits_str(got[i])} expected {_bits_str(exp[i])}", note,
+                              dict(input_hex=f"0x{int(codes[i]):02X}", got=int(got[i]), expected=int(exp[i]),
+                                   index=int(i)), f"index {i}")
+        return _Cases(cls, ids, line)
+
+    def _cmp_dequantize(self, target, e):
+        """Every block: the float32 values X * P_i of its scale and element codes (MX §5.1); the
+        codes are the directory's quantize outputs where present. Blocks holding codes outside
+        the element format are UNSUPPORTED (their quantize check reports them)."""
+        sc = self._input(e["inputs"][0], e["path"])
+        codes = self._input(e["inputs"][1], e["path"])
+        got = self._got(e).view(np.float32)
+        ax, k = e.get("axis", -1), target.block_size
+        mxf = mx_format(target.format)
+        bad = codes >= mxf.element.num_codes
+        arr = MXArray(mxf, k, ax, got.shape, np.ascontiguousarray(sc), np.where(bad, 0, codes).astype(np.uint8))
+        rows = lambda a: np.moveaxis(a, ax, -1).reshape(-1, got.shape[ax])  # noqa: E731
+        e32, e64 = arr.dequantize(np.float32), arr.dequantize(np.float64)
+        G = _to_blocks(rows(got).astype(np.float64), k, 0.0)
+        E = _to_blocks(rows(e32).astype(np.float64), k, 0.0)
+        E64 = _to_blocks(rows(e64), k, 0.0)
+        C = _to_blocks(rows(codes).astype(np.int64), k, 0)
+        valid = _to_blocks(np.ones(rows(got).shape, bool), k, False)
+        S = np.moveaxis(sc, ax, -1).reshape(-1)
+        d = ~_same64(G, E) & valid
+        zero = d & (G == 0) & (E == 0)
+        f32max = float(np.finfo(np.float32).max)
+        big = (d & np.isfinite(E64) & (np.abs(E64) > f32max)
+               & (np.isnan(G) | ((np.signbit(G) == np.signbit(E64)) & (np.isinf(G) | (np.abs(G) == f32max)))))
+        explained = (~d | zero | big).all(1)
+        cls = np.where(~d.any(1), PASS, np.where(explained, IMPL, MISMATCH))
+        ids = np.where(cls == IMPL, np.where(zero.any(1), _ID_BIT["signed_zero"], 0)
+                       | np.where(big.any(1), _ID_BIT["value_beyond_fp32"], 0), 0)
+        unsup = _to_blocks(rows(bad), k, False).any(1)
+        cls = np.where(unsup, UNSUPPORTED, cls)
+        note = (f"{e['path']}: {int(unsup.sum())} blocks not checked: their element codes ({e['inputs'][1]}) are "
+                f"not {mxf.element.name} codes (its quantize check reports them)") if unsup.any() else ""
+        nb = -(-rows(got).shape[1] // k)
+        el = mxf.element
+
+        def line(i, label, note=""):
+            n = int(valid[i].sum())
+            r, j = divmod(i, nb)
+            inp = f"scale {_scale_str(S[i])} codes " + ",".join(f"{int(c):02X}" for c in C[i, :n])
+            diff = [t for t in range(n) if d[i, t]]
+            parts = [f"[{t}] code {_code_str(C[i, t], el)} got {_bits_str(np.float32(G[i, t]).view(np.uint32))} "
+                     f"expected {_bits_str(np.float32(E[i, t]).view(np.uint32))}" for t in diff[:4]]
+            if len(diff) > 4:
+                parts.append(f"+{len(diff) - 4} more elements differ")
+            return self._line(target, e, label, inp, " | ".join(parts), note,
+                              dict(input_hex=[f"0x{int(c):02X}" for c in C[i, :n]], scale=int(S[i]),
+                                   got=[_val(v) for v in G[i, :n]], expected=[_val(v) for v in E[i, :n]],
+                                   differing_elements=diff, row=int(r), block=int(j)),
+                              f"row {r} block {j}", n)
+        return _Cases(cls, ids, line, note)
+
+    def _cmp_pack(self, target, e):
+        """Every row of codes: its packed bytes (mxref.pack_elements, the entry's order)."""
+        from .packing import pack_elements
+
+        codes = self._input(e["inputs"][0], e["path"])
+        got = self._got(e)
+        exp = pack_elements(codes, target.format, order=e["modes"]["order"])
+        d = (got != exp).reshape(got.shape[0], -1).any(1)
+
+        def line(i, label, note=""):
+            b = int(np.flatnonzero(got[i] != exp[i])[0]) if d[i] else -1
+            return self._line(target, e, label, ",".join(f"{int(c):02X}" for c in codes[i]),
+                              f"got {bytes(got[i]).hex().upper()} expected {bytes(exp[i]).hex().upper()} "
+                              f"(first difference at byte {b})", note,
+                              dict(input_hex=[f"0x{int(c):02X}" for c in codes[i]], got=bytes(got[i]).hex(),
+                                   expected=bytes(exp[i]).hex(), row=int(i)), f"row {i}", codes.shape[1])
+        return _Cases(np.where(d, MISMATCH, PASS), np.zeros(len(d), np.int64), line)
+
+    def _cmp_swizzle(self, target, e):
+        """Every byte of the swizzled scale buffer (mxref.swizzle_scales)."""
+        from .packing import swizzle_scales
+
+        sc = self._input(e["inputs"][0], e["path"])
+        m = e["modes"]
+        got = self._got(e).reshape(-1)
+        exp = swizzle_scales(sc, layout=m["layout"], pad_value=m.get("pad_value", 0)).reshape(-1)
+        rows, kb = sc.shape
+        tk = -(-kb // 4)
+
+        def source(i):  # the cuBLAS tile formula, inverted (spec_vectors/README.md)
+            if m["layout"] != "cublas":
+                return f"byte {i}"
+            t, w = divmod(i, 512)
+            ti, tj = divmod(t, tk)
+            rr = w // 16 + 32 * ((w % 16) // 4)  # byte (rr % 32) * 16 + (rr // 32) * 4 + c
+            r, c = ti * 128 + rr, tj * 4 + w % 4
+            return f"scales[{r},{c}]=0x{int(sc[r, c]):02X}" if r < rows and c < kb else "padding"
+
+        def line(i, label, note=""):
+            return self._line(target, e, label, source(i), f"got 0x{int(got[i]):02X} expected 0x{int(exp[i]):02X}",
+                              note, dict(input_hex=source(i), got=int(got[i]), expected=int(exp[i]), index=int(i)),
+                              f"byte {i}")
+        return _Cases(np.where(got != exp, MISMATCH, PASS), np.zeros(got.size, np.int64), line)
+
+    def _operands(self, e):
+        (sa, xa, sb, xb), ents = [self._input(q, e["path"]) for q in e["inputs"]], [self._entry(q) for q in e["inputs"]]
+        a = MXArray(ents[1]["format"], ents[1]["block_size"], ents[1]["axis"], xa.shape, np.ascontiguousarray(sa),
+                    np.ascontiguousarray(xa))
+        b = MXArray(ents[3]["format"], ents[3]["block_size"], ents[3]["axis"], xb.shape, np.ascontiguousarray(sb),
+                    np.ascontiguousarray(xb))
+        return a, b
+
+    def _cmp_matmul(self, target, e):
+        """Every element of C = A @ B (MX §6.2): float32 under the entry's accumulator model
+        (mxref.matmul), or the exact value (mxref.dot, dtype="exact") in the .exact.txt files."""
+        from .dot import dot, matmul
+
+        a, b = self._operands(e)
+        M, N = a.shape[0], b.shape[1]
+        k = a.block_size
+
+        def operand_str(i, j):
+            return (f"row {i} of A (scales {' '.join(f'{int(s):02X}' for s in a.scales[i])}) x column {j} of B "
+                    f"(scales {' '.join(f'{int(s):02X}' for s in b.scales[:, j])})")
+
+        if e["dtype"] == "text":
+            got = self._texts[e["path"]]
+
+            def exact(i, j):
+                r = MXArray(a.format, k, 0, (a.shape[1],), np.ascontiguousarray(a.scales[i]),
+                            np.ascontiguousarray(a.elements[i]))
+                c = MXArray(b.format, k, 0, (b.shape[0],), np.ascontiguousarray(b.scales[:, j]),
+                            np.ascontiguousarray(b.elements[:, j]))
+                v = dot(r, c, dtype="exact")
+                return ("nan" if v != v else "+inf" if v > 0 else "-inf") if isinstance(v, float) else v
+
+            exp = {(i, j): exact(i, j) for i in range(M) for j in range(N)}
+            cells = sorted(exp)
+            cls = np.array([PASS if got[c] == exp[c] else MISMATCH for c in cells])
+
+            def line(n, label, note=""):
+                i, j = cells[n]
+                return self._line(target, e, label, operand_str(i, j),
+                                  f"got {_rational_str(got[(i, j)])} expected {_rational_str(exp[(i, j)])}", note,
+                                  dict(input_hex=operand_str(i, j), got=_rational_str(got[(i, j)]),
+                                       expected=_rational_str(exp[(i, j)]), row=i, col=j), f"[{i},{j}]")
+            return _Cases(cls, np.zeros(len(cells), np.int64), line)
+        got = self._got(e)
+        exp = matmul(a, b, accumulate=e["modes"]["accumulate"]).view(np.uint32)
+        g, x = got.view(np.float32), exp.view(np.float32)
+        same = (got == exp) | (np.isnan(g) & np.isnan(x))
+        zero = ~same & (g == 0) & (x == 0)
+        cls = np.where(same, PASS, np.where(zero, IMPL, MISMATCH)).reshape(-1)
+        ids = np.where(zero, _ID_BIT["signed_zero"], 0).reshape(-1)
+
+        def line(n, label, note=""):
+            i, j = divmod(n, N)
+            return self._line(target, e, label, operand_str(i, j),
+                              f"got {_bits_str(got[i, j])} expected {_bits_str(exp[i, j])}", note,
+                              dict(input_hex=operand_str(i, j), got=int(got[i, j]), expected=int(exp[i, j]),
+                                   row=i, col=j), f"[{i},{j}]")
+        return _Cases(cls, ids, line)
+
+    def _exact_text(self, e, M, N) -> dict:
+        """{(row, col): Fraction or "nan" / "+inf" / "-inf"} of an .exact.txt file; malformed lines
+        raise ValueError."""
+        from fractions import Fraction
+
+        try:
+            text = (self.dir / e["path"]).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise self._err(f"{e['path']}: not readable text ({exc})") from None
+        out = {}
+        for ln, line in enumerate(text.splitlines(), 1):
+            body = line.split("#", 1)[0].strip()
+            if not body:
+                continue
+            try:
+                i, j, t = body.split()
+                i, j = int(i), int(j)
+                if not (0 <= i < M and 0 <= j < N) or (i, j) in out:
+                    raise ValueError(f"element [{i},{j}] is outside {M} x {N} or repeated")
+                if t in ("nan", "inf", "-inf"):
+                    out[(i, j)] = {"inf": "+inf"}.get(t, t)
+                    continue
+                mant, ex = t.lstrip("-").split("p")
+                if not mant.startswith("0x"):
+                    raise ValueError(f"{t!r} is not <sign>0x<hex>p<exponent>")
+                out[(i, j)] = (-1 if t.startswith("-") else 1) * int(mant, 16) * Fraction(2) ** int(ex)
+            except ValueError as exc:
+                raise self._err(f"{e['path']}:{ln}: cannot read {line!r} ({exc})") from None
+        if len(out) != M * N:
+            raise self._err(f"{e['path']}: {len(out)} elements, expected {M} x {N}")
+        return out
+
+
+def _rational_str(v) -> str:
+    """An exact dot-product value as spec_vectors writes it: <sign>0x<hex>p<exp>, nan, inf, -inf."""
+    if isinstance(v, str):
+        return {"+inf": "inf"}.get(v, v)
+    if v == 0:
+        return "0x0p0"
+    n, d = v.numerator, v.denominator
+    e = d.bit_length() - 1
+    while n % 2 == 0:
+        n //= 2
+        e -= 1
+    return f"{'-' if n < 0 else ''}0x{abs(n):X}p{-e}"
+
+
+def _run_cases(adapter, target: Target, strict: bool, keep: int, progress) -> TargetResult:
+    """Count and pick the report lines of a target compared by ``adapter.compare``."""
+    t0 = time.perf_counter()
+    res = TargetResult(adapter.library, adapter.version(), target)
+    with np.errstate(all="ignore"):
+        groups = adapter.compare(target)
+    failing, keys = [], []
+    for g, cs in enumerate(groups):
+        if cs.note:
+            res.notes.append(cs.note)
+        cls, ids = np.asarray(cs.cls).copy(), np.asarray(cs.ids, np.int64).copy()
+        strict_ids = np.zeros_like(ids)
+        if strict:
+            sel = cls == IMPL
+            strict_ids[sel] = ids[sel]
+            cls[sel], ids[sel] = MISMATCH, 0
+        for c in range(5):
+            res.counts[c] += int((cls == c).sum())
+        for name, bit in _ID_BIT.items():
+            cnt = int(((ids & bit) != 0).sum())
+            if cnt:
+                res.impl_ids[name] = res.impl_ids.get(name, 0) + cnt
+        for ci in np.nonzero(cls == IMPL)[0][:2000]:
+            lab = _class_label(IMPL, int(ids[ci]))
+            if lab not in res.impl_lines:
+                res.impl_lines[lab] = cs.line(int(ci), lab, "")
+        mis = np.nonzero(cls == MISMATCH)[0]
+        res.mismatch_total += len(mis)
+        failing += [(cs, int(ci), int(strict_ids[ci])) for ci in mis[:20_000]]
+        keys += [g] * min(len(mis), 20_000)
+    res.candidates = [failing[i] for i in _diversity_order(keys)[:keep]]  # round-robin over the files
+    res.adapter = adapter
+    res.seconds = time.perf_counter() - t0
+    if progress:
+        c = res.counts
+        progress(f"{adapter.name} {target.profile.name}: {target.operation} {target.format} "
+                 f"({target.modes}): {res.cases} cases, {c[PASS]} pass, {c[MISMATCH]} mismatch, "
+                 f"{c[IMPL]} impl-defined, {c[UNSUPPORTED]} unsupported, {c[ERROR]} error "
+                 f"[{res.seconds:.1f} s]")
+    return res
+
+
 #: Adapter classes by --library name.
 ADAPTERS = {"ml_dtypes": MlDtypesAdapter, "gfloat": GfloatAdapter, "torchao": TorchaoAdapter,
             "microxcaling": MicroxcalingAdapter, "dump": DumpAdapter, "mxref": MxrefAdapter}
@@ -1900,6 +2795,7 @@ class Report:
     strict: bool
     errors: int
     unavailable: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)  # remarks on the whole run (e.g. files checked)
 
     def totals(self) -> list:
         t = [0, 0, 0, 0, 0]
@@ -1966,6 +2862,7 @@ class Report:
             "notes": {f"{r.library} {r.target.profile.name} {r.target.operation} {r.target.format}": r.notes
                       for r in self.results if r.notes},
             "unavailable": self.unavailable,
+            "run_notes": list(self.notes),
             "exit_status": self.exit_status,
         }
 
@@ -1995,9 +2892,10 @@ class Report:
             out.append("IMPLEMENTATION-DEFINED differences (one example per library and id):")
             out += [line.text for line in il]
         notes = [(r, n) for r in self.results for n in r.notes]
-        if notes:
+        if notes or self.notes:
             out.append("")
-            out.append("UNSUPPORTED:")
+            out.append("Notes (unsupported cases and remarks):")
+            out += list(self.notes)
             out += sorted({f"{r.library}: {n}" for r, n in notes})
         out.append("")
         out.append("Summary")
@@ -2058,30 +2956,33 @@ def _resolve_formats(formats):
     out = set()
     for f in formats:
         f = f.strip()
-        if f.lower() == "e8m0":
-            out.add("e8m0")
+        if f.lower() in ("e8m0", _NVFP4):
+            out.add(f.lower())
             continue
         try:
             mxf = mx_format(f)
             out |= {mxf.name, mxf.element.name}
         except ValueError:
             raise ValueError(f"unknown format {f!r}; use an MX format ({', '.join(MX_FORMATS)}), "
-                             "an element format name or e8m0") from None
+                             "an element format name, e8m0 or nvfp4") from None
     return out
 
 
 def check(library, *, profile=None, level: int = 1, seed: int = 0, strict: bool = False, errors: int = 20,
-          formats=None, operations=None, progress=None, dump=None, microxcaling_dir=None) -> Report:
+          formats=None, operations=None, progress=None, dump=None, microxcaling_dir=None,
+          vectors=None) -> Report:
     """Run one library (a name of :data:`ADAPTERS` or an :class:`Adapter`) and return the
     :class:`Report`. ``profile``: a name, comma-separated names, "all", or None (the adapter's
     defaults); ``formats`` / ``operations``: optional filters; ``errors``: MISMATCH (and ERROR)
     lines kept, 0 = every picked case (at most 64 shrunk per target); ``progress``: a callable
-    receiving one line per target."""
+    receiving one line per target. ``dump``: the directory of library "dump" (``dump.json``, or
+    the spec_vectors layout with ``MANIFEST.json``); ``vectors``: the reference spec_vectors set
+    for the latter (default: this checkout's)."""
     if level not in LEVEL_MINIMUM:
         raise ValueError(f"level must be 1 or 2, got {level!r}")
     if isinstance(errors, bool) or not isinstance(errors, int) or errors < 0:
         raise ValueError(f"errors must be an int >= 0, got {errors!r}")
-    adapter = _make_adapter(library, dump=dump, microxcaling_dir=microxcaling_dir)
+    adapter = _make_adapter(library, dump=dump, microxcaling_dir=microxcaling_dir, vectors=vectors)
     why = adapter.availability()
     if why:
         raise AdapterUnavailable(why)
@@ -2089,18 +2990,21 @@ def check(library, *, profile=None, level: int = 1, seed: int = 0, strict: bool 
     if operations is not None:
         ops = [operations] if isinstance(operations, str) else list(operations)
         for op in ops:
-            if op not in _OPERATIONS:
-                raise ValueError(f"unknown operation {op!r}; known: {', '.join(_OPERATIONS)}")
+            if op not in _VEC_OPERATIONS:
+                raise ValueError(f"unknown operation {op!r}; known: {', '.join(_VEC_OPERATIONS)}")
     keep = errors if errors else 10**9
     results = []
     for prof in _resolve_profiles(adapter, profile):
         for t in adapter.targets(prof, level):
-            if fset is not None and t.format not in fset:
+            if fset is not None and not set(t.format.split("__")) & fset:  # matmul: "<A>__<B>"
                 continue
             if operations is not None and t.operation not in ops:
                 continue
-            r = _run_target(adapter, t, level, seed, strict, keep, progress)
-            if isinstance(adapter, DumpAdapter):
+            if t.operation in _VECTOR_OPERATIONS:
+                r = _run_cases(adapter, t, strict, keep, progress)
+            else:
+                r = _run_target(adapter, t, level, seed, strict, keep, progress)
+            if isinstance(adapter, (DumpAdapter, VectorsAdapter)):
                 r.library = f"{adapter.library} (dump)"
             results.append(r)
     # MISMATCH lines: round-robin over the targets, capped by errors; only those are shrunk
@@ -2115,10 +3019,11 @@ def check(library, *, profile=None, level: int = 1, seed: int = 0, strict: bool 
         j += 1
     for r, n in zip(results, take):
         r.render(n)
-    return Report(results, level, seed, strict, errors)
+    notes = adapter.run_notes([r.target for r in results]) if isinstance(adapter, VectorsAdapter) else []
+    return Report(results, level, seed, strict, errors, notes=notes)
 
 
-def _make_adapter(library, dump=None, microxcaling_dir=None):
+def _make_adapter(library, dump=None, microxcaling_dir=None, vectors=None):
     if isinstance(library, Adapter):
         return library
     if library not in ADAPTERS:
@@ -2126,7 +3031,10 @@ def _make_adapter(library, dump=None, microxcaling_dir=None):
     if library == "dump":
         if dump is None:
             raise ValueError("--library dump needs --dump DIR")
-        return DumpAdapter(dump)
+        d = Path(dump)
+        if (d / "dump.json").is_file() or not (d / "MANIFEST.json").is_file():
+            return DumpAdapter(d)  # (its error names dump.json when neither file is there)
+        return VectorsAdapter(d, vectors)
     if library == "microxcaling":
         return MicroxcalingAdapter(microxcaling_dir)
     return ADAPTERS[library]()
@@ -2134,7 +3042,7 @@ def _make_adapter(library, dump=None, microxcaling_dir=None):
 
 def _merge_reports(reports, level, seed, strict, errors, unavailable) -> Report:
     res = [r for rep in reports for r in rep.results]
-    return Report(res, level, seed, strict, errors, unavailable)
+    return Report(res, level, seed, strict, errors, unavailable, [n for rep in reports for n in rep.notes])
 
 
 def _parser():
@@ -2145,13 +3053,17 @@ def _parser():
     p.add_argument("--library", default=None,
                    help=f"one or more of {', '.join(ADAPTERS)} (comma-separated), or 'all' (default: "
                         "every installed library and the microxcaling recordings)")
-    p.add_argument("--dump", metavar="DIR", help="directory with dump.json, for --library dump")
+    p.add_argument("--dump", metavar="DIR", help="for --library dump: a directory with dump.json, or with "
+                   "MANIFEST.json (outputs in the spec_vectors layout)")
+    p.add_argument("--vectors", metavar="DIR", help="the reference spec_vectors set a --dump DIR in that layout "
+                   "takes its inputs from (default: this checkout's spec_vectors/)")
     p.add_argument("--microxcaling-dir", metavar="DIR", help="microxcaling recordings (default "
                    "../shared/peers/microxcaling beside the repository)")
     p.add_argument("--profile", default=None, help="profile name(s) the library claims, comma-separated, or "
                    "'all' (default: the adapter's own; --list shows them)")
     p.add_argument("--format", default=None, help="only these formats (comma-separated)")
-    p.add_argument("--operation", default=None, help=f"only these operations ({', '.join(_OPERATIONS)})")
+    p.add_argument("--operation", default=None, help=f"only these operations ({', '.join(_VEC_OPERATIONS)}; "
+                   "the last five in the spec_vectors layout only)")
     p.add_argument("--level", type=int, choices=(1, 2), default=1,
                    help="1: >= 1,000 blocks / 10,000 values per target (default); 2: >= 10,000 / 200,000")
     p.add_argument("--seed", type=int, default=0)
@@ -2176,10 +3088,10 @@ def main(argv=None) -> int:
     if args.list:
         for name in ADAPTERS:
             if name == "dump" and not args.dump:
-                print("dump: needs --dump DIR (profiles come from its dump.json)")
+                print("dump: needs --dump DIR (profiles come from its dump.json or MANIFEST.json)")
                 continue
             try:
-                a = _make_adapter(name, dump=args.dump, microxcaling_dir=args.microxcaling_dir)
+                a = _make_adapter(name, dump=args.dump, microxcaling_dir=args.microxcaling_dir, vectors=args.vectors)
                 why = a.availability()
                 if why:
                     print(f"{name}: unavailable: {why}")
@@ -2206,7 +3118,8 @@ def main(argv=None) -> int:
     reports, unavailable = [], {}
     for name in libs:
         try:
-            adapter = _make_adapter(name, dump=args.dump, microxcaling_dir=args.microxcaling_dir)
+            adapter = _make_adapter(name, dump=args.dump, microxcaling_dir=args.microxcaling_dir,
+                                    vectors=args.vectors)
             why = adapter.availability()
             if why:
                 if explicit:

@@ -11,7 +11,11 @@
   log2 shared exponent, swapped nibbles, NaN mapped to zero, the scale clamped at 2^-126) is
   reported as MISMATCH with a shrunk example.
 * Each IMPL_DEFINED id, ERROR and UNSUPPORTED, decided on crafted outputs; --strict.
-* The dump adapter: a dump written from mxref passes; a corrupted file is a clear error.
+* The dump adapter: a dump written from mxref passes; a corrupted file is a clear error. (The
+  spec_vectors layout: tests/test_conformance_vectors.py.)
+* NVFP4 (not MX v1.0) in the torchao adapter: the cases hit every E4M3 block scale and midpoint
+  (checked against E4M3 values typed from the bit fields); torchao 0.18 at level 1 differs from
+  its mxref model only where documented; faults in a model adapter are shrunk MISMATCHes.
 """
 
 from __future__ import annotations
@@ -262,7 +266,7 @@ def test_gfloat_level1():
 
 def test_torchao_level1_every_mode():
     pytest.importorskip("torchao")
-    rep = check("torchao", profile="all", errors=80)
+    rep = check("torchao", profile="floor-rne,ceil-rne,even-rne,rceil-rne", errors=80)
     rows = _assert_well_formed(rep)
     assert {r["profile"] for r in rows} == {"floor-rne", "ceil-rne", "even-rne", "rceil-rne"}
     for r in rows:
@@ -289,6 +293,144 @@ def test_torchao_level1_every_mode():
             assert gs == es - 1, line.text
             q = np.float32(np.max(np.abs(x))) / np.float32(el.max)
             assert np.ceil(np.log2(q)) == gs - 127 and q > np.float32(2.0 ** (gs - 127)), line.text
+
+
+# ----- NVFP4 (mxref.ext.nvfp4, not MX v1.0) --------------------------------------------------------
+
+NV_PROFILES = ("nvfp4", "nvfp4-pts", "nvfp4-pts_amax")
+
+
+def _e4m3_magnitudes():
+    """Every finite non-negative unsigned E4M3 value, from the bit fields (OFP8 Table 1)."""
+    out = [F(m, 8) * F(2) ** -6 for m in range(8)]
+    out += [F(8 + m, 8) * F(2) ** (e - 7) for e in range(1, 16) for m in range(8) if (e, m) != (15, 7)]
+    return out
+
+
+def _nv_target(name):
+    return Target("quantize", "nvfp4", C.TorchaoAdapter().profiles()[name], block_size=16)
+
+
+@pytest.mark.parametrize("name", NV_PROFILES)
+def test_nvfp4_cases_hit_the_block_scale_grid(name):
+    t = _nv_target(name)
+    batches = C.cases(t, 1, seed=0)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(batches, C.cases(t, 1, seed=0)))
+    assert sum(C._count_cases(t, b) for b in batches) >= C.LEVEL_MINIMUM[1]["quantize"]
+    assert sum(C._count_cases(t, b) for b in C.cases(t, 2, seed=0)) >= C.LEVEL_MINIMUM[2]["quantize"]
+    blocks = batches[0]
+    assert blocks.shape[1] == 16 and blocks.dtype == np.float32
+    assert {b.shape[1] % 16 for b in batches[1:]} >= {0, 1, 7}  # whole and ragged rows
+    x = blocks.astype(np.float64)
+    nan, inf = np.isnan(x).any(1), np.isinf(x).any(1)
+    assert nan.sum() >= 8 and (inf & ~nan).sum() >= 8 and (x == 0).all(1).sum() >= 3
+    amax = np.max(np.where(np.isfinite(x), np.abs(x), 0), axis=1)[~nan & ~inf]
+    # P: none 1, given fp32(100 / 2688), amax fp32(100 / 2688) from a largest |x| of exactly 100
+    p = F(1) if name == "nvfp4" else F(float(np.float32(100) / np.float32(2688)))
+    if name != "nvfp4":  # the float32 nearest 100 / 2688, in [2^-5, 2^-4): half an ulp 2^-29 away at most
+        assert F(1, 32) <= p < F(1, 16) and abs(p - F(100, 2688)) <= F(1, 2**29)
+    have = {F(float(a)) for a in amax}
+    e4 = _e4m3_magnitudes()
+    grid = [6 * p * s for s in e4[1:]] + [6 * p * (a + b) / 2 for a, b in zip(e4[1:], e4[2:])]
+    f32 = lambda v: F(float(np.float32(float(v))))  # noqa: E731  (the nearest float32, as generated)
+    missing = [g for g in grid if f32(g) not in have]
+    assert not missing, missing[:5]
+    if name == "nvfp4-pts_amax":
+        for b in batches:  # each batch one tensor: its largest finite |x| 100, or all zero
+            fin = np.abs(b[np.isfinite(b)])
+            assert fin.max() == 100.0 or (fin.max() == 0 and b.size == 32)
+        assert any((b == 0).all() for b in batches)
+    else:
+        assert np.max(np.abs(x[np.isfinite(x)])) == np.finfo(np.float32).max
+
+
+def test_torchao_nvfp4_level1():
+    pytest.importorskip("torchao")
+    rep = check("torchao", profile=",".join(NV_PROFILES), errors=0)
+    rows = _assert_well_formed(rep)
+    assert [(r["format"], r["profile"]) for r in rows] == [("nvfp4", n) for n in NV_PROFILES]
+    for r in rows:
+        # the rows of 7 and 17 (8 each): 8 + 16 blocks torchao cannot take; the rest compared
+        assert r["unsupported"] == 24 and r["pass"] > 1000 and r["error"] == 0, r
+        assert "block=16" in r["modes"] and "arithmetic=float32" in r["modes"]
+    assert "pts=0.03720238 " in rows[1]["modes"] and "pts=amax " in rows[2]["modes"]
+    # element codes under a NaN scale: torchao computes them from NaN (0x4), mxref writes 0
+    assert set(rep.impl_id_counts()) == {"nan_scale_elements"}
+    for ln in rep.impl_lines():
+        x = _block_input(ln)
+        assert np.isnan(x).any() and ln.data["got"]["scale"] == ln.data["expected"]["scale"] == 0x7F
+        assert "scale 0x7F(NaN)" in ln.text
+    # the one MISMATCH cause: an all-zero tensor with the "amax" per-tensor scale -- torchao
+    # divides by P = 0 (scale 0xFF, not an unsigned E4M3 code; codes 0xC; values NaN)
+    assert rep.totals()[C.MISMATCH] == 2
+    for ln in rep.mismatch_lines():
+        d = ln.data
+        assert d["profile"] == "nvfp4-pts_amax" and (_block_input(ln) == 0).all(), ln.text
+        assert d["got"]["scale"] == 0xFF and set(d["got"]["codes"]) == {0xC} and d["expected"]["scale"] == 0x08
+        assert "not shrunk: the per-tensor scale is the whole tensor's" in ln.text
+        assert "P = fp32(amax_T / 2688) = 0.0 over its 2 rows; mxref's model takes P = 1 there" in ln.text
+    # the notes: NVFP4 is not MX v1.0, and how often the exact model would differ
+    for n in NV_PROFILES:
+        (note,) = [x for r in rep.results if r.target.profile.name == n for x in r.notes if "not MX v1.0" in x]
+        m = re.search(r"Of its (\d+) blocks, mxref's exact arithmetic \(same clamp and Inf policy\) gives other "
+                      r"codes in (\d+), mxref's NVFP4 defaults .* in (\d+), and the exact dequantization of the "
+                      r"model's codes other float32 values in (\d+)", note)
+        assert m, note
+        total, d_exact, d_default, d_deq = map(int, m.groups())
+        assert 0 < d_exact <= d_default < total  # the boundary cases tell the models apart
+        assert (d_deq == 0) == (n == "nvfp4")  # fp32(P S) rounds only with a per-tensor scale
+
+
+class NVFP4Model(C.Adapter):
+    """torchao's NVFP4 profiles, answered by mxref's model with ``fault`` options changed."""
+
+    name = "nvfault"
+    default_profiles = NV_PROFILES
+
+    def __init__(self, fault=None, swap=False):
+        self.fault, self.swap = fault or {}, swap
+
+    def profiles(self):
+        return {n: C.TorchaoAdapter().profiles()[n] for n in NV_PROFILES}
+
+    def targets(self, profile, level):
+        return [Target("quantize", "nvfp4", profile, block_size=16)]
+
+    def run(self, t, x):
+        opts = dict(t.profile.options)
+        opts.update(self.fault)
+        out = C._reference(replace(t, profile=replace(t.profile, options=tuple(opts.items()))), x)
+        if self.swap:
+            c = out.codes.copy()
+            e = c.shape[1] // 2 * 2
+            c[:, 0:e:2], c[:, 1:e:2] = out.codes[:, 1:e:2], out.codes[:, 0:e:2]
+            out.codes = c
+        return out
+
+
+@pytest.mark.parametrize("adapter, max_nonzero", [
+    (NVFP4Model({"arithmetic": "exact"}), 2),  # exact division where the float32 model is claimed
+    (NVFP4Model({"scale_clamp": "none"}), 1),  # subnormal block scales instead of the 2^-6 clamp
+    (NVFP4Model(swap=True), 2),  # nibbles read the other way round
+])
+def test_nvfp4_fault_injection(adapter, max_nonzero):
+    assert NVFP4Model().availability() is None
+    clean = check(NVFP4Model(), profile="nvfp4,nvfp4-pts")
+    assert clean.totals()[C.MISMATCH] == clean.totals()[C.IMPL] == 0
+    rep = check(adapter, errors=30)
+    _assert_well_formed(rep)
+    for r in rep.results:
+        assert r.counts[C.MISMATCH] > 0, r.target
+    for ln in rep.mismatch_lines():
+        if ln.data["profile"] == "nvfp4-pts_amax":  # P depends on the whole tensor
+            assert "not shrunk: the per-tensor scale is the whole tensor's" in ln.text
+            continue
+        assert _shrunk_count(ln) <= max_nonzero, ln.text
+        x = _block_input(ln)[None, :]  # the shrunk block still fails on its own
+        t = _nv_target(ln.data["profile"])
+        g, e = adapter.run(t, x), C._reference(t, x)
+        assert not (np.array_equal(g.scales, e.scales) and np.array_equal(g.codes, e.codes)), ln.text
+    assert any("shrunk from" in ln.text for ln in rep.mismatch_lines())
 
 
 def test_microxcaling_recordings():

@@ -6,7 +6,7 @@ A thin wrapper around ``python -m mxref.conformance`` (see mxref/conformance.py 
 
     python tools/conformance.py --library torchao --profile all
     python tools/conformance.py --library ml_dtypes --level 2 --json report.json
-    python tools/conformance.py --library dump --dump path/to/dir
+    python tools/conformance.py --library dump --dump path/to/dir   # dump.json, or the spec_vectors layout
     python tools/conformance.py --list
 """
 
