@@ -2246,6 +2246,9 @@ _VEC_DTYPES = {"|u1": np.dtype("u1"), "<u2": np.dtype("<u2"), "<u4": np.dtype("<
 #: fields of a manifest entry that must agree with the reference set's entry of the same path
 _VEC_ENTRY_KEYS = ("dtype", "shape", "role", "operation", "format", "modes", "inputs", "axis", "block_size")
 _VEC_OPERATIONS = _OPERATIONS + _VECTOR_OPERATIONS
+#: operations of spec_vectors/ext/nvfp4 (NVFP4, not MX v1.0): listed, not checked by this adapter
+#: (the torchao adapter's nvfp4 profiles check NVFP4 implementations)
+_VEC_UNCHECKED_OPERATIONS = ("quantize_nvfp4", "dequantize_nvfp4")
 #: mxref.quantize options at their defaults (left out of profile names)
 _QUANTIZE_DEFAULTS = {"zero_scale": 0, "inf_policy": "nan_scale", "scale_overflow": "clamp",
                       "flush_subnormals": False}
@@ -2315,7 +2318,9 @@ class VectorsAdapter(Adapter):
         self.n_expected = len(expected)
         present = [e for e in expected if (self.dir / e["path"]).is_file()]
         self.n_text = sum(1 for e in present if e["path"].endswith(".tv"))
-        self.checked = [e for e in present if not e["path"].endswith(".tv")]
+        self.n_nvfp4 = sum(1 for e in present if e["operation"] in _VEC_UNCHECKED_OPERATIONS)
+        self.checked = [e for e in present if not e["path"].endswith(".tv")
+                        and e["operation"] not in _VEC_UNCHECKED_OPERATIONS]
         self._arrays: dict = {}
         self._texts: dict = {}
         for e in self.checked:
@@ -2355,7 +2360,7 @@ class VectorsAdapter(Adapter):
                 raise self._err(f"{where}: files[{i}] path {p!r} must be relative, inside the directory")
             if e.get("role") not in ("input", "expected"):
                 raise self._err(f"{where}: {p}: role must be 'input' or 'expected', got {e.get('role')!r}")
-            if e.get("operation") not in _VEC_OPERATIONS:
+            if e.get("operation") not in _VEC_OPERATIONS + _VEC_UNCHECKED_OPERATIONS:
                 raise self._err(f"{where}: {p}: unknown operation {e.get('operation')!r}; known: "
                                 f"{', '.join(_VEC_OPERATIONS)}")
             if e.get("dtype") != "text":
@@ -2462,8 +2467,11 @@ class VectorsAdapter(Adapter):
     def run_notes(self, targets) -> list:
         n = sum(len(self._plan[t]) for t in targets if t in self._plan)
         return [f"spec_vectors layout {self.dir}: {n} expected files checked of the {self.n_expected} in its "
-                f"MANIFEST.json ({self.n_expected - len(self.checked) - self.n_text} not present, "
-                f"{self.n_text} text vectors (*.tv) not checked); inputs not in it read from {self.ref}"]
+                f"MANIFEST.json ({self.n_expected - len(self.checked) - self.n_text - self.n_nvfp4} not present, "
+                f"{self.n_text} text vectors (*.tv) not checked"
+                + (f", {self.n_nvfp4} NVFP4 files (ext/nvfp4, not MX v1.0) not checked: the torchao "
+                   f"adapter's nvfp4 profiles check NVFP4" if self.n_nvfp4 else "")
+                + f"); inputs not in it read from {self.ref}"]
 
     def record(self, target):
         """quantize / encode / encode_e8m0: a list of (x, recorded output, aux) batches."""

@@ -83,8 +83,11 @@ def test_spec_vectors_check_clean():
     rows = _assert_well_formed(rep)
     t = rep.totals()
     assert t[C.MISMATCH] == t[C.IMPL] == t[C.ERROR] == t[C.UNSUPPORTED] == 0 and rep.exit_status == 0
-    expected = [e for e in REF["files"] if e["role"] == "expected" and not e["path"].endswith(".tv")]
+    nvfp4 = [e for e in REF["files"] if e["role"] == "expected" and e["operation"].endswith("_nvfp4")]
+    expected = [e for e in REF["files"] if e["role"] == "expected" and not e["path"].endswith(".tv")
+                and e not in nvfp4]
     n_text = sum(1 for e in REF["files"] if e["role"] == "expected" and e["path"].endswith(".tv"))
+    assert len(nvfp4) == 48  # 3 sets x 4 modes x (scales, elements, per-tensor scale, values)
     assert n_text == 2
     # every operation, with the case count its manifest entries give
     want: dict = {}
@@ -100,8 +103,9 @@ def test_spec_vectors_check_clean():
     assert any(r["profile"] == "floor-stochastic" and r["operation"] == "quantize" for r in rows)
     assert any(r["profile"] == "stochastic" and r["operation"] == "encode" for r in rows)
     assert rep.notes == [f"spec_vectors layout {SV}: {len(expected)} expected files checked of the "
-                         f"{len(expected) + n_text} in its MANIFEST.json (0 not present, 2 text vectors (*.tv) not "
-                         f"checked); inputs not in it read from {SV}"]
+                         f"{len(expected) + n_text + len(nvfp4)} in its MANIFEST.json (0 not present, 2 text "
+                         f"vectors (*.tv) not checked, 48 NVFP4 files (ext/nvfp4, not MX v1.0) not checked: "
+                         f"the torchao adapter's nvfp4 profiles check NVFP4); inputs not in it read from {SV}"]
     assert rep.notes[0] in rep.text() and rep.to_json()["run_notes"] == rep.notes
     assert {r["library"] for r in rows} == {"spec_vectors (dump)"}
 
