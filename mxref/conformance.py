@@ -272,18 +272,29 @@ def _blocks_around(amax, el, rng, dt, k: int = 32) -> np.ndarray:
     values below amax, exact ties (and their neighbours) and representable values after scaling
     by 2^(floor(log2 amax) - emax + d), d in {-1, 0, 1}, values far below (underflow), float32
     subnormals and signed zeros."""
-    n = len(amax)
     a = np.asarray(amax, np.float64)[:, None]
-    mags = _magnitudes(el)
+
+    def scaled():  # drawn after the kinds, before the grid indices (the case stream is fixed)
+        se = np.clip(np.frexp(a)[1] - 1 - el.emax + rng.integers(-1, 2, size=(len(a), k)), -127, 127)
+        return lambda v: np.ldexp(v, se)
+
+    return _mixed_blocks(a, _magnitudes(el), rng, dt, k, [0.3, 0.3, 0.15, 0.15, 0.1], 41, scaled)
+
+
+def _mixed_blocks(a, mags, rng, dt, k, p, far_max, scaled) -> np.ndarray:
+    """Blocks of k around amax a (n, 1): kinds drawn with probabilities p -- uniform below amax,
+    exact ties of the element grid ``mags`` (and their float neighbours) and grid values, both
+    through ``scaled()``'s map, values 2^-1 ... 2^-(far_max-1) of amax, float32 subnormals or
+    zeros -- random signs, and +-amax at a random position."""
+    n = len(a)
     u = rng.random((n, k))
-    kind = rng.choice(5, size=(n, k), p=[0.3, 0.3, 0.15, 0.15, 0.1])
-    fl = np.frexp(a)[1] - 1
-    se = np.clip(fl - el.emax + rng.integers(-1, 2, size=(n, k)), -127, 127)
+    kind = rng.choice(5, size=(n, k), p=p)
+    to_block = scaled()
     i = rng.integers(0, len(mags) - 1, size=(n, k))
     with np.errstate(all="ignore"):
-        tie = np.ldexp((mags[i] + mags[i + 1]) / 2, se)
-        rep = np.ldexp(mags[i], se)
-        far = a * np.ldexp(1.0 + u, -rng.integers(1, 41, size=(n, k)))
+        tie = to_block((mags[i] + mags[i + 1]) / 2)
+        rep = to_block(mags[i])
+        far = a * np.ldexp(1.0 + u, -rng.integers(1, far_max, size=(n, k)))
         tiny = np.where(rng.random((n, k)) < 0.5, 0.0,
                         np.ldexp(rng.integers(1, 1 << 23, size=(n, k)).astype(np.float64), -149))
         c = np.choose(kind, [a * u, tie, rep, far, tiny])
@@ -492,32 +503,12 @@ def _nvfp4_blocks_around(amax, P: float, rng, dt, k: int = 16) -> np.ndarray:
     ties and values times the block's unit P S (S = E4M3 of amax / (6 P), clamped to [2^-6, 448])
     and their neighbours, values far below, float32 subnormals and signed zeros."""
     e4 = element_format("fp8_e4m3")
-    n = len(amax)
     a = np.asarray(amax, np.float64)[:, None]
     with np.errstate(all="ignore"):
         sc = decode(encode(a[:, 0] / (6.0 * P), e4, rounding="rne", overflow="saturate"), e4, np.float64)
     unit = (P * np.maximum(sc, 2.0**-6))[:, None]
-    mags = _magnitudes(element_format("fp4_e2m1"))
-    u = rng.random((n, k))
-    kind = rng.choice(5, size=(n, k), p=[0.25, 0.3, 0.2, 0.15, 0.1])
-    i = rng.integers(0, len(mags) - 1, size=(n, k))
-    with np.errstate(all="ignore"):
-        tie = (mags[i] + mags[i + 1]) / 2 * unit
-        rep = mags[i] * unit
-        far = a * np.ldexp(1.0 + u, -rng.integers(1, 30, size=(n, k)))
-        tiny = np.where(rng.random((n, k)) < 0.5, 0.0,
-                        np.ldexp(rng.integers(1, 1 << 23, size=(n, k)).astype(np.float64), -149))
-        c = np.choose(kind, [a * u, tie, rep, far, tiny])
-        c = np.where(c > a, a * u, c).astype(dt)
-        step = rng.integers(-1, 2, size=(n, k))
-        c = np.where((kind == 1) & (step < 0), np.nextafter(c, dt.type(0)), c)
-        c = np.where((kind == 1) & (step > 0), np.nextafter(c, dt.type(np.inf)), c)
-    c = np.where(c > a.astype(dt), a.astype(dt), c)
-    c = np.where(rng.random((n, k)) < 0.5, -c, c)
-    pos = rng.integers(0, k, size=n)
-    sign = np.where(rng.random(n) < 0.5, -1.0, 1.0)
-    c[np.arange(n), pos] = (sign * a[:, 0]).astype(dt)
-    return c.astype(dt)
+    return _mixed_blocks(a, _magnitudes(element_format("fp4_e2m1")), rng, dt, k, [0.25, 0.3, 0.2, 0.15, 0.1], 30,
+                         lambda: (lambda v: v * unit))
 
 
 def _nvfp4_special_blocks(P: float, cap, rng, dt, level: int) -> np.ndarray:

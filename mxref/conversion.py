@@ -101,6 +101,32 @@ def mx_format(fmt) -> MXFormat:
                      f"and beside MX v1.0 {', '.join(EXT_MX_FORMATS)} (or an element format name)")
 
 
+def check_blocked_codes(shape, axis, block_size, elements, scales=None, elements_dtype=np.uint8):
+    """Check the pieces of blocked codes (an MXArray, or an extension format's array) and return
+    (shape, axis >= 0, block_size, scales shape): ``elements`` of ``elements_dtype`` (uint8 codes)
+    and ``shape``; ``scales`` (unless None) uint8 with the blocked axis replaced by the number of
+    blocks."""
+    block_size = _check_int("block_size", block_size, 1)
+    shape = tuple(int(n) for n in shape)
+    nd = len(shape)
+    if nd == 0:
+        raise ValueError("shape must have at least one dimension")
+    axis = _check_int("axis", axis, -nd, nd - 1) % nd
+    for nm, a, dt in (("elements", elements, np.dtype(elements_dtype)), ("scales", scales, np.dtype(np.uint8))):
+        if a is None and nm == "scales":
+            continue
+        if not isinstance(a, np.ndarray) or a.dtype != dt:
+            raise TypeError(f"{nm} must be a {dt.name} numpy array, got {getattr(a, 'dtype', type(a).__name__)}")
+    if elements.shape != shape:
+        raise ValueError(f"elements must have shape {shape}, got {elements.shape}")
+    nb = -(-shape[axis] // block_size)
+    want = shape[:axis] + (nb,) + shape[axis + 1:]
+    if scales is not None and scales.shape != want:
+        raise ValueError(f"scales must have shape {want} ({nb} blocks of {block_size} along axis {axis}), "
+                         f"got {scales.shape}")
+    return shape, axis, block_size, want
+
+
 @dataclass(eq=False)
 class MXArray:
     """MX-quantized data: E8M0 scale codes and element codes, unpacked, with the options used.
@@ -120,24 +146,8 @@ class MXArray:
         # An MXArray may be built by hand from another library's codes: check it is coherent.
         if not isinstance(self.format, MXFormat):
             self.format = mx_format(self.format)
-        self.block_size = _check_int("block_size", self.block_size, 1)
-        self.shape = tuple(int(n) for n in self.shape)
-        nd = len(self.shape)
-        if nd == 0:
-            raise ValueError("shape must have at least one dimension")
-        self.axis = _check_int("axis", self.axis, -nd, nd - 1) % nd
-        for nm in ("elements", "scales"):
-            a = getattr(self, nm)
-            if not isinstance(a, np.ndarray) or a.dtype != np.uint8:
-                raise TypeError(f"{nm} must be a uint8 numpy array, got "
-                                f"{getattr(a, 'dtype', type(a).__name__)}")
-        if self.elements.shape != self.shape:
-            raise ValueError(f"elements must have shape {self.shape}, got {self.elements.shape}")
-        nb = -(-self.shape[self.axis] // self.block_size)
-        want = self.shape[:self.axis] + (nb,) + self.shape[self.axis + 1:]
-        if self.scales.shape != want:
-            raise ValueError(f"scales must have shape {want} ({nb} blocks of {self.block_size} along "
-                             f"axis {self.axis}), got {self.scales.shape}")
+        self.shape, self.axis, self.block_size, _ = check_blocked_codes(
+            self.shape, self.axis, self.block_size, self.elements, self.scales)
         bits = self.format.element.bits
         if bits < 8 and self.elements.size and int(self.elements.max()) >= (1 << bits):
             raise ValueError(f"elements holds {int(self.elements.max())}, outside the "

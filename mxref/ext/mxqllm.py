@@ -82,7 +82,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._arrays import as_float, widen_exact
-from ..conversion import _check_int, _round_to_ieee, mx_format, quantize as mx_quantize, shared_exponent
+from ..conversion import _check_int, _round_to_ieee, check_blocked_codes, mx_format, quantize as mx_quantize, shared_exponent
 from ..elements import _max_mag, _pack, encode, round_parts, split_float64
 from ..formats import ELEMENT_FORMATS, Format, e8m0, element_format, fp8_e4m3, fp8_e5m2
 from ..options import check_choice
@@ -140,21 +140,11 @@ class MXQLLMArray:
     def __post_init__(self):
         self.element = element_format(self.element)
         check_choice("scale_mode", self.scale_mode, SCALE_MODES)
-        self.block_size = _check_int("block_size", self.block_size, 1)
-        self.shape = tuple(int(n) for n in self.shape)
-        nd = len(self.shape)
-        if nd == 0:
-            raise ValueError("shape must have at least one dimension")
-        self.axis = _check_int("axis", self.axis, -nd, nd - 1) % nd
-        nb = -(-self.shape[self.axis] // self.block_size)
-        want = self.shape[:self.axis] + (nb,) + self.shape[self.axis + 1:]
         int_asym = self.asymmetric and self.element.integer
         fp_asym = self.asymmetric and not self.element.integer
-        el_dtype = np.int16 if int_asym else np.uint8
-        if not isinstance(self.elements, np.ndarray) or self.elements.dtype != el_dtype:
-            raise TypeError(f"elements must be a {np.dtype(el_dtype).name} numpy array here")
-        if self.elements.shape != self.shape:
-            raise ValueError(f"elements must have shape {self.shape}, got {self.elements.shape}")
+        self.shape, self.axis, self.block_size, want = check_blocked_codes(
+            self.shape, self.axis, self.block_size, self.elements,
+            elements_dtype=np.int16 if int_asym else np.uint8)
         for nm, needed, dt in (("scales", True, np.float32), ("scales_neg", fp_asym, np.float32),
                                ("zero_points", int_asym, np.int32)):
             a = getattr(self, nm)

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._arrays import as_float, widen_exact
-from ..conversion import _check_int
+from ..conversion import _check_int, check_blocked_codes
 from ..elements import encode
 from ..formats import fp4_e2m1, fp8_e4m3
 from ..options import check_choice
@@ -114,23 +114,8 @@ class NVFP4Array:
     options: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self.block_size = _check_int("block_size", self.block_size, 1)
-        self.shape = tuple(int(n) for n in self.shape)
-        nd = len(self.shape)
-        if nd == 0:
-            raise ValueError("shape must have at least one dimension")
-        self.axis = _check_int("axis", self.axis, -nd, nd - 1) % nd
-        for nm in ("elements", "scales"):
-            a = getattr(self, nm)
-            if not isinstance(a, np.ndarray) or a.dtype != np.uint8:
-                raise TypeError(f"{nm} must be a uint8 numpy array, got "
-                                f"{getattr(a, 'dtype', type(a).__name__)}")
-        if self.elements.shape != self.shape:
-            raise ValueError(f"elements must have shape {self.shape}, got {self.elements.shape}")
-        nb = -(-self.shape[self.axis] // self.block_size)
-        want = self.shape[:self.axis] + (nb,) + self.shape[self.axis + 1:]
-        if self.scales.shape != want:
-            raise ValueError(f"scales must have shape {want}, got {self.scales.shape}")
+        self.shape, self.axis, self.block_size, _ = check_blocked_codes(
+            self.shape, self.axis, self.block_size, self.elements, self.scales)
         if self.elements.size and int(self.elements.max()) > 0xF:
             raise ValueError(f"elements holds {int(self.elements.max())}, outside the E2M1 codes 0 ... 15")
         if self.scales.size and int(self.scales.max()) > _E4M3_NAN:
