@@ -146,6 +146,16 @@ def _sample(n: int, k: int, key: str) -> np.ndarray:
     return np.sort(rng.choice(n, size=k, replace=False))
 
 
+def _sampled_blocks(shape, k: int, sample: int, key: str):
+    """(row, block, slice) of a seeded sample of the blocks of k along the last axis of shape."""
+    rows, L = shape
+    nb = -(-L // k)
+    blocks = [(r, b) for r in range(rows) for b in range(nb)]
+    for j in _sample(len(blocks), sample, key):
+        r, b = blocks[j]
+        yield r, b, slice(b * k, min(L, (b + 1) * k))
+
+
 def _f32(b) -> float:
     return float(np.uint32(b).view(np.float32))
 
@@ -218,12 +228,7 @@ def check_nvfp4(p, e, x, good, by_path, rep, sample):
         if pts != pts_got:
             rep.bad(f"{base}.per_tensor_scale.f32.u32: got {pts_got!r}, expected {float(pts)!r}")
     k = e["block_size"]
-    rows, L = x.shape
-    nb = -(-L // k)
-    blocks = [(r, b) for r in range(rows) for b in range(nb)]
-    for j in _sample(len(blocks), sample, p):
-        r, b = blocks[j]
-        sl = slice(b * k, min(L, (b + 1) * k))
+    for r, b, sl in _sampled_blocks(x.shape, k, sample, p):
         s_, codes = ext_ref.nvfp4_block_scalar([_f32(v) for v in x[r, sl]], per_tensor_scale=pts, **kw)
         if int(scales[r, b]) != s_ or [int(c) for c in elems[r, sl]] != codes:
             rep.bad(f"{p} row {r} block {b}: nvfp4 {m} inputs {','.join(f'{int(v):08X}' for v in x[r, sl])} "
@@ -327,12 +332,7 @@ def check_quantize(p, e, ins, good, by_path, rep, sample):
     k = e["block_size"]
     modes = dict(e["modes"])
     nbc = modes.pop("random_bit_count", None)
-    rows, L = x.shape
-    nb = -(-L // k)
-    blocks = [(r, b) for r in range(rows) for b in range(nb)]
-    for j in _sample(len(blocks), sample, p):
-        r, b = blocks[j]
-        sl = slice(b * k, min(L, (b + 1) * k))
+    for r, b, sl in _sampled_blocks(x.shape, k, sample, p):
         vals = [_f32(v) for v in x[r, sl]]
         kw = dict(modes)
         if nbc is not None:
