@@ -1,0 +1,63 @@
+"""Peer behaviour is a fact about a version: the version ranges each finding was observed on.
+
+A test that asserts a peer library's difference from mxref asks :func:`finding` which behaviour
+the installed version was seen to have. A version outside every observed range gets a skip that
+says so (a new release is then a report to make, never a red test for mxref). CI pins the
+versions it installs (``.ci/constraints.txt``), so there every finding is asserted.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+
+import pytest
+
+
+def version_tuple(text: str) -> tuple:
+    """(major, minor, patch) of a version string; local labels and suffixes dropped."""
+    parts = re.findall(r"\d+", text.split("+")[0])[:3]
+    return tuple(int(p) for p in parts) + (0,) * (3 - len(parts))
+
+
+def installed(distribution: str) -> tuple:
+    """Version of an installed distribution (``importlib.metadata``: also where the module has
+    no ``__version__``, as gfloat); (0, 0, 0) when it is not installed."""
+    try:
+        return version_tuple(importlib.metadata.version(distribution))
+    except importlib.metadata.PackageNotFoundError:
+        return (0, 0, 0)
+
+
+#: library -> finding -> [(lowest version, first version not covered, behaviour)], each range
+#: one that was run and seen. Behaviour names are the tests' own.
+OBSERVED = {
+    "ml_dtypes": {
+        # float64 -> FP8/FP6/FP4 casts: 0.6.0 rounds to float32 first (1 + 2^-4 + 2^-40 -> E4M3
+        # 0x38); 0.7.0 rounds the float64 value once (0x39), as mxref does.
+        "float64_cast": [((0, 5, 0), (0, 7, 0), "double_rounding"), ((0, 7, 0), (0, 8, 0), "exact")],
+        # E8M0 cast of float32 in (2^-127, 1.5 * 2^-127): 0.6.0 gives code 1 (2^-126), 0.7.0 code 0.
+        "e8m0_small": [((0, 5, 0), (0, 7, 0), "code_1"), ((0, 7, 0), (0, 8, 0), "nearest")],
+        # NaN into FP6/FP4: a zero of the opposite sign, seen on 0.6.0 and 0.7.0.
+        "nan_into_finite": [((0, 5, 0), (0, 8, 0), "opposite_sign_zero")],
+        # float32 -> FP8 casts: non-saturating, otherwise equal to mxref; 0.6.0 and 0.7.0.
+        "fp8_float32": [((0, 5, 0), (0, 8, 0), "nonsaturating")],
+    },
+    "gfloat": {
+        # round_float TiesToAway decides delta + 0.5 >= 1.0 in float64: seen on 0.5.2.
+        "round_float": [((0, 4, 0), (0, 6, 0), "ties_away_slip")],
+    },
+}
+
+
+def finding(library: str, name: str) -> str:
+    """The behaviour seen for the installed version of ``library``, or a pytest skip naming the
+    version when no observed range covers it."""
+    v = installed(library)
+    for lo, hi, behaviour in OBSERVED[library][name]:
+        if lo <= v < hi:
+            return behaviour
+    shown = ".".join(map(str, v))
+    pytest.skip(f"{library} {shown}: finding {name!r} not observed on this version (observed: "
+                + ", ".join(f"{'.'.join(map(str, lo))} <= v < {'.'.join(map(str, hi))}"
+                            for lo, hi, _ in OBSERVED[library][name]) + "); run it and record it")
