@@ -2,7 +2,8 @@
 time with Python ints and Fractions, written from the definitions in :mod:`mxref.ext.nvfp4` and
 :mod:`mxref.ext.mxqllm` and independent of their vectorized paths. Elements and FP8 scales are
 rounded by :func:`mxref.reference.encode_scalar` (enumeration of the format's values); float32
-operations are modelled by :func:`f32_scalar`, the exact result rounded once to float32.
+operations are modelled by :func:`f32_scalar` (:func:`mxref.reference.round_to_float32`), the exact
+result rounded once to float32.
 """
 
 from __future__ import annotations
@@ -10,35 +11,15 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from ..reference import decode_exact, encode_scalar
+from ..reference import decode_exact, encode_scalar, floor_log2, round_to_float32
 
 __all__ = ["f32_scalar", "nvfp4_block_scalar", "nvfp4_per_tensor_scale_scalar", "mxqllm_block_scalar"]
 
 _TWO = Fraction(2)
-_F32_MAX_EXCLUSIVE = _TWO ** 128
 
 
-def _floor_log2(v: Fraction) -> int:
-    k = v.numerator.bit_length() - v.denominator.bit_length()
-    return k if _TWO ** k <= v else k - 1
-
-
-def f32_scalar(v):
-    """An exact value (Fraction, int or float; or +-inf) rounded once to float32: round to nearest,
-    ties to the even significand, subnormals down to 2^-149, +-inf past the range. Returns a
-    Fraction, or a float +-inf. The sign of a zero result is dropped (callers keep signs apart)."""
-    if isinstance(v, float) and math.isinf(v):
-        return v
-    v = Fraction(v)
-    if v == 0:
-        return Fraction(0)
-    a = abs(v)
-    q = max(_floor_log2(a), -126) - 23  # the float32 quantum at |v|
-    n = round(a / _TWO ** q)  # Fraction.__round__: half to even
-    r = n * _TWO ** q
-    if r >= _F32_MAX_EXCLUSIVE:
-        return -math.inf if v < 0 else math.inf
-    return -r if v < 0 else r
+#: The one rounding of an exact value to float32 (Fraction, or float +-inf past the range).
+f32_scalar = round_to_float32
 
 
 def _val(code: int, fmt) -> Fraction:
@@ -160,7 +141,7 @@ def mxqllm_block_scalar(values, fmt, *, scale_mode: str = "pot", asymmetric: boo
         2 - 2^-(m+1); clamped to [-127, 127]; amax = 0 gives 2^-127."""
         if amax == 0:
             return _TWO ** -127
-        f = _floor_log2(amax)
+        f = floor_log2(amax)
         if scale_mode == "pot_r":
             m = el.mantissa_bits - 1 if el.integer else el.mantissa_bits
             if amax / _TWO ** f >= 2 - _TWO ** -(m + 1):
@@ -206,7 +187,7 @@ def mxqllm_block_scalar(values, fmt, *, scale_mode: str = "pot", asymmetric: boo
     if s == 0:
         s = Fraction(1)
     if scale_mode in ("pot", "pot_r"):
-        f = _floor_log2(s)
+        f = floor_log2(s)
         if scale_mode == "pot_r" and (s / _TWO ** f) ** 2 >= 2:  # nearest in the log domain
             f += 1
         s = _TWO ** f
