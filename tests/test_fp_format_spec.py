@@ -1,7 +1,6 @@
-"""tools/fp_format_spec.py: its tables against spec facts typed in here (OFP8 Table 1; MX §5.3,
+"""mxref.tables (`mxref formats`, tools/fp_format_spec.py): its tables against spec facts typed in here (OFP8 Table 1; MX §5.3,
 §5.4.1; IEEE 754 binary32/binary16), and its field decoder against mxref and numpy."""
 
-import importlib.util
 import subprocess
 import sys
 from fractions import Fraction as F
@@ -17,9 +16,7 @@ from mxref.reference import decode_exact
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tools" / "fp_format_spec.py"
 
-_spec = importlib.util.spec_from_file_location("fp_format_spec", SCRIPT)
-spec_tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(spec_tool)
+from mxref import tables as spec_tool  # noqa: E402  (tools/fp_format_spec.py is a wrapper of it)
 
 ALL_NAMES = ["float32", "bfloat16", "float16", "fp8_e4m3", "fp8_e5m2", "fp6_e2m3", "fp6_e3m2",
              "fp4_e2m1", "int8", "e8m0"]
