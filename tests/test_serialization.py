@@ -285,3 +285,39 @@ def test_safetensors_missing_gives_clear_import_error(tmp_path, monkeypatch):
         mxref.load_safetensors(tmp_path / "x.safetensors")
     with pytest.raises(ImportError, match="safetensors package"):
         mxref.save_safetensors(tmp_path / "x.safetensors", {})
+
+
+# ----- what MXArray equality means (issue 12 §8) -------------------------------------------------
+
+
+def test_gpt_oss_round_trip_is_equal():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 64)).astype(np.float32)
+    for kw in ({}, {"scale_rule": "rceil", "rounding": "ties_away", "zero_scale": 5}):
+        mx = mxref.quantize(x, "mxfp4", **kw)
+        back = mxref.from_gpt_oss(mxref.to_gpt_oss(mx, "w"), "w")
+        assert back.options == {} and mx.options != {}
+        assert back == mx and mx == back  # the layout holds no options: none contradicts
+    stn = pytest.importorskip("safetensors.numpy")
+    del stn
+
+
+def test_mxarray_equality_semantics():
+    x = np.linspace(-3, 3, 64, dtype=np.float32).reshape(2, 32)
+    a = mxref.quantize(x, "mxfp8_e4m3")
+    b = mxref.quantize(x, "mxfp8_e4m3", scale_rule="rceil")  # same codes here, another rule recorded
+    assert np.array_equal(a.scales, b.scales) and np.array_equal(a.elements, b.elements)
+    bare = mxref.MXArray(a.format, 32, 1, a.shape, a.scales.copy(), a.elements.copy(), {})
+    assert a != b  # an option both sides record, with different values
+    assert a == bare and bare == b  # an option one side does not record is no difference
+    partial = mxref.MXArray(a.format, 32, 1, a.shape, a.scales, a.elements, {"scale_rule": "floor"})
+    assert partial == a and partial != b
+    # the data itself always counts
+    for change in (dict(scales=np.where(a.scales == 0, 1, a.scales - 1).astype(np.uint8)),
+                   dict(elements=a.elements ^ np.uint8(1)), dict(block_size=16, scales=np.zeros((2, 2), np.uint8))):
+        args = dict(format=a.format, block_size=32, axis=1, shape=a.shape, scales=a.scales,
+                    elements=a.elements, options={})
+        args.update(change)
+        assert mxref.MXArray(**args) != bare
+    assert mxref.MXArray(mxref.mx_format("mxint8"), 32, 1, a.shape, a.scales, a.elements, {}) != bare
+    assert (a == "not an MXArray") is False
