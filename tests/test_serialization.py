@@ -9,6 +9,8 @@ E2M1 table (MX §5.3.3: codes 0-7 are 0, 0.5, 1, 1.5, 2, 3, 4, 6; 8-15 their neg
 
 import io
 import sys
+import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -44,16 +46,24 @@ def test_save_load_round_trip(tmp_path, fmt, shape, axis):
         np.testing.assert_array_equal(back.dequantize(np.float64), mx.dequantize(np.float64))
 
 
-@given(st.sampled_from(list(mxref.MX_FORMATS)), st.integers(1, 80), st.integers(1, 40), st.integers(0, 2**32 - 1))
-def test_round_trip_any_codes(fmt, n, k, seed):
-    # every code pattern survives, NaN scales and element NaN/Inf included
+OPTION_DRAWS = st.fixed_dictionaries({}, optional={
+    "scale_rule": st.sampled_from(mxref.conversion.SCALE_RULES), "rounding": st.sampled_from(mxref.ROUNDING_MODES),
+    "zero_scale": st.integers(0, 254), "inf_policy": st.sampled_from(["nan_scale", "finite_scale"]),
+    "scale_overflow": st.sampled_from(["clamp", "nan"]), "flush_subnormals": st.booleans(),
+    "int8_allow_minus128": st.booleans()})
+
+
+@given(st.sampled_from(list(mxref.MX_FORMATS) + list(mxref.ext.EXT_MX_FORMATS)), st.integers(1, 80),
+       st.integers(1, 40), st.integers(0, 2**32 - 1), OPTION_DRAWS)
+def test_round_trip_any_codes(fmt, n, k, seed, options):
+    # every code pattern survives, NaN scales and element NaN/Inf included; every option too
     mxf = mxref.mx_format(fmt)
     rng = np.random.default_rng(seed)
     nb = -(-n // k)
     mx = mxref.MXArray(mxf, k, 1, (2, n), rng.integers(0, 256, size=(2, nb), dtype=np.uint8),
-                       rng.integers(0, mxf.element.num_codes, size=(2, n), dtype=np.uint8),
-                       {"source": "hand", "flag": True, "zero_scale": 3, "ratio": 0.25, "none": None})
-    assert mxref.load(io.BytesIO(_saved(mx))) == mx
+                       rng.integers(0, mxf.element.num_codes, size=(2, n), dtype=np.uint8), options)
+    back = mxref.load(io.BytesIO(_saved(mx)))
+    assert back == mx and back.options == options and back.format is mxf
 
 
 def test_module_level_save_and_refusals(tmp_path):
@@ -285,6 +295,190 @@ def test_safetensors_missing_gives_clear_import_error(tmp_path, monkeypatch):
         mxref.load_safetensors(tmp_path / "x.safetensors")
     with pytest.raises(ImportError, match="safetensors package"):
         mxref.save_safetensors(tmp_path / "x.safetensors", {})
+
+
+# ----- hostile and inconsistent .npz files (issue 12 §2) -----------------------------------------
+
+
+def _npy(a):
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.asanyarray(a), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _zip_bomb(path, members, big, big_bytes):
+    """An .npz with the small ``members`` stored and member ``big`` a .npy of ``big_bytes`` zero
+    bytes (uint8), deflated as it is written (nothing of that size is ever in memory): a few MB
+    on disk, ``big_bytes`` inflated."""
+    chunk = bytes(1 << 20)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False,
+                                                  "shape": (big_bytes,)})
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for k, a in members.items():
+            if k != big:
+                zf.writestr(k + ".npy", _npy(a), compress_type=zipfile.ZIP_STORED)
+        with zf.open(big + ".npy", "w") as f:
+            f.write(header.getvalue())
+            for _ in range(big_bytes >> 20):
+                f.write(chunk)
+    return path
+
+
+def test_zip_bomb_refused_fast(tmp_path):
+    # a 1 GiB elements member, consistent with the other members (shape 1 x 2^30 of MXFP8,
+    # blocks of 2^20: 1024 scales), deflated to about 4.6 MB: refused from the zip directory
+    m = _members(mxref.quantize(np.ones((1, 64)), "mxfp8_e4m3"))
+    m.update(shape=np.array([1, 1 << 30]), block_size=np.array(1 << 20),
+             scales=np.full((1, 1024), 127, np.uint8))
+    path = _zip_bomb(tmp_path / "bomb.npz", m, "elements", 1 << 30)
+    assert path.stat().st_size < 8 << 20
+    with zipfile.ZipFile(path) as zf:  # the bomb is what it claims: 2^30 bytes of data declared
+        assert zf.getinfo("elements.npy").file_size > 1 << 30
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"member elements would inflate .* refused before decompressing"):
+        mxref.load(path)
+    assert time.perf_counter() - t0 < 0.5
+    # the same bomb in an otherwise small file (shape 1 x 64) is refused the same way
+    m = _members(mxref.quantize(np.ones((1, 64)), "mxfp8_e4m3"))
+    path = _zip_bomb(tmp_path / "bomb2.npz", m, "elements", 1 << 30)
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="member elements would inflate"):
+        mxref.load(open(path, "rb"))
+    assert time.perf_counter() - t0 < 0.5
+
+
+def test_declared_sizes_checked_before_decompressing(tmp_path):
+    # 15 MiB of deflated zeros (within the ratio allowance) where the other members allow 68 bytes:
+    # refused from its .npy header, naming the member and both sizes
+    m = _members(_good())
+    path = _zip_bomb(tmp_path / "long.npz", m, "elements", 15 << 20)
+    with pytest.raises(ValueError, match=r"member elements must hold 68 bytes .*got 15728640"):
+        mxref.load(path)
+    # a .npy header that declares far more than its zip entry holds (old loaders allocated it)
+    fake = io.BytesIO()
+    np.lib.format.write_array_header_1_0(fake, {"descr": "<i8", "fortran_order": False, "shape": (1 << 40,)})
+    fake.write(np.array([3, 45], np.int64).tobytes())
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for k, a in m.items():
+            zf.writestr(k + ".npy", fake.getvalue() if k == "shape" else _npy(a))
+    with pytest.raises(ValueError, match=r"member shape: its \.npy header declares .*1099511627776"):
+        mxref.load(io.BytesIO(buf.getvalue()))
+    # a small member declaring more than small members may (1.2 MB of format_spec text)
+    m = _members(_good())
+    m["format_spec"] = np.array("x" * 300_000)
+    with pytest.raises(ValueError, match=r"member format_spec declares \d+ bytes; members other than scales and elements take at most"):
+        mxref.load(_write(m))
+
+
+def test_compressed_and_fortran_members_still_read():
+    # np.savez_compressed of the same members reads back equal (deflated members within the bound)
+    mx = _good()
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **_members(mx))
+    buf.seek(0)
+    assert mxref.load(buf) == mx
+    m = _members(mx)
+    m["scales"] = np.asfortranarray(m["scales"])
+    back = mxref.load(_write(m))
+    assert back == mx and back.scales.flags.writeable
+
+
+def test_duplicate_member_refused():
+    m = _members(_good())
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf, pytest.warns(UserWarning, match="Duplicate name"):
+        for k, a in m.items():
+            zf.writestr(k + ".npy", _npy(a))
+        zf.writestr("scales.npy", _npy(np.zeros_like(m["scales"])))
+    with pytest.raises(ValueError, match="member scales appears twice"):
+        mxref.load(io.BytesIO(buf.getvalue()))
+
+
+INCONSISTENT = {
+    "scale not E8M0": ({"scale": np.array("fp8_e4m3")}, r"member scale: the scale format must be e8m0.*'fp8_e4m3'"),
+    "scale unknown": ({"scale": np.array("e9m0")}, r"member scale: unknown element format"),
+    "element e8m0": ({"format_name": np.array("mine"), "element": np.array("e8m0")},
+                     "member element: e8m0 is the scale format"),
+    "extension name, other element": ({"format_name": np.array("mxint4")}, r"not mxref's mxint4 \(element int4"),
+    "extension element, spec name": ({"element": np.array("fp4_e3m0")}, r"not mxref's mxfp4_e2m1"),
+    "extension element of another width": ({"format_name": np.array("mxint2"), "element": np.array("int2")},
+                                           r"spec .*not mxref's mxint2"),
+    "alias name, other row": ({"format_name": np.array("mxfp4")}, r"not mxref's mxfp4_e2m1"),
+    "format_block_size 0": ({"format_block_size": np.array(0)}, r"member format_block_size must be in 1\.\.inf, got 0"),
+    "format_block_size 0, own row": ({"format_name": np.array("mine"), "format_block_size": np.array(0)},
+                                     r"member format_block_size must be in 1\.\.inf, got 0"),
+    "format_block_size -1": ({"format_block_size": np.array(-1)}, r"format_block_size must be in 1"),
+    "option key unknown": ({"options": np.array('{"source": "hand"}')},
+                           r"member options: options\['source'\]: unknown option; known: scale_rule"),
+    "option value unknown": ({"options": np.array('{"rounding": "sideways"}')},
+                             r"member options: options\['rounding'\] = 'sideways': must be one of 'rne'"),
+    "zero_scale out of range": ({"options": np.array('{"zero_scale": 255}')}, r"zero_scale'\] = 255: must be an int in 0\.\.254"),
+    "zero_scale a bool": ({"options": np.array('{"zero_scale": true}')}, r"zero_scale'\] = True"),
+    "zero_scale a float": ({"options": np.array('{"zero_scale": 3.0}')}, r"zero_scale'\] = 3\.0"),
+    "flag an int": ({"options": np.array('{"flush_subnormals": 1}')}, r"flush_subnormals'\] = 1: must be True or False"),
+    "option value null": ({"options": np.array('{"scale_rule": null}')}, r"scale_rule'\] = None"),
+    "option twice": ({"options": np.array('{"rounding": "rne", "rounding": "up"}')}, r"key 'rounding' appears twice"),
+    "options deeply nested list": ({"options": np.array("[" * 100_000 + "]" * 100_000)}, "nested too deeply"),
+    "options deeply nested object": ({"options": np.array('{"a": ' * 20_000 + "1" + "}" * 20_000)}, "nested too deeply"),
+    "options huge number": ({"options": np.array('{"zero_scale": 1' + "0" * 5000 + "}")}, "options is not JSON"),
+    "shape empty": ({"shape": np.zeros(0, np.int64), "scales": np.zeros((), np.uint8)}, "at least one dimension"),
+    "shape too many dims": ({"shape": np.ones(65, np.int64)}, "at most 64"),
+    "options an object member": ({"options": np.array([{"a": 1}], dtype=object)}, "never loads pickles"),
+}
+
+
+@pytest.mark.parametrize("name", list(INCONSISTENT))
+def test_inconsistent_members_rejected(name):
+    change, match = INCONSISTENT[name]
+    m = _members(_good())
+    m.update(change)
+    with pytest.raises(ValueError, match="not a valid mxref MXArray file: .*" + match):
+        mxref.load(_write(m))
+
+
+def test_random_bytes_message():
+    # what the reader says for bytes that are no zip at all: what is wrong, not numpy's pickle hint
+    rng = np.random.default_rng(12)
+    for data in (rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(), b"PK\x03\x04" + bytes(100), b""):
+        with pytest.raises(ValueError) as info:
+            mxref.load(io.BytesIO(data))
+        msg = str(info.value)
+        assert "not an mxref .npz file: not a zip archive" in msg and "allow_pickle" not in msg, msg
+    with pytest.raises(TypeError, match="binary mode"):
+        mxref.load(io.StringIO("text"))
+
+
+def test_save_refuses_what_load_refuses(tmp_path):
+    mx = _good()
+    for opts, match in (({"source": "hand"}, r"options\['source'\]: unknown option"),
+                        ({"rounding": "sideways"}, r"options\['rounding'\] = 'sideways'"),
+                        ({"zero_scale": np.int64(300)}, r"zero_scale'\] = 300")):
+        odd = mxref.MXArray(mx.format, 32, 1, mx.shape, mx.scales, mx.elements, opts)
+        with pytest.raises(ValueError, match=match):
+            odd.save(tmp_path / "o")
+        assert not (tmp_path / "o").exists()
+    # NumPy scalars among the options are saved as Python scalars and read back equal
+    np_opts = mxref.MXArray(mx.format, 32, 1, mx.shape, mx.scales, mx.elements,
+                            {"zero_scale": np.uint8(3), "flush_subnormals": np.bool_(True)})
+    np_opts.save(tmp_path / "n")
+    assert mxref.load(tmp_path / "n").options == {"zero_scale": 3, "flush_subnormals": True}
+    fp8_scaled = mxref.MXFormat("my_fp4_fp8scale", mxref.fp4_e2m1, 32, mxref.fp8_e4m3, "test")
+    odd = mxref.MXArray(fp8_scaled, 32, 1, mx.shape, mx.scales, mx.elements, {})
+    with pytest.raises(ValueError, match="mx.format 'my_fp4_fp8scale' cannot be saved: member scale: .*e8m0"):
+        odd.save(tmp_path / "f")
+    mislabeled = mxref.MXFormat("mxfp4_e2m1", mxref.fp4_e2m1, 16)
+    odd = mxref.MXArray(mislabeled, 32, 1, mx.shape, mx.scales, mx.elements, {})
+    with pytest.raises(ValueError, match="not mxref's mxfp4_e2m1"):
+        odd.save(tmp_path / "g")
+
+
+@pytest.mark.parametrize("fmt", list(mxref.ext.EXT_MX_FORMATS))
+def test_extension_formats_round_trip(fmt):
+    mx = mxref.quantize(np.linspace(-2, 2, 3 * 37).reshape(3, 37), fmt, block_size=8)
+    back = mxref.load(io.BytesIO(_saved(mx)))
+    assert back == mx and back.options == mx.options and back.format is mxref.ext.EXT_MX_FORMATS[fmt]
 
 
 # ----- what MXArray equality means (issue 12 §8) -------------------------------------------------
