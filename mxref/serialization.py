@@ -489,7 +489,9 @@ def to_gpt_oss(mx: MXArray, name: str, *, sep: str = ".") -> dict[str, np.ndarra
     """``{name + sep + "blocks": uint8 [..., G, 16], name + sep + "scales": uint8 [..., G]}``:
     an MXFP4 (E2M1 elements, E8M0 scales, block 32) MXArray blocked along its last axis, whose
     last axis holds whole blocks (G * 32), in the gpt-oss checkpoint convention (module doc).
-    Anything else raises ValueError saying what the convention needs. (MX §5.1 / memory layout:
+    Anything else raises ValueError saying what the convention needs. The convention holds the
+    codes, not ``mx.options``: :func:`from_gpt_oss` gives them back equal to ``mx`` (MXArray
+    equality compares options only where both sides record them). (MX §5.1 / memory layout:
     outside the spec, see MX-SPEC-NOTES §7)"""
     if not isinstance(mx, MXArray):
         raise TypeError(f"mx must be an MXArray, got {type(mx).__name__}")
@@ -512,12 +514,42 @@ def to_gpt_oss(mx: MXArray, name: str, *, sep: str = ".") -> dict[str, np.ndarra
             name + sep + "scales": mx.scales.copy()}
 
 
+def _byte_tensor(x, key: str, e8m0_ok: bool) -> np.ndarray:
+    """tensors[key] as a uint8 NumPy array (a view where it can be). With ``e8m0_ok``, float8_e8m0fnu
+    tensors (torch or ml_dtypes) are read as their bytes, which are the E8M0 codes. Anything
+    else raises TypeError naming ``key``."""
+    allowed = "uint8" + (" or float8_e8m0fnu (E8M0 codes)" if e8m0_ok else "")
+    if (type(x).__module__ or "").startswith("torch") and e8m0_ok:
+        import torch  # the caller passed a torch object: torch is imported
+
+        if getattr(x, "dtype", None) == getattr(torch, "float8_e8m0fnu", object()):
+            x = x.detach().view(torch.uint8)  # the same bytes: exactly the codes
+    try:
+        a = _to_numpy(x, key)
+    except (TypeError, ValueError) as exc:
+        cls = ValueError if isinstance(exc, ValueError) else TypeError
+        raise cls(f"{key} must be a {allowed} array: {exc}") from exc
+    except Exception as exc:  # torch: meta tensors, tensors it cannot export, ...
+        raise TypeError(f"{key} must be a {allowed} array; it cannot be read as one "
+                        f"({type(exc).__name__}: {exc})") from exc
+    if not isinstance(a, np.ndarray):  # pragma: no cover - _to_numpy returns arrays
+        raise TypeError(f"{key} must be a {allowed} array, got {type(x).__name__}")
+    if e8m0_ok and a.dtype.name == "float8_e8m0fnu" and a.dtype.itemsize == 1:
+        a = a.view(np.uint8)
+    if a.dtype != np.uint8:
+        raise TypeError(f"{key} must be {allowed}, got {a.dtype}")
+    return a
+
+
 def from_gpt_oss(tensors: Mapping, name: str, *, sep: str = ".") -> MXArray:
-    """The MXFP4 MXArray (block 32, blocked along its last axis, no options) stored as
+    """The MXFP4 MXArray (block 32, blocked along its last axis, ``options={}``) stored as
     ``tensors[name + sep + "blocks"]`` (uint8 [..., G, 16]) and ``tensors[name + sep +
-    "scales"]`` (uint8 [..., G]) in the gpt-oss checkpoint convention (module doc). NumPy arrays
-    or torch tensors. Missing, mistyped or mismatched tensors raise ValueError / TypeError.
-    (MX §5.1 / memory layout: outside the spec, see MX-SPEC-NOTES §7)"""
+    "scales"]`` ([..., G] E8M0 codes: uint8, or float8_e8m0fnu, whose bytes are the codes) in
+    the gpt-oss checkpoint convention (module doc). NumPy arrays or torch tensors; the inputs are
+    not modified. Missing, mistyped or mismatched tensors raise ValueError / TypeError naming the
+    tensor. ``from_gpt_oss(to_gpt_oss(mx, name), name) == mx``: the file holds no options, and
+    equality compares options only where both sides record them. (MX §5.1 / memory layout:
+    outside the spec, see MX-SPEC-NOTES §7)"""
     if not isinstance(tensors, Mapping):
         raise TypeError(f"tensors must be a mapping of names to arrays, got {type(tensors).__name__}")
     _check_name(name, sep)
@@ -525,10 +557,7 @@ def from_gpt_oss(tensors: Mapping, name: str, *, sep: str = ".") -> MXArray:
     missing = [k for k in (kb, ks) if k not in tensors]
     if missing:
         raise ValueError(f"tensors has no {' and no '.join(map(repr, missing))}")
-    blocks, scales = _to_numpy(tensors[kb], kb), _to_numpy(tensors[ks], ks)
-    for k, a in ((kb, blocks), (ks, scales)):
-        if a.dtype != np.uint8:
-            raise TypeError(f"{k} must be uint8, got {a.dtype}")
+    blocks, scales = _byte_tensor(tensors[kb], kb, False), _byte_tensor(tensors[ks], ks, True)
     if blocks.ndim < 2 or blocks.shape[-1] != 16:
         raise ValueError(f"{kb} must have shape [..., G, 16] (32 FP4 codes in 16 bytes), got {blocks.shape}")
     if scales.shape != blocks.shape[:-1]:
@@ -536,7 +565,7 @@ def from_gpt_oss(tensors: Mapping, name: str, *, sep: str = ".") -> MXArray:
                          f"got {scales.shape}")
     codes = unpack_elements(blocks, fp4_e2m1, 32, order="low_first")
     shape = blocks.shape[:-2] + (blocks.shape[-2] * 32,)
-    return MXArray(MX_FORMATS["mxfp4_e2m1"], 32, len(shape) - 1, shape, scales.copy(),
+    return MXArray(MX_FORMATS["mxfp4_e2m1"], 32, len(shape) - 1, shape, np.array(scales, np.uint8),
                    codes.reshape(shape), {})
 
 
@@ -551,12 +580,18 @@ def _safetensors_numpy():
 
 def save_safetensors(path, tensors: Mapping, *, sep: str = ".", metadata: dict | None = None) -> None:
     """Write a .safetensors file: every MXArray value as its gpt-oss pair (:func:`to_gpt_oss`,
-    so MXFP4 blocked along the last axis only), every NumPy array value as is. Needs the
-    ``safetensors`` package (the ``safetensors`` extra). (Memory layout: outside the spec, see
-    MX-SPEC-NOTES §7)"""
+    so MXFP4 blocked along the last axis only; its options are not stored), every NumPy array
+    value as is. ``metadata``: None or a dict of str to str. Needs the ``safetensors`` package
+    (the ``safetensors`` extra). An error of the safetensors library (an array it cannot store,
+    a folder that does not exist, ...) raises ValueError naming the file. (Memory layout:
+    outside the spec, see MX-SPEC-NOTES §7)"""
     stn = _safetensors_numpy()
     if not isinstance(tensors, Mapping):
         raise TypeError(f"tensors must be a mapping of names to MXArrays / arrays, got {type(tensors).__name__}")
+    if metadata is not None and (not isinstance(metadata, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
+        raise TypeError(f"metadata must be None or a dict of str to str, got {metadata!r:.200}")
+    p = os.fspath(path)
     out: dict[str, np.ndarray] = {}
     for name, value in tensors.items():
         if isinstance(value, MXArray):
@@ -570,30 +605,44 @@ def save_safetensors(path, tensors: Mapping, *, sep: str = ".", metadata: dict |
             if k in out:
                 raise ValueError(f"two tensors would be stored as {k!r}")
         out.update(parts)
-    stn.save_file(out, os.fspath(path), metadata=metadata)
+    try:
+        stn.save_file(out, p, metadata=None if metadata is None else dict(metadata))
+    except Exception as exc:  # safetensors' SafetensorError, TypeError, ...
+        raise ValueError(f"{p}: cannot be written as a .safetensors file ({type(exc).__name__}: {exc})") from exc
 
 
 def load_safetensors(path, *, sep: str = ".") -> dict:
     """Read a .safetensors file: every ``<name><sep>blocks`` / ``<name><sep>scales`` pair as an
     MXArray under ``name`` (:func:`from_gpt_oss`), every other tensor as a NumPy array under its
-    own name. A ``blocks`` tensor without its ``scales`` (or the reverse) raises ValueError. Needs
-    the ``safetensors`` package. (Memory layout: outside the spec, see MX-SPEC-NOTES §7)"""
+    own name. A ``blocks`` tensor without its ``scales`` (or the reverse) raises ValueError; a
+    file the safetensors library cannot read (not a .safetensors file, a dtype NumPy lacks, ...)
+    raises ValueError naming the file (a missing file: FileNotFoundError). Needs the
+    ``safetensors`` package. (Memory layout: outside the spec, see MX-SPEC-NOTES §7)"""
     stn = _safetensors_numpy()
     if not isinstance(sep, str) or not sep:
         raise TypeError(f"sep must be a non-empty string, got {sep!r}")
-    raw = stn.load_file(os.fspath(path))
+    p = os.fspath(path)
+    try:
+        raw = stn.load_file(p)
+    except OSError:
+        raise  # FileNotFoundError, IsADirectoryError, ...: as open() says
+    except Exception as exc:  # safetensors' SafetensorError, and numpy's errors for its dtypes
+        raise ValueError(f"{p}: cannot be read as a .safetensors file ({type(exc).__name__}: {exc})") from exc
     sb, ss = sep + "blocks", sep + "scales"
     names = {k[: -len(sb)] for k in raw if k.endswith(sb)} | {k[: -len(ss)] for k in raw if k.endswith(ss)}
     out: dict = {}
     for name in sorted(names):
         if name + sb not in raw or name + ss not in raw:
             have, lack = (sb, ss) if name + sb in raw else (ss, sb)
-            raise ValueError(f"{path!s}: {name + have!r} has no {name + lack!r} beside it")
-        out[name] = from_gpt_oss(raw, name, sep=sep)
+            raise ValueError(f"{p}: {name + have!r} has no {name + lack!r} beside it")
+        try:
+            out[name] = from_gpt_oss(raw, name, sep=sep)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{p}: {exc}") from exc
     used = {n + s for n in names for s in (sb, ss)}
     for k, a in raw.items():
         if k not in used:
             if k in out:
-                raise ValueError(f"{path!s}: {k!r} is both a tensor and an MXFP4 pair")
+                raise ValueError(f"{p}: {k!r} is both a tensor and an MXFP4 pair")
             out[k] = a
     return out

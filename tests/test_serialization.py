@@ -481,6 +481,101 @@ def test_extension_formats_round_trip(fmt):
     assert back == mx and back.options == mx.options and back.format is mxref.ext.EXT_MX_FORMATS[fmt]
 
 
+# ----- torch / ml_dtypes E8M0 scales, exception types (issue 12 §6) ------------------------------
+
+
+def test_from_gpt_oss_float8_e8m0fnu_scales_are_codes():
+    torch = pytest.importorskip("torch")
+    if not hasattr(torch, "float8_e8m0fnu"):
+        pytest.skip("this torch has no float8_e8m0fnu")
+    t = _hand_tensors()
+    codes = t["w.scales"].copy()
+    # a float8_e8m0fnu tensor whose bytes are the codes: 2^0, 2^3, NaN, 2^-127
+    scales = torch.from_numpy(codes.copy()).view(torch.float8_e8m0fnu)
+    assert scales[0, 0].item() == 1.0 and scales[1, 0].item() == 8.0 and np.isnan(scales[2, 0].item())
+    for blocks in (t["w.blocks"], torch.from_numpy(t["w.blocks"].copy())):
+        mx = mxref.from_gpt_oss({"w.blocks": blocks, "w.scales": scales}, "w")
+        np.testing.assert_array_equal(mx.scales, codes)
+        np.testing.assert_array_equal(mx.dequantize(np.float64), _hand_values())
+    # the MXArray holds its own copy: the caller's tensor is not shared, and not changed
+    mx.scales[:] = 0
+    np.testing.assert_array_equal(scales.view(torch.uint8).numpy(), codes)
+    # a cast (float32 -> float8_e8m0fnu) gives the same codes as mxref's E8M0 of those powers of two
+    f = torch.tensor([[1.0], [8.0], [float("nan")], [2.0 ** -127]]).to(torch.float8_e8m0fnu)
+    np.testing.assert_array_equal(mxref.from_gpt_oss({"w.blocks": t["w.blocks"], "w.scales": f}, "w").scales, codes)
+
+
+def test_from_gpt_oss_ml_dtypes_e8m0_scales():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    t = _hand_tensors()
+    s = t["w.scales"].view(ml_dtypes.float8_e8m0fnu)
+    mx = mxref.from_gpt_oss({**t, "w.scales": s}, "w")
+    np.testing.assert_array_equal(mx.scales, [[127], [130], [0xFF], [0]])
+    assert not np.shares_memory(mx.scales, t["w.scales"])
+
+
+def test_from_gpt_oss_bad_dtypes_name_the_tensor():
+    torch = pytest.importorskip("torch")
+    t = _hand_tensors()
+    with pytest.raises(TypeError, match=r"w\.scales must be uint8 or float8_e8m0fnu .*, got float32"):
+        mxref.from_gpt_oss({**t, "w.scales": t["w.scales"].astype(np.float32)}, "w")
+    with pytest.raises(TypeError, match=r"w\.scales must be uint8 or float8_e8m0fnu .*, got int8"):
+        mxref.from_gpt_oss({**t, "w.scales": torch.zeros((4, 1), dtype=torch.int8)}, "w")
+    with pytest.raises(TypeError, match=r"w\.scales must be a uint8 or float8_e8m0fnu .* array.*bfloat16|w\.scales must be uint8"):
+        mxref.from_gpt_oss({**t, "w.scales": torch.zeros((4, 1), dtype=torch.bfloat16)}, "w")
+    if hasattr(torch, "float8_e8m0fnu"):  # E8M0 bytes are scales, not packed FP4 blocks
+        with pytest.raises(TypeError, match=r"w\.blocks must be a uint8 array"):
+            mxref.from_gpt_oss({**t, "w.blocks": torch.zeros((4, 1, 16), dtype=torch.float8_e8m0fnu)}, "w")
+    with pytest.raises(TypeError, match=r"w\.blocks must be a uint8 array"):
+        mxref.from_gpt_oss({**t, "w.blocks": torch.zeros((4, 1, 16), dtype=torch.uint8, device="meta")}, "w")
+    with pytest.raises(TypeError, match=r"w\.blocks must be uint8, got <U"):
+        mxref.from_gpt_oss({**t, "w.blocks": "blocks"}, "w")
+    with pytest.raises(TypeError, match=r"w\.scales must be uint8.*got object|w\.scales must be a uint8"):
+        mxref.from_gpt_oss({**t, "w.scales": [[1], [2, 3]]}, "w")
+
+
+# ----- safetensors errors name the file (issue 12 §2) --------------------------------------------
+
+
+def test_safetensors_library_errors_become_value_errors(tmp_path):
+    pytest.importorskip("safetensors.numpy")
+    import json
+    import struct
+
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(np.random.default_rng(3).integers(0, 256, 1000, dtype=np.uint8).tobytes())
+    with pytest.raises(ValueError, match=r"junk\.safetensors: cannot be read as a \.safetensors file \(SafetensorError"):
+        mxref.load_safetensors(junk)
+    # a header whose tensor runs past the end of the file; a header deeper than JSON parsers go
+    past_end = json.dumps({"b": {"dtype": "U8", "shape": [400], "data_offsets": [0, 400]}}).encode()
+    for name, header in (("past_end", past_end), ("deep", b'{"b": ' + b"[" * 5000 + b"]" * 5000 + b"}"),
+                         ("not_json", b"{not json")):
+        f = tmp_path / f"{name}.safetensors"
+        f.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
+        with pytest.raises(ValueError, match=fr"{name}\.safetensors: cannot be read as a \.safetensors file"):
+            mxref.load_safetensors(f)
+    # an MXFP4 pair of the wrong dtype: from_gpt_oss's error, with the file's name, same type
+    import safetensors.numpy as stn
+
+    pair = tmp_path / "pair.safetensors"
+    stn.save_file({"w.blocks": np.zeros((1, 16), np.int8), "w.scales": np.zeros(1, np.uint8)}, str(pair))
+    with pytest.raises(TypeError, match=r"pair\.safetensors: w\.blocks must be uint8"):
+        mxref.load_safetensors(pair)
+    with pytest.raises(FileNotFoundError):
+        mxref.load_safetensors(tmp_path / "missing.safetensors")
+    # writing: the library's errors name the file; bad metadata names the argument
+    mx = mxref.from_gpt_oss(_hand_tensors(), "w")
+    nowhere = tmp_path / "no" / "such" / "dir.safetensors"
+    with pytest.raises(ValueError, match=r"dir\.safetensors: cannot be written as a \.safetensors file \(SafetensorError"):
+        mxref.save_safetensors(nowhere, {"w": mx})
+    with pytest.raises(ValueError, match=r"obj\.safetensors: cannot be written"):
+        mxref.save_safetensors(tmp_path / "obj.safetensors", {"o": np.array([None, 1], dtype=object)})
+    with pytest.raises(TypeError, match="metadata must be None or a dict of str to str"):
+        mxref.save_safetensors(tmp_path / "m.safetensors", {"w": mx}, metadata={"step": 1})
+    mxref.save_safetensors(tmp_path / "m.safetensors", {"w": mx}, metadata={"step": "1"})
+    assert mxref.load_safetensors(tmp_path / "m.safetensors")["w"] == mx
+
+
 # ----- what MXArray equality means (issue 12 §8) -------------------------------------------------
 
 
