@@ -269,6 +269,8 @@ def _read_header(fh, key: str, info):
         raise _Refused(f"member {key} is not a .npy array ({type(exc).__name__}: {exc})") from None
     if dtype.hasobject:
         raise _Refused(f"member {key} holds Python objects ({dtype}); mxref never loads pickles")
+    if any(n < 0 for n in shape):
+        raise _Refused(f"member {key}: its .npy header declares a negative dimension {shape}")
     nbytes = math.prod(shape) * dtype.itemsize
     if header + nbytes != info.file_size:
         raise _Refused(f"member {key}: its .npy header declares {dtype} of shape {shape} ({nbytes} "

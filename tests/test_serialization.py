@@ -365,6 +365,16 @@ def test_declared_sizes_checked_before_decompressing(tmp_path):
             zf.writestr(k + ".npy", fake.getvalue() if k == "shape" else _npy(a))
     with pytest.raises(ValueError, match=r"member shape: its \.npy header declares .*1099511627776"):
         mxref.load(io.BytesIO(buf.getvalue()))
+    # a .npy header with negative dimensions whose product is a plausible byte count
+    neg = io.BytesIO()
+    np.lib.format.write_array_header_1_0(neg, {"descr": "|u1", "fortran_order": False, "shape": (-2, -3)})
+    neg.write(bytes(6))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for k, a in m.items():
+            zf.writestr(k + ".npy", neg.getvalue() if k == "scales" else _npy(a))
+    with pytest.raises(ValueError, match=r"member scales: its \.npy header declares a negative dimension"):
+        mxref.load(io.BytesIO(buf.getvalue()))
     # a small member declaring more than small members may (1.2 MB of format_spec text)
     m = _members(_good())
     m["format_spec"] = np.array("x" * 300_000)
