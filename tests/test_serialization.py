@@ -344,7 +344,8 @@ def test_zip_bomb_refused_fast(tmp_path):
     path = _zip_bomb(tmp_path / "bomb2.npz", m, "elements", 1 << 28)
     t0 = time.perf_counter()
     with pytest.raises(ValueError, match="member elements would inflate"):
-        mxref.load(open(path, "rb"))
+        with open(path, "rb") as f:
+            mxref.load(f)
     assert time.perf_counter() - t0 < 0.5
 
 
