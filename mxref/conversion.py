@@ -187,13 +187,33 @@ class MXArray:
         save(self, path)
 
     def __eq__(self, other) -> bool:
+        """Equal data, and no option that contradicts: the same format row, block size, axis,
+        shape, scale codes and element codes (so both dequantize to the same values, bit for
+        bit), and every option that *both* sides record has the same value on both. An option
+        only one side records is unknown to the other, not a difference: an MXArray read from a
+        layout that stores no options (``from_gpt_oss``, one built by hand with ``options={}``)
+        equals the quantized MXArray it was written from. So this equality is not transitive
+        across options: ``quantize(x, f) == from_gpt_oss(...) == quantize(x, f, scale_rule=r)``
+        may hold while the two quantized arrays, recording different rules, differ. Compare
+        ``a.options == b.options`` as well where the record must match."""
         if not isinstance(other, MXArray):
             return NotImplemented
-        return (self.format == other.format and self.block_size == other.block_size
+        if not (self.format == other.format and self.block_size == other.block_size
                 and self.axis == other.axis and self.shape == other.shape
-                and self.options == other.options
                 and np.array_equal(self.scales, other.scales)
-                and np.array_equal(self.elements, other.elements))
+                and np.array_equal(self.elements, other.elements)):
+            return False
+        a, b = self.options, other.options
+        if not (isinstance(a, dict) and isinstance(b, dict)):
+            return bool(a == b)
+        for k in a.keys() & b.keys():
+            try:
+                same = bool(a[k] == b[k])
+            except (TypeError, ValueError):  # array-valued options: compare the arrays
+                same = bool(np.array_equal(a[k], b[k]))
+            if not same:
+                return False
+        return True
 
     def __repr__(self) -> str:
         v1 = "" if self.is_mx_v1 else ", not MX v1.0"

@@ -9,6 +9,8 @@ E2M1 table (MX §5.3.3: codes 0-7 are 0, 0.5, 1, 1.5, 2, 3, 4, 6; 8-15 their neg
 
 import io
 import sys
+import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -44,16 +46,24 @@ def test_save_load_round_trip(tmp_path, fmt, shape, axis):
         np.testing.assert_array_equal(back.dequantize(np.float64), mx.dequantize(np.float64))
 
 
-@given(st.sampled_from(list(mxref.MX_FORMATS)), st.integers(1, 80), st.integers(1, 40), st.integers(0, 2**32 - 1))
-def test_round_trip_any_codes(fmt, n, k, seed):
-    # every code pattern survives, NaN scales and element NaN/Inf included
+OPTION_DRAWS = st.fixed_dictionaries({}, optional={
+    "scale_rule": st.sampled_from(mxref.conversion.SCALE_RULES), "rounding": st.sampled_from(mxref.ROUNDING_MODES),
+    "zero_scale": st.integers(0, 254), "inf_policy": st.sampled_from(["nan_scale", "finite_scale"]),
+    "scale_overflow": st.sampled_from(["clamp", "nan"]), "flush_subnormals": st.booleans(),
+    "int8_allow_minus128": st.booleans()})
+
+
+@given(st.sampled_from(list(mxref.MX_FORMATS) + list(mxref.ext.EXT_MX_FORMATS)), st.integers(1, 80),
+       st.integers(1, 40), st.integers(0, 2**32 - 1), OPTION_DRAWS)
+def test_round_trip_any_codes(fmt, n, k, seed, options):
+    # every code pattern survives, NaN scales and element NaN/Inf included; every option too
     mxf = mxref.mx_format(fmt)
     rng = np.random.default_rng(seed)
     nb = -(-n // k)
     mx = mxref.MXArray(mxf, k, 1, (2, n), rng.integers(0, 256, size=(2, nb), dtype=np.uint8),
-                       rng.integers(0, mxf.element.num_codes, size=(2, n), dtype=np.uint8),
-                       {"source": "hand", "flag": True, "zero_scale": 3, "ratio": 0.25, "none": None})
-    assert mxref.load(io.BytesIO(_saved(mx))) == mx
+                       rng.integers(0, mxf.element.num_codes, size=(2, n), dtype=np.uint8), options)
+    back = mxref.load(io.BytesIO(_saved(mx)))
+    assert back == mx and back.options == options and back.format is mxf
 
 
 def test_module_level_save_and_refusals(tmp_path):
@@ -285,3 +295,334 @@ def test_safetensors_missing_gives_clear_import_error(tmp_path, monkeypatch):
         mxref.load_safetensors(tmp_path / "x.safetensors")
     with pytest.raises(ImportError, match="safetensors package"):
         mxref.save_safetensors(tmp_path / "x.safetensors", {})
+
+
+# ----- hostile and inconsistent .npz files (issue 12 §2) -----------------------------------------
+
+
+def _npy(a):
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.asanyarray(a), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _zip_bomb(path, members, big, big_bytes):
+    """An .npz with the small ``members`` stored and member ``big`` a .npy of ``big_bytes`` zero
+    bytes (uint8), deflated as it is written (nothing of that size is ever in memory): a few MB
+    on disk, ``big_bytes`` inflated."""
+    chunk = bytes(1 << 20)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False,
+                                                  "shape": (big_bytes,)})
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for k, a in members.items():
+            if k != big:
+                zf.writestr(k + ".npy", _npy(a), compress_type=zipfile.ZIP_STORED)
+        with zf.open(big + ".npy", "w") as f:
+            f.write(header.getvalue())
+            for _ in range(big_bytes >> 20):
+                f.write(chunk)
+    return path
+
+
+def test_zip_bomb_refused_fast(tmp_path):
+    # a 1 GiB elements member, consistent with the other members (shape 1 x 2^30 of MXFP8,
+    # blocks of 2^20: 1024 scales), deflated to about 4.6 MB: refused from the zip directory
+    m = _members(mxref.quantize(np.ones((1, 64)), "mxfp8_e4m3"))
+    m.update(shape=np.array([1, 1 << 30]), block_size=np.array(1 << 20),
+             scales=np.full((1, 1024), 127, np.uint8))
+    path = _zip_bomb(tmp_path / "bomb.npz", m, "elements", 1 << 30)
+    assert path.stat().st_size < 8 << 20
+    with zipfile.ZipFile(path) as zf:  # the bomb is what it claims: 2^30 bytes of data declared
+        assert zf.getinfo("elements.npy").file_size > 1 << 30
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"member elements would inflate .* refused before decompressing"):
+        mxref.load(path)
+    assert time.perf_counter() - t0 < 0.5
+    # a smaller bomb (256 MiB) in an otherwise small file (shape 1 x 64), opened as a file object
+    m = _members(mxref.quantize(np.ones((1, 64)), "mxfp8_e4m3"))
+    path = _zip_bomb(tmp_path / "bomb2.npz", m, "elements", 1 << 28)
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="member elements would inflate"):
+        with open(path, "rb") as f:
+            mxref.load(f)
+    assert time.perf_counter() - t0 < 0.5
+
+
+def test_declared_sizes_checked_before_decompressing(tmp_path):
+    # 15 MiB of deflated zeros (within the ratio allowance) where the other members allow 68 bytes:
+    # refused from its .npy header, naming the member and both sizes
+    m = _members(_good())
+    path = _zip_bomb(tmp_path / "long.npz", m, "elements", 15 << 20)
+    with pytest.raises(ValueError, match=r"member elements must hold 68 bytes .*got 15728640"):
+        mxref.load(path)
+    # a .npy header that declares far more than its zip entry holds (old loaders allocated it)
+    fake = io.BytesIO()
+    np.lib.format.write_array_header_1_0(fake, {"descr": "<i8", "fortran_order": False, "shape": (1 << 40,)})
+    fake.write(np.array([3, 45], np.int64).tobytes())
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for k, a in m.items():
+            zf.writestr(k + ".npy", fake.getvalue() if k == "shape" else _npy(a))
+    with pytest.raises(ValueError, match=r"member shape: its \.npy header declares .*1099511627776"):
+        mxref.load(io.BytesIO(buf.getvalue()))
+    # a .npy header with negative dimensions whose product is a plausible byte count
+    neg = io.BytesIO()
+    np.lib.format.write_array_header_1_0(neg, {"descr": "|u1", "fortran_order": False, "shape": (-2, -3)})
+    neg.write(bytes(6))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for k, a in m.items():
+            zf.writestr(k + ".npy", neg.getvalue() if k == "scales" else _npy(a))
+    with pytest.raises(ValueError, match=r"member scales: its \.npy header declares a negative dimension"):
+        mxref.load(io.BytesIO(buf.getvalue()))
+    # a small member declaring more than small members may (1.2 MB of format_spec text)
+    m = _members(_good())
+    m["format_spec"] = np.array("x" * 300_000)
+    with pytest.raises(ValueError, match=r"member format_spec declares \d+ bytes; members other than scales and elements take at most"):
+        mxref.load(_write(m))
+
+
+def test_compressed_and_fortran_members_still_read():
+    # np.savez_compressed of the same members reads back equal (deflated members within the bound)
+    mx = _good()
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **_members(mx))
+    buf.seek(0)
+    assert mxref.load(buf) == mx
+    m = _members(mx)
+    m["scales"] = np.asfortranarray(m["scales"])
+    back = mxref.load(_write(m))
+    assert back == mx and back.scales.flags.writeable
+
+
+def test_duplicate_member_refused():
+    m = _members(_good())
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf, pytest.warns(UserWarning, match="Duplicate name"):
+        for k, a in m.items():
+            zf.writestr(k + ".npy", _npy(a))
+        zf.writestr("scales.npy", _npy(np.zeros_like(m["scales"])))
+    with pytest.raises(ValueError, match="member scales appears twice"):
+        mxref.load(io.BytesIO(buf.getvalue()))
+
+
+INCONSISTENT = {
+    "scale not E8M0": ({"scale": np.array("fp8_e4m3")}, r"member scale: the scale format must be e8m0.*'fp8_e4m3'"),
+    "scale unknown": ({"scale": np.array("e9m0")}, r"member scale: unknown element format"),
+    "element e8m0": ({"format_name": np.array("mine"), "element": np.array("e8m0")},
+                     "member element: e8m0 is the scale format"),
+    "extension name, other element": ({"format_name": np.array("mxint4")}, r"not mxref's mxint4 \(element int4"),
+    "extension element, spec name": ({"element": np.array("fp4_e3m0")}, r"not mxref's mxfp4_e2m1"),
+    "extension element of another width": ({"format_name": np.array("mxint2"), "element": np.array("int2")},
+                                           r"spec .*not mxref's mxint2"),
+    "alias name, other row": ({"format_name": np.array("mxfp4")}, r"not mxref's mxfp4_e2m1"),
+    "format_block_size 0": ({"format_block_size": np.array(0)}, r"member format_block_size must be in 1\.\.inf, got 0"),
+    "format_block_size 0, own row": ({"format_name": np.array("mine"), "format_block_size": np.array(0)},
+                                     r"member format_block_size must be in 1\.\.inf, got 0"),
+    "format_block_size -1": ({"format_block_size": np.array(-1)}, r"format_block_size must be in 1"),
+    "option key unknown": ({"options": np.array('{"source": "hand"}')},
+                           r"member options: options\['source'\]: unknown option; known: scale_rule"),
+    "option value unknown": ({"options": np.array('{"rounding": "sideways"}')},
+                             r"member options: options\['rounding'\] = 'sideways': must be one of 'rne'"),
+    "zero_scale out of range": ({"options": np.array('{"zero_scale": 255}')}, r"zero_scale'\] = 255: must be an int in 0\.\.254"),
+    "zero_scale a bool": ({"options": np.array('{"zero_scale": true}')}, r"zero_scale'\] = True"),
+    "zero_scale a float": ({"options": np.array('{"zero_scale": 3.0}')}, r"zero_scale'\] = 3\.0"),
+    "flag an int": ({"options": np.array('{"flush_subnormals": 1}')}, r"flush_subnormals'\] = 1: must be True or False"),
+    "option value null": ({"options": np.array('{"scale_rule": null}')}, r"scale_rule'\] = None"),
+    "option twice": ({"options": np.array('{"rounding": "rne", "rounding": "up"}')}, r"key 'rounding' appears twice"),
+    "options deeply nested list": ({"options": np.array("[" * 100_000 + "]" * 100_000)}, "nested too deeply"),
+    "options deeply nested object": ({"options": np.array('{"a": ' * 20_000 + "1" + "}" * 20_000)}, "nested too deeply"),
+    "options huge number": ({"options": np.array('{"zero_scale": 1' + "0" * 5000 + "}")}, "options is not JSON"),
+    "shape empty": ({"shape": np.zeros(0, np.int64), "scales": np.zeros((), np.uint8)}, "at least one dimension"),
+    "shape too many dims": ({"shape": np.ones(65, np.int64)}, "at most 64"),
+    "options an object member": ({"options": np.array([{"a": 1}], dtype=object)}, "never loads pickles"),
+}
+
+
+@pytest.mark.parametrize("name", list(INCONSISTENT))
+def test_inconsistent_members_rejected(name):
+    change, match = INCONSISTENT[name]
+    m = _members(_good())
+    m.update(change)
+    with pytest.raises(ValueError, match="not a valid mxref MXArray file: .*" + match):
+        mxref.load(_write(m))
+
+
+def test_random_bytes_message():
+    # what the reader says for bytes that are no zip at all: what is wrong, not numpy's pickle hint
+    rng = np.random.default_rng(12)
+    for data in (rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(), b"PK\x03\x04" + bytes(100), b""):
+        with pytest.raises(ValueError) as info:
+            mxref.load(io.BytesIO(data))
+        msg = str(info.value)
+        assert "not an mxref .npz file: not a zip archive" in msg and "allow_pickle" not in msg, msg
+    with pytest.raises(TypeError, match="binary mode"):
+        mxref.load(io.StringIO("text"))
+
+
+def test_save_refuses_what_load_refuses(tmp_path):
+    mx = _good()
+    for opts, match in (({"source": "hand"}, r"options\['source'\]: unknown option"),
+                        ({"rounding": "sideways"}, r"options\['rounding'\] = 'sideways'"),
+                        ({"zero_scale": np.int64(300)}, r"zero_scale'\] = 300")):
+        odd = mxref.MXArray(mx.format, 32, 1, mx.shape, mx.scales, mx.elements, opts)
+        with pytest.raises(ValueError, match=match):
+            odd.save(tmp_path / "o")
+        assert not (tmp_path / "o").exists()
+    # NumPy scalars among the options are saved as Python scalars and read back equal
+    np_opts = mxref.MXArray(mx.format, 32, 1, mx.shape, mx.scales, mx.elements,
+                            {"zero_scale": np.uint8(3), "flush_subnormals": np.bool_(True)})
+    np_opts.save(tmp_path / "n")
+    assert mxref.load(tmp_path / "n").options == {"zero_scale": 3, "flush_subnormals": True}
+    fp8_scaled = mxref.MXFormat("my_fp4_fp8scale", mxref.fp4_e2m1, 32, mxref.fp8_e4m3, "test")
+    odd = mxref.MXArray(fp8_scaled, 32, 1, mx.shape, mx.scales, mx.elements, {})
+    with pytest.raises(ValueError, match="mx.format 'my_fp4_fp8scale' cannot be saved: member scale: .*e8m0"):
+        odd.save(tmp_path / "f")
+    mislabeled = mxref.MXFormat("mxfp4_e2m1", mxref.fp4_e2m1, 16)
+    odd = mxref.MXArray(mislabeled, 32, 1, mx.shape, mx.scales, mx.elements, {})
+    with pytest.raises(ValueError, match="not mxref's mxfp4_e2m1"):
+        odd.save(tmp_path / "g")
+
+
+@pytest.mark.parametrize("fmt", list(mxref.ext.EXT_MX_FORMATS))
+def test_extension_formats_round_trip(fmt):
+    mx = mxref.quantize(np.linspace(-2, 2, 3 * 37).reshape(3, 37), fmt, block_size=8)
+    back = mxref.load(io.BytesIO(_saved(mx)))
+    assert back == mx and back.options == mx.options and back.format is mxref.ext.EXT_MX_FORMATS[fmt]
+
+
+# ----- torch / ml_dtypes E8M0 scales, exception types (issue 12 §6) ------------------------------
+
+
+def test_from_gpt_oss_float8_e8m0fnu_scales_are_codes():
+    torch = pytest.importorskip("torch")
+    if not hasattr(torch, "float8_e8m0fnu"):
+        pytest.skip("this torch has no float8_e8m0fnu")
+    t = _hand_tensors()
+    codes = t["w.scales"].copy()
+    # a float8_e8m0fnu tensor whose bytes are the codes: 2^0, 2^3, NaN, 2^-127
+    scales = torch.from_numpy(codes.copy()).view(torch.float8_e8m0fnu)
+    assert scales[0, 0].item() == 1.0 and scales[1, 0].item() == 8.0 and np.isnan(scales[2, 0].item())
+    for blocks in (t["w.blocks"], torch.from_numpy(t["w.blocks"].copy())):
+        mx = mxref.from_gpt_oss({"w.blocks": blocks, "w.scales": scales}, "w")
+        np.testing.assert_array_equal(mx.scales, codes)
+        np.testing.assert_array_equal(mx.dequantize(np.float64), _hand_values())
+    # the MXArray holds its own copy: the caller's tensor is not shared, and not changed
+    mx.scales[:] = 0
+    np.testing.assert_array_equal(scales.view(torch.uint8).numpy(), codes)
+    # a cast (float32 -> float8_e8m0fnu) gives the same codes as mxref's E8M0 of those powers of two
+    f = torch.tensor([[1.0], [8.0], [float("nan")], [2.0 ** -127]]).to(torch.float8_e8m0fnu)
+    np.testing.assert_array_equal(mxref.from_gpt_oss({"w.blocks": t["w.blocks"], "w.scales": f}, "w").scales, codes)
+
+
+def test_from_gpt_oss_ml_dtypes_e8m0_scales():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    t = _hand_tensors()
+    s = t["w.scales"].view(ml_dtypes.float8_e8m0fnu)
+    mx = mxref.from_gpt_oss({**t, "w.scales": s}, "w")
+    np.testing.assert_array_equal(mx.scales, [[127], [130], [0xFF], [0]])
+    assert not np.shares_memory(mx.scales, t["w.scales"])
+
+
+def test_from_gpt_oss_bad_dtypes_name_the_tensor():
+    torch = pytest.importorskip("torch")
+    t = _hand_tensors()
+    with pytest.raises(TypeError, match=r"w\.scales must be uint8 or float8_e8m0fnu .*, got float32"):
+        mxref.from_gpt_oss({**t, "w.scales": t["w.scales"].astype(np.float32)}, "w")
+    with pytest.raises(TypeError, match=r"w\.scales must be uint8 or float8_e8m0fnu .*, got int8"):
+        mxref.from_gpt_oss({**t, "w.scales": torch.zeros((4, 1), dtype=torch.int8)}, "w")
+    with pytest.raises(TypeError, match=r"w\.scales must be a uint8 or float8_e8m0fnu .* array.*bfloat16|w\.scales must be uint8"):
+        mxref.from_gpt_oss({**t, "w.scales": torch.zeros((4, 1), dtype=torch.bfloat16)}, "w")
+    if hasattr(torch, "float8_e8m0fnu"):  # E8M0 bytes are scales, not packed FP4 blocks
+        with pytest.raises(TypeError, match=r"w\.blocks must be a uint8 array"):
+            mxref.from_gpt_oss({**t, "w.blocks": torch.zeros((4, 1, 16), dtype=torch.float8_e8m0fnu)}, "w")
+    with pytest.raises(TypeError, match=r"w\.blocks must be a uint8 array"):
+        mxref.from_gpt_oss({**t, "w.blocks": torch.zeros((4, 1, 16), dtype=torch.uint8, device="meta")}, "w")
+    with pytest.raises(TypeError, match=r"w\.blocks must be uint8, got <U"):
+        mxref.from_gpt_oss({**t, "w.blocks": "blocks"}, "w")
+    with pytest.raises(TypeError, match=r"w\.scales must be uint8.*got object|w\.scales must be a uint8"):
+        mxref.from_gpt_oss({**t, "w.scales": [[1], [2, 3]]}, "w")
+
+
+# ----- safetensors errors name the file (issue 12 §2) --------------------------------------------
+
+
+def test_safetensors_library_errors_become_value_errors(tmp_path):
+    pytest.importorskip("safetensors.numpy")
+    import json
+    import struct
+
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(np.random.default_rng(3).integers(0, 256, 1000, dtype=np.uint8).tobytes())
+    with pytest.raises(ValueError, match=r"junk\.safetensors: cannot be read as a \.safetensors file \(SafetensorError"):
+        mxref.load_safetensors(junk)
+    # a header whose tensor runs past the end of the file; a header deeper than JSON parsers go
+    past_end = json.dumps({"b": {"dtype": "U8", "shape": [400], "data_offsets": [0, 400]}}).encode()
+    for name, header in (("past_end", past_end), ("deep", b'{"b": ' + b"[" * 5000 + b"]" * 5000 + b"}"),
+                         ("not_json", b"{not json")):
+        f = tmp_path / f"{name}.safetensors"
+        f.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
+        with pytest.raises(ValueError, match=fr"{name}\.safetensors: cannot be read as a \.safetensors file"):
+            mxref.load_safetensors(f)
+    # an MXFP4 pair of the wrong dtype: from_gpt_oss's error, with the file's name, same type
+    import safetensors.numpy as stn
+
+    pair = tmp_path / "pair.safetensors"
+    stn.save_file({"w.blocks": np.zeros((1, 16), np.int8), "w.scales": np.zeros(1, np.uint8)}, str(pair))
+    with pytest.raises(TypeError, match=r"pair\.safetensors: w\.blocks must be uint8"):
+        mxref.load_safetensors(pair)
+    with pytest.raises(FileNotFoundError):
+        mxref.load_safetensors(tmp_path / "missing.safetensors")
+    # writing: the library's errors name the file; bad metadata names the argument
+    mx = mxref.from_gpt_oss(_hand_tensors(), "w")
+    nowhere = tmp_path / "no" / "such" / "dir.safetensors"
+    with pytest.raises(ValueError, match=r"dir\.safetensors: cannot be written as a \.safetensors file \(SafetensorError"):
+        mxref.save_safetensors(nowhere, {"w": mx})
+    with pytest.raises(ValueError, match=r"obj\.safetensors: cannot be written"):
+        mxref.save_safetensors(tmp_path / "obj.safetensors", {"o": np.array([None, 1], dtype=object)})
+    with pytest.raises(TypeError, match="metadata must be None or a dict of str to str"):
+        mxref.save_safetensors(tmp_path / "m.safetensors", {"w": mx}, metadata={"step": 1})
+    mxref.save_safetensors(tmp_path / "m.safetensors", {"w": mx}, metadata={"step": "1"})
+    assert mxref.load_safetensors(tmp_path / "m.safetensors")["w"] == mx
+
+
+# ----- what MXArray equality means (issue 12 §8) -------------------------------------------------
+
+
+def test_gpt_oss_round_trip_is_equal(tmp_path):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 64)).astype(np.float32)
+    for kw in ({}, {"scale_rule": "rceil", "rounding": "ties_away", "zero_scale": 5}):
+        mx = mxref.quantize(x, "mxfp4", **kw)
+        back = mxref.from_gpt_oss(mxref.to_gpt_oss(mx, "w"), "w")
+        assert back.options == {} and mx.options != {}
+        assert back == mx and mx == back  # the layout holds no options: none contradicts
+        # a changed code is still a difference
+        t = mxref.to_gpt_oss(mx, "w")
+        t["w.blocks"][0, 0, 0] ^= 1
+        assert mxref.from_gpt_oss(t, "w") != mx
+    pytest.importorskip("safetensors.numpy")
+    mxref.save_safetensors(tmp_path / "m.safetensors", {"w": mx})
+    assert mxref.load_safetensors(tmp_path / "m.safetensors")["w"] == mx
+
+
+def test_mxarray_equality_semantics():
+    x = np.linspace(-3, 3, 64, dtype=np.float32).reshape(2, 32)
+    a = mxref.quantize(x, "mxfp8_e4m3")
+    b = mxref.quantize(x, "mxfp8_e4m3", scale_rule="rceil")  # same codes here, another rule recorded
+    assert np.array_equal(a.scales, b.scales) and np.array_equal(a.elements, b.elements)
+    bare = mxref.MXArray(a.format, 32, 1, a.shape, a.scales.copy(), a.elements.copy(), {})
+    assert a != b  # an option both sides record, with different values
+    assert a == bare and bare == b  # an option one side does not record is no difference
+    partial = mxref.MXArray(a.format, 32, 1, a.shape, a.scales, a.elements, {"scale_rule": "floor"})
+    assert partial == a and partial != b
+    # the data itself always counts
+    for change in (dict(scales=np.where(a.scales == 0, 1, a.scales - 1).astype(np.uint8)),
+                   dict(elements=a.elements ^ np.uint8(1)), dict(block_size=16, scales=np.zeros((2, 2), np.uint8))):
+        args = dict(format=a.format, block_size=32, axis=1, shape=a.shape, scales=a.scales,
+                    elements=a.elements, options={})
+        args.update(change)
+        assert mxref.MXArray(**args) != bare
+    assert mxref.MXArray(mxref.mx_format("mxint8"), 32, 1, a.shape, a.scales, a.elements, {}) != bare
+    assert (a == "not an MXArray") is False
