@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["as_float", "as_float64", "widen_exact", "ieee_subnormals", "as_codes", "bfloat16_bits_to_float32", "float16_bits_to_float16"]
+__all__ = ["refuse_masked", "native", "to_dtype", "out_dtype", "as_float", "as_float64", "widen_exact", "ieee_subnormals", "as_codes", "bfloat16_bits_to_float32", "float16_bits_to_float16"]
 
 _FLOAT_DTYPES = "float16, bfloat16, float32, float64"
 
@@ -16,33 +16,99 @@ def _is_bfloat16(dtype: np.dtype) -> bool:
     return dtype.name == "bfloat16" and dtype.itemsize == 2
 
 
-def _to_numpy(x, name: str) -> np.ndarray:
-    """A NumPy view or copy of x: ndarrays, scalars, lists, DLPack producers, torch tensors."""
-    if isinstance(x, np.ndarray):
-        return x
-    module = type(x).__module__ or ""
-    if module.startswith("torch"):
-        torch = sys.modules.get("torch")
+def refuse_masked(x, name: str) -> None:
+    """TypeError for a NumPy masked array: its mask would be dropped silently."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a numpy masked array; masked arrays are not accepted (the mask "
+                        f"would be ignored): pass {name}.filled(value) or {name}.data")
+
+
+def native(a: np.ndarray) -> np.ndarray:
+    """a in the machine's byte order: a itself when it is already native, else an exact copy
+    (the bytes of each value swapped; bfloat16 and every numeric dtype)."""
+    dt = a.dtype
+    if dt.isnative or dt.fields is not None or dt.itemsize <= 1:
+        return a
+    if _is_bfloat16(dt):  # ml_dtypes' bfloat16 has no byte-order casts: go through the bits
+        bits = a.view(np.dtype(np.uint16).newbyteorder(dt.byteorder)).astype(np.uint16)
+        return bits.view(dt.newbyteorder("="))
+    return a.astype(dt.newbyteorder("="))
+
+
+def to_dtype(a: np.ndarray, dt: np.dtype) -> np.ndarray:
+    """a (native byte order) as the requested dtype dt of the same kind and size: a itself, or,
+    for a non-native dt, the same values with their bytes swapped (exact, NaN payloads kept)."""
+    if dt.isnative or dt.itemsize <= 1:
+        return a
+    u = np.dtype(f"u{dt.itemsize}")
+    return a.view(u).astype(u.newbyteorder(dt.byteorder)).view(dt)
+
+
+def out_dtype(dtype, allowed: tuple, name: str = "dtype"):
+    """(native dtype, requested dtype) of an output dtype whose name is in ``allowed``; any byte
+    order is accepted (the result is produced natively, then byte-swapped exactly)."""
+    try:
+        dt = np.dtype(dtype)
+    except Exception:
+        raise TypeError(f"{name} must be one of {', '.join(allowed)}, got {dtype!r}") from None
+    nat = dt if dt.isnative else dt.newbyteorder("=")
+    if nat.name not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {dt}")
+    return nat, dt
+
+
+def _torch_to_numpy(x, name: str) -> np.ndarray:
+    torch = sys.modules.get("torch")
+    if getattr(x, "is_meta", False) or getattr(getattr(x, "device", None), "type", None) == "meta":
+        raise TypeError(f"{name} is a torch tensor on the meta device: it has no data to read")
+    layout = getattr(x, "layout", None)
+    if torch is not None and layout is not None and layout != torch.strided:
+        raise TypeError(f"{name} is a torch tensor with layout {layout} (sparse): pass "
+                        f"{name}.to_dense()")
+    if getattr(x, "is_quantized", False):
+        raise TypeError(f"{name} is a quantized torch tensor ({x.dtype}); mxref reads plain tensors: "
+                        f"pass {name}.dequantize() (values) or {name}.int_repr() (integers)")
+    try:
         t = x.detach()
         if t.device.type != "cpu":
             t = t.cpu()
+        t = t.resolve_conj().resolve_neg()  # materialize lazy conjugate / negative views exactly
         if torch is not None and t.dtype == torch.bfloat16:
             bits = t.view(torch.int16).numpy().view(np.uint16)
             return bfloat16_bits_to_float32(bits)
         return t.numpy()
+    except Exception as exc:
+        raise TypeError(f"{name}: this torch tensor ({getattr(x, 'dtype', '?')}, "
+                        f"{getattr(getattr(x, 'device', None), 'type', '?')}) cannot be read as a "
+                        f"NumPy array: {exc}") from None
+
+
+def _to_numpy(x, name: str) -> np.ndarray:
+    """A NumPy view or copy of x in native byte order: ndarrays, scalars, lists, DLPack
+    producers, torch tensors. Masked arrays raise TypeError (their mask would be lost)."""
+    refuse_masked(x, name)
+    if isinstance(x, np.ndarray):
+        return native(x if type(x) is np.ndarray else np.asarray(x))
+    module = type(x).__module__ or ""
+    if module.startswith("torch"):
+        return _torch_to_numpy(x, name)
     if hasattr(x, "__dlpack__") and not hasattr(x, "__array__"):
-        return np.from_dlpack(x)
+        try:
+            return native(np.from_dlpack(x))
+        except Exception as exc:
+            raise TypeError(f"{name} cannot be read through DLPack: {exc}") from None
     try:
-        return np.asarray(x)
+        a = np.asarray(x)
     except Exception as exc:  # pragma: no cover - depends on foreign objects
         raise TypeError(f"{name} cannot be converted to a NumPy array: {exc}") from exc
+    return native(a)
 
 
 def bfloat16_bits_to_float32(bits) -> np.ndarray:
     """bfloat16 values given as raw uint16 bit patterns -> float32 (exact: the bits go on top).
 
     Use it to feed bfloat16 data held as integers to :func:`mxref.encode` without ml_dtypes."""
-    b = np.asarray(bits)
+    b = _to_numpy(bits, "bits")
     if b.dtype not in (np.uint16, np.int16):
         raise TypeError(f"bits must be a uint16 (or int16) array of bfloat16 bit patterns, got {b.dtype}")
     return (b.view(np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
@@ -50,7 +116,7 @@ def bfloat16_bits_to_float32(bits) -> np.ndarray:
 
 def float16_bits_to_float16(bits) -> np.ndarray:
     """float16 values given as raw uint16 bit patterns -> a float16 view of the same bits."""
-    b = np.asarray(bits)
+    b = _to_numpy(bits, "bits")
     if b.dtype not in (np.uint16, np.int16):
         raise TypeError(f"bits must be a uint16 (or int16) array of float16 bit patterns, got {b.dtype}")
     return b.view(np.float16)
@@ -113,8 +179,9 @@ def as_codes(codes, bits: int, name: str = "codes") -> np.ndarray:
         lo, hi = int(a.min()), int(a.max())
         if lo < 0 or hi >= (1 << bits):
             bad = lo if lo < 0 else hi
+            hexed = f"0x{bad:X}" if bad >= 0 else f"-0x{-bad:X}"
             raise ValueError(
-                f"{name} holds {bad} (0x{bad & 0xFFFFFFFF:X}), outside the format's codes 0 ... "
+                f"{name} holds {bad} ({hexed}), outside the format's codes 0 ... "
                 f"{(1 << bits) - 1} (0x{(1 << bits) - 1:X})"
             )
     return a

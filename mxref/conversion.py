@@ -13,10 +13,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._arrays import as_float, ieee_subnormals, widen_exact
+from ._arrays import _to_numpy, as_float, ieee_subnormals, native, out_dtype, refuse_masked, to_dtype, widen_exact
 from .elements import _decode_table, _max_mag, _pack, _round_params, encode, round_parts, split_float64
 from .formats import ELEMENT_FORMATS, Format, FORMATS, e8m0, element_format
-from .options import check_choice, check_encode_options, check_random_options
+from .options import ROUNDING_MODES, check_choice, check_encode_options, check_random_options
 
 __all__ = [
     "MXFormat",
@@ -28,7 +28,13 @@ __all__ = [
     "SCALE_RULES",
     "INF_POLICIES",
     "SCALE_OVERFLOW_POLICIES",
+    "MAX_BLOCK_SIZE",
 ]
+
+#: The largest block size accepted anywhere (quantize, MXFormat, MXArray, the ext formats):
+#: 2^31, far beyond any real block. A block longer than its axis is one short block: the work
+#: and memory follow the data, never the block size.
+MAX_BLOCK_SIZE = 1 << 31
 
 #: Shared-exponent rules. Only "floor" is the §6.3 recommendation; the others are the named,
 #: non-normative rules in use (amax = max |V_i| of the block, m = element mantissa width,
@@ -51,6 +57,20 @@ _FLT_MIN_LOG2 = -126
 _CHUNK = 1 << 14  # elements per chunk: temporaries stay small enough to be reused, not re-mapped
 
 
+def _check_int(name, v, lo, hi=None):
+    if isinstance(v, bool) or not hasattr(v, "__index__"):
+        raise TypeError(f"{name} must be an int, got {v!r}")
+    v = int(v)
+    if v < lo or (hi is not None and v > hi):
+        raise ValueError(f"{name} must be in {lo}..{hi if hi is not None else 'inf'}, got {v}")
+    return v
+
+
+def check_block_size(block_size, name: str = "block_size") -> int:
+    """block_size as an int in 1 ... MAX_BLOCK_SIZE, else TypeError / ValueError naming it."""
+    return _check_int(name, block_size, 1, MAX_BLOCK_SIZE)
+
+
 @dataclass(frozen=True)
 class MXFormat:
     """A concrete MX format (MX §5.2 Table 1): an element format, a block size, a scale format."""
@@ -60,6 +80,23 @@ class MXFormat:
     block_size: int = 32
     scale: Format = e8m0
     spec: str = "MX §5.2 Table 1"
+
+    def __post_init__(self):
+        # every field is checked here, so that no later use (quantize, dequantize, dot) divides
+        # by a zero block size or reads codes of a format that is not an element row
+        if not isinstance(self.name, str):
+            raise TypeError(f"MXFormat name must be a str, got {self.name!r}")
+        el = element_format(self.element)
+        if not el.has_zero:
+            raise ValueError(f"MXFormat element must be an element format, got the scale format {el.name}")
+        sc = element_format(self.scale)
+        if sc is not e8m0:
+            raise ValueError(f"MXFormat scale must be E8M0 (the MX scale format, MX §5.4.1), got {sc.name}")
+        object.__setattr__(self, "element", el)
+        object.__setattr__(self, "scale", sc)
+        object.__setattr__(self, "block_size", check_block_size(self.block_size))
+        if not isinstance(self.spec, str):
+            raise TypeError(f"MXFormat spec must be a str, got {self.spec!r}")
 
     def __repr__(self) -> str:
         return f"MXFormat({self.name!r})"
@@ -101,13 +138,57 @@ def mx_format(fmt) -> MXFormat:
                      f"and beside MX v1.0 {', '.join(EXT_MX_FORMATS)} (or an element format name)")
 
 
+def effective_block(block_size: int, length: int) -> int:
+    """The block length the computation uses along an axis of ``length``: a block longer than
+    the axis is one short block, the same computation as block_size == length (MX §6.3: the
+    missing elements of a short block count as zeros for the scale and are not stored)."""
+    return block_size if block_size <= length or length == 0 else length
+
+
+class Owned:
+    """An array made by mxref for the object being built: frozen without a copy (internal)."""
+
+    __slots__ = ("a",)
+
+    def __init__(self, a):
+        self.a = a
+
+
+def frozen_array(name: str, a, kind: str = "uint8") -> np.ndarray:
+    """A read-only array for an MXArray-like object: an array mxref made (:class:`Owned`) is
+    frozen as it is; a caller's array is copied (native byte order, C order), so the caller's
+    array stays writable and later changes to it cannot reach the object."""
+    if isinstance(a, Owned):
+        v = a.a.view()
+    else:
+        refuse_masked(a, name)
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"{name} must be a {kind} numpy array, got {type(a).__name__}")
+        v = np.array(native(a), order="C", copy=True)
+    v.setflags(write=False)
+    return v
+
+
+def _check_shape(shape) -> tuple:
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"shape must be a tuple of ints, got {shape!r}")
+    out = []
+    for n in shape:
+        if isinstance(n, bool) or not hasattr(n, "__index__"):
+            raise TypeError(f"shape must be a tuple of ints, got {shape!r}")
+        if int(n) < 0:
+            raise ValueError(f"shape must hold sizes >= 0, got {shape!r}")
+        out.append(int(n))
+    return tuple(out)
+
+
 def check_blocked_codes(shape, axis, block_size, elements, scales=None, elements_dtype=np.uint8):
     """Check the pieces of blocked codes (an MXArray, or an extension format's array) and return
     (shape, axis >= 0, block_size, scales shape): ``elements`` of ``elements_dtype`` (uint8 codes)
     and ``shape``; ``scales`` (unless None) uint8 with the blocked axis replaced by the number of
     blocks."""
-    block_size = _check_int("block_size", block_size, 1)
-    shape = tuple(int(n) for n in shape)
+    block_size = check_block_size(block_size)
+    shape = _check_shape(shape)
     nd = len(shape)
     if nd == 0:
         raise ValueError("shape must have at least one dimension")
@@ -115,6 +196,7 @@ def check_blocked_codes(shape, axis, block_size, elements, scales=None, elements
     for nm, a, dt in (("elements", elements, np.dtype(elements_dtype)), ("scales", scales, np.dtype(np.uint8))):
         if a is None and nm == "scales":
             continue
+        refuse_masked(a, nm)
         if not isinstance(a, np.ndarray) or a.dtype != dt:
             raise TypeError(f"{nm} must be a {dt.name} numpy array, got {getattr(a, 'dtype', type(a).__name__)}")
     if elements.shape != shape:
@@ -127,12 +209,38 @@ def check_blocked_codes(shape, axis, block_size, elements, scales=None, elements
     return shape, axis, block_size, want
 
 
+class CheckedFields:
+    """Mixin of MXArray-like dataclasses (checked in ``__post_init__``, which ends by setting
+    ``_checked``): assigning a field later builds and checks the object anew; pickling and
+    copying go through the constructor too. ``_FIELDS``: the constructor's fields, in order."""
+
+    _FIELDS: tuple = ()
+
+    def __setattr__(self, name, value):
+        if name in type(self)._FIELDS and self.__dict__.get("_checked", False):
+            kw = {f: (Owned(v) if isinstance(v, np.ndarray) else v)
+                  for f, v in ((f, self.__dict__[f]) for f in type(self)._FIELDS)}
+            kw[name] = value
+            new = type(self)(**kw)
+            self.__dict__.update({f: new.__dict__[f] for f in type(self)._FIELDS})
+            return
+        object.__setattr__(self, name, value)
+
+    def __reduce__(self):
+        return (type(self), tuple(getattr(self, f) for f in type(self)._FIELDS))
+
+
 @dataclass(eq=False)
-class MXArray:
+class MXArray(CheckedFields):
     """MX-quantized data: E8M0 scale codes and element codes, unpacked, with the options used.
 
     ``scales`` has x's shape with the blocked axis replaced by the number of blocks; ``elements``
-    has x's shape (one uint8 code per element). (MX §5.1, §6.3)"""
+    has x's shape (one uint8 code per element). (MX §5.1, §6.3)
+
+    ``scales`` and ``elements`` are read-only: the constructor copies arrays it is given (the
+    caller's stay writable and cannot change the MXArray later), and assigning a field again
+    checks the whole MXArray anew. ``options`` is a dict of the :func:`quantize` options
+    (:data:`MXARRAY_OPTIONS` keys, any subset)."""
 
     format: MXFormat
     block_size: int
@@ -142,16 +250,23 @@ class MXArray:
     elements: np.ndarray
     options: dict = field(default_factory=dict)
 
+    _FIELDS = ("format", "block_size", "axis", "shape", "scales", "elements", "options")
+
     def __post_init__(self):
-        # An MXArray may be built by hand from another library's codes: check it is coherent.
+        # An MXArray may be built by hand from another library's codes: check it is coherent,
+        # and freeze its arrays so that no later edit can put codes outside the format.
         if not isinstance(self.format, MXFormat):
             self.format = mx_format(self.format)
+        self.scales = frozen_array("scales", self.scales)
+        self.elements = frozen_array("elements", self.elements)
         self.shape, self.axis, self.block_size, _ = check_blocked_codes(
             self.shape, self.axis, self.block_size, self.elements, self.scales)
         bits = self.format.element.bits
         if bits < 8 and self.elements.size and int(self.elements.max()) >= (1 << bits):
             raise ValueError(f"elements holds {int(self.elements.max())}, outside the "
                              f"{self.format.element.name} codes 0 ... {(1 << bits) - 1}")
+        self.options = check_options(self.options, MXARRAY_OPTIONS, "MXArray")
+        object.__setattr__(self, "_checked", True)
 
     @property
     def is_mx_v1(self) -> bool:
@@ -222,6 +337,44 @@ class MXArray:
                 f"block_size={self.block_size}{v1}, blocks={self.num_blocks}, {opts})")
 
 
+def _bool_option(name, v):
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"options[{name!r}] must be a bool, got {v!r}")
+
+
+def _choice_option(allowed):
+    return lambda name, v: check_choice(f"options[{name!r}]", v, allowed)
+
+
+def _zero_scale_option(name, v):
+    _check_int(f"options[{name!r}]", v, 0, 254)
+
+
+#: The option keys an MXArray may carry (those :func:`quantize` records) and their checks.
+MXARRAY_OPTIONS = {
+    "scale_rule": _choice_option(SCALE_RULES),
+    "rounding": _choice_option(ROUNDING_MODES),
+    "zero_scale": _zero_scale_option,
+    "inf_policy": _choice_option(INF_POLICIES),
+    "scale_overflow": _choice_option(SCALE_OVERFLOW_POLICIES),
+    "flush_subnormals": _bool_option,
+    "int8_allow_minus128": _bool_option,
+}
+
+
+def check_options(options, known: dict, owner: str) -> dict:
+    """A copy of ``options`` (a dict) whose keys are in ``known`` and whose values pass the
+    check ``known[key]`` (a function (name, value) raising TypeError / ValueError)."""
+    if not isinstance(options, dict):
+        raise TypeError(f"{owner} options must be a dict, got {type(options).__name__}")
+    for key, v in options.items():
+        if key not in known:
+            raise ValueError(f"{owner} options has the unknown key {key!r}; known keys: "
+                             f"{', '.join(known)}")
+        known[key](key, v)
+    return dict(options)
+
+
 # ----- shared exponent ----------------------------------------------------------------------------
 
 
@@ -257,15 +410,6 @@ def shared_exponent(amax_sig, amax_flog2, el: Format, rule: str):
 # ----- quantize -----------------------------------------------------------------------------------
 
 
-def _check_int(name, v, lo, hi=None):
-    if isinstance(v, bool) or not hasattr(v, "__index__"):
-        raise TypeError(f"{name} must be an int, got {v!r}")
-    v = int(v)
-    if v < lo or (hi is not None and v > hi):
-        raise ValueError(f"{name} must be in {lo}..{hi if hi is not None else 'inf'}, got {v}")
-    return v
-
-
 def quantize(
     x,
     fmt,
@@ -289,7 +433,10 @@ def quantize(
     X = 2^shared_exp; P_i = V_i / X computed exactly and rounded by ``rounding`` (any mode of
     :func:`mxref.encode`; "stochastic" takes ``random_bits`` of x's shape), saturating to
     +-max. A length not a multiple of the block size: the last block is short (its missing
-    elements count as zeros for the scale and are not stored).
+    elements count as zeros for the scale and are not stored); a block size above the axis
+    length is one short block (the work follows the data; ``block_size`` is at most
+    :data:`MAX_BLOCK_SIZE`, and the MXArray records the block size asked for). x may be in any
+    byte order (taken exactly); masked arrays raise TypeError.
 
     Special values, each an option (the spec leaves them open):
       * all-zero block (+-0 only): scale ``zero_scale`` (default 0x00); elements keep their sign.
@@ -315,7 +462,7 @@ def quantize(
     check_choice("inf_policy", inf_policy, INF_POLICIES)
     check_choice("scale_overflow", scale_overflow, SCALE_OVERFLOW_POLICIES)
     zero_scale = _check_int("zero_scale", zero_scale, 0, 254)
-    k = mxf.block_size if block_size is None else _check_int("block_size", block_size, 1)
+    k = mxf.block_size if block_size is None else check_block_size(block_size)
     for nm, flag in (("flush_subnormals", flush_subnormals), ("int8_allow_minus128", int8_allow_minus128)):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{nm} must be a bool, got {flag!r}")
@@ -326,7 +473,7 @@ def quantize(
     nrnd = check_random_options(rounding, random_bits, random_bit_count)
     rb = None
     if nrnd:
-        rb = np.asarray(random_bits)
+        rb = _to_numpy(random_bits, "random_bits")
         if rb.dtype == np.bool_ or rb.dtype.kind not in "iu":
             raise TypeError(f"random_bits must be an integer array, got dtype {rb.dtype}")
         if rb.shape != xa.shape:
@@ -341,6 +488,7 @@ def quantize(
     n_rows = int(np.prod(lead, dtype=np.int64))  # explicit: reshape(-1, 0) is ambiguous
     rows = xm.reshape(n_rows, L)
     rbr = np.moveaxis(rb, ax, -1).reshape(n_rows, L).astype(np.uint64) if rb is not None else None
+    k_req, k = k, effective_block(k, L)  # a block longer than the axis: one short block
     nb = -(-L // k)
     scales = np.empty((rows.shape[0], nb), np.uint8)
     elems = np.empty(rows.shape, np.uint8)
@@ -370,8 +518,8 @@ def quantize(
             elems_c[sl] = e_
     scales = np.moveaxis(scales.reshape(*lead, nb), -1, ax)
     elems = np.moveaxis(elems.reshape(*lead, L), -1, ax)
-    return MXArray(mxf, k, ax, tuple(xa.shape), np.ascontiguousarray(scales),
-                   np.ascontiguousarray(elems), opts)
+    return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(np.ascontiguousarray(scales)),
+                   Owned(np.ascontiguousarray(elems)), opts)
 
 
 def _quantize_rows(rows, k, nb, el: Format, o, rb, nrnd):
@@ -552,19 +700,19 @@ def dequantize(mx: MXArray, dtype=np.float32) -> np.ndarray:
     float32's max (e.g. 1.9 * 2^127 in MXFP8 E5M2 under "rceil": X = 2^113, P = 2^15).
     float16 and bfloat16 (an ml_dtypes dtype) are the exact value correctly rounded (RNE, once):
     values below half the smallest subnormal underflow to signed zero, values beyond max become
-    Inf. A NaN scale makes its whole block NaN; element NaN/Inf stay NaN/Inf."""
+    Inf. A NaN scale makes its whole block NaN; element NaN/Inf stay NaN/Inf. A dtype in the
+    other byte order (e.g. ">f2") gives the same values in that byte order."""
     if not isinstance(mx, MXArray):
         raise TypeError(f"mx must be an MXArray, got {type(mx).__name__}")
-    dt = np.dtype(dtype)
+    dt, want = out_dtype(dtype, ("float32", "float64", "float16", "bfloat16"))
     name = dt.name
-    if name not in ("float32", "float64", "float16", "bfloat16"):
-        raise ValueError(f"dtype must be float32, float64, float16 or bfloat16, got {dt}")
+    k = effective_block(mx.block_size, mx.elements.shape[mx.axis])
     if name in ("float32", "float64"):
-        if mx.elements.shape[mx.axis] % mx.block_size == 0 and ieee_subnormals():
-            return _dequantize_blocks(mx, dt)
-        return _dequantize_table(mx, dt)
+        if mx.elements.shape[mx.axis] % k == 0 and ieee_subnormals():
+            return to_dtype(_dequantize_blocks(mx, dt, k), want)
+        return to_dtype(_dequantize_table(mx, dt, k), want)
     row = FORMATS[name]
-    return _round_to_ieee(_dequantize_table(mx, np.dtype(np.float64)), row).view(dt)
+    return to_dtype(_round_to_ieee(_dequantize_table(mx, np.dtype(np.float64), k), row).view(dt), want)
 
 
 @functools.lru_cache(maxsize=None)
@@ -611,19 +759,19 @@ def _pair_table(el: Format) -> np.ndarray:
     return t
 
 
-def _dequantize_blocks(mx: MXArray, dt: np.dtype) -> np.ndarray:
+def _dequantize_blocks(mx: MXArray, dt: np.dtype, k: int) -> np.ndarray:
     """Dequantize when the blocked axis holds whole blocks: element values by table look-up
     (two codes per look-up for float32), then times the block's 2^(scale - 127) in dt. The
     product is exact: P has at most 8 significant bits and X * P lies within dt's range down to
     its subnormals' quantum (2^-149 for float32), so no rounding happens (IEEE subnormals needed)."""
-    el, k, ax = mx.format.element, mx.block_size, mx.axis
+    el, ax = mx.format.element, mx.axis
     codes = np.ascontiguousarray(np.moveaxis(mx.elements, ax, -1)).reshape(-1)
     scales = np.ascontiguousarray(np.moveaxis(mx.scales, ax, -1)).reshape(-1)
     out = np.empty(codes.size, dt)
     ftab = _factor_table(dt)
     vals = _value_table(el, dt)[127 << el.bits: (128 << el.bits)]
     pairs = _pair_table(el) if dt == np.float32 else None
-    step = _CHUNK_F32
+    step = max(1, _CHUNK_F32 // k) * k  # whole blocks per chunk
     for e0 in range(0, codes.size, step):
         c = codes[e0:e0 + step]
         o = out[e0:e0 + step]
@@ -637,11 +785,11 @@ def _dequantize_blocks(mx: MXArray, dt: np.dtype) -> np.ndarray:
     return np.moveaxis(out.reshape(shape), -1, ax)
 
 
-def _dequantize_table(mx: MXArray, dt: np.dtype) -> np.ndarray:
-    """Dequantize by one table look-up per element, in chunks of rows."""
+def _dequantize_table(mx: MXArray, dt: np.dtype, k: int) -> np.ndarray:
+    """Dequantize by one table look-up per element, in chunks of rows (blocks of k)."""
     el = mx.format.element
     table = _value_table(el, dt)
-    k, ax = mx.block_size, mx.axis
+    ax = mx.axis
     codes = np.moveaxis(mx.elements, ax, -1)
     scales = np.moveaxis(mx.scales, ax, -1)
     L, nb = codes.shape[-1], scales.shape[-1]

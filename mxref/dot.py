@@ -51,7 +51,7 @@ from fractions import Fraction
 import numpy as np
 
 from ._arrays import as_float, ieee_subnormals, widen_exact
-from .conversion import MXArray, _value_table, mx_format, quantize
+from .conversion import MXArray, _value_table, check_block_size, effective_block, mx_format, quantize
 from .elements import _decode_table, round_parts
 from .formats import FORMATS, e8m0
 from .options import check_choice
@@ -135,10 +135,12 @@ def _int_table(el):
 
 
 def _mx_op(codes: np.ndarray, scales: np.ndarray, mx: MXArray) -> _Op:
-    """Operand from an MXArray's codes laid out (R, K) and scales (R, nb)."""
-    el, k = mx.format.element, mx.block_size
+    """Operand from an MXArray's codes laid out (R, K) and scales (R, nb); a block longer than K
+    is one short block (blocks of K: nothing is allocated for the missing elements)."""
+    el = mx.format.element
     table, q = _int_table(el)
     R, K = codes.shape
+    k = effective_block(mx.block_size, K)
     nb = scales.shape[1]
     if nb * k != K:
         codes = np.pad(codes, ((0, 0), (0, nb * k - K)))  # code 0 is +0 in every element format
@@ -157,6 +159,7 @@ def _float_op(x32: np.ndarray, k: int) -> _Op:
     """Operand from float32 values (R, K), blocks of k: per block the exponent is the smallest
     exponent of the last significand bit among its finite nonzero values (0 if none)."""
     R, K = x32.shape
+    k = effective_block(k, K)
     nb = -(-K // k)
     if nb * k != K:
         x32 = np.pad(x32, ((0, 0), (0, nb * k - K)))
@@ -501,7 +504,8 @@ def dot(a: MXArray, b: MXArray, *, dtype=np.float32, accumulate: str = "exact"):
     exact = isinstance(dtype, str) and dtype == "exact"
     if not exact:
         try:
-            ok = np.dtype(dtype) == np.float32
+            dt = np.dtype(dtype)
+            ok = dt.newbyteorder("=") == np.float32  # a float32 scalar has no byte order
         except TypeError:
             ok = False
         if not ok:
@@ -629,7 +633,7 @@ def linear(
             if block_size is None else block_size
     if isinstance(k, bool) or not hasattr(k, "__index__") or int(k) < 1:
         raise ValueError(f"block_size must be a positive int, got {block_size!r}")
-    k = int(k)
+    k = check_block_size(k)
     qkw = dict(block_size=k, scale_rule=scale_rule, rounding=rounding)
 
     def operand(v, fmt, name):

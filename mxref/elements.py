@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 
-from ._arrays import as_codes, as_float64
+from ._arrays import _to_numpy, as_codes, as_float64, out_dtype, to_dtype
 from .formats import Format, element_format
 from .options import check_encode_options, check_random_options
 
@@ -60,14 +60,13 @@ def decode(codes, fmt, dtype=np.float32) -> np.ndarray:
     NaN codes give NaN (sign kept), Inf codes +-Inf, -0 codes -0.0. INT8: two's complement code
     * 2^-6 (0x80 decodes to -2.0). E8M0: c -> 2^(c-127), 0xFF -> NaN. ``dtype`` is float32
     (default; every code is exact in it) or float64. A code outside the format raises
-    ValueError. (MX §5.3, §5.4.1; OFP8 §3)
+    ValueError. ``codes`` may be any integer dtype in either byte order; a ``dtype`` in the other
+    byte order (">f4") gives the same values in that byte order. (MX §5.3, §5.4.1; OFP8 §3)
     """
     fmt = element_format(fmt)
-    dt = np.dtype(dtype) if not isinstance(dtype, np.dtype) else dtype
-    if dt not in [np.dtype(d) for d in _DECODE_DTYPES]:
-        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    dt, want = out_dtype(dtype, tuple(np.dtype(d).name for d in _DECODE_DTYPES))
     c = as_codes(codes, fmt.bits)
-    return _decode_table(fmt).astype(dt)[c]
+    return to_dtype(_decode_table(fmt).astype(dt)[c], want)
 
 
 # ----- encode -----------------------------------------------------------------------------------
@@ -198,7 +197,7 @@ def _check_random_bits(rounding, random_bits, random_bit_count, shape):
     n = check_random_options(rounding, random_bits, random_bit_count)
     if not n:
         return None, 0
-    r = np.asarray(random_bits)
+    r = _to_numpy(random_bits, "random_bits")
     if r.dtype == np.bool_ or r.dtype.kind not in "iu":
         raise TypeError(f"random_bits must be an integer array, got dtype {r.dtype}")
     if r.size and (int(r.min()) < 0 or int(r.max()) >= (1 << n)):

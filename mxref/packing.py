@@ -168,7 +168,10 @@ def pack_elements(codes, fmt, *, order: str | None = None) -> np.ndarray:
 
 def _as_bytes(data, name: str) -> np.ndarray:
     if isinstance(data, (bytes, bytearray, memoryview)):
-        return np.frombuffer(data, np.uint8)
+        try:
+            return np.frombuffer(data, np.uint8)
+        except (ValueError, TypeError, BufferError) as exc:
+            raise TypeError(f"{name} must be a uint8 array or contiguous bytes: {exc}") from None
     a = _to_numpy(data, name)
     if a.dtype != np.uint8:
         raise TypeError(f"{name} must be a uint8 array (or bytes), got dtype {a.dtype}")
@@ -238,6 +241,14 @@ def _dims(name: str, v, lo: int = 0) -> int:
     return v
 
 
+def _pad_value(v) -> int:
+    """pad_value of the "cublas" layout: a byte, 0..255 (the same check for both directions)."""
+    v = _dims("pad_value", v)
+    if v > 255:
+        raise ValueError(f"pad_value must be a byte, 0..255, got {v}")
+    return v
+
+
 def swizzled_nbytes(rows, k_blocks, *, layout: str = "cublas") -> int:
     """Bytes of one [rows, k_blocks] scale matrix in ``layout``: rows * k_blocks for
     "row_major"; 512 per 128 x 4 tile for "cublas" (rows padded to 128, k_blocks to 4)."""
@@ -267,9 +278,7 @@ def swizzle_scales(scales, *, layout: str = "cublas", pad_value: int = 0) -> np.
     "row_major": the plain C-order bytes of each matrix, no padding.
     (MX §5.1 / memory layout: outside the spec, see MX-SPEC-NOTES §7)"""
     check_choice("layout", layout, SCALE_LAYOUTS)
-    pad_value = _dims("pad_value", pad_value)
-    if pad_value > 255:
-        raise ValueError(f"pad_value must be a byte, 0..255, got {pad_value}")
+    pad_value = _pad_value(pad_value)
     s = _to_numpy(scales, "scales")
     if s.dtype != np.uint8:
         raise TypeError(f"scales must be a uint8 array of scale codes, got dtype {s.dtype}")
@@ -298,7 +307,7 @@ def unswizzle_scales(data, rows, k_blocks, *, layout: str = "cublas", check_padd
     MX-SPEC-NOTES §7)"""
     check_choice("layout", layout, SCALE_LAYOUTS)
     r, k = _dims("rows", rows), _dims("k_blocks", k_blocks)
-    pad_value = _dims("pad_value", pad_value)
+    pad_value = _pad_value(pad_value)
     if not isinstance(check_padding, (bool, np.bool_)):
         raise TypeError(f"check_padding must be a bool, got {check_padding!r}")
     d = _as_bytes(data, "data")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._arrays import widen_exact
-from ..conversion import _round_to_ieee
+from ..conversion import _round_to_ieee, effective_block
 from ..elements import round_parts, split_float64
 from ..formats import FORMATS, Format
 
@@ -144,17 +144,19 @@ _CHUNK_BLOCKS = 1 << 12  # blocks per chunk of the ext quantizers' temporaries
 
 class Blocked:
     """x laid out as blocks of k along ``axis`` (the last block short, zero-padded), flattened
-    to (number of blocks, k), with the inverse maps for elements and per-block arrays."""
+    to (number of blocks, k), with the inverse maps for elements and per-block arrays. A block
+    longer than the axis is one short block: ``self.k`` is then the axis length (the arrays
+    follow the data, not the block size)."""
 
     def __init__(self, x, axis: int, k: int):
         self.shape = tuple(x.shape)
         self.axis = axis
-        self.k = k
         xm = np.moveaxis(x, axis, -1)
         self.L = xm.shape[-1]
+        self.k = k = effective_block(k, self.L)
         self.lead = xm.shape[:-1]
         self.nb = -(-self.L // k)
-        n_rows = int(np.prod(self.lead, dtype=np.int64))
+        self.n_rows = n_rows = int(np.prod(self.lead, dtype=np.int64))
         rows = xm.reshape(n_rows, self.L)
         pad = self.nb * k - self.L
         if pad:
@@ -175,7 +177,7 @@ class Blocked:
 
     def elements_back(self, a: np.ndarray) -> np.ndarray:
         """(blocks, k) -> x's shape (padding dropped)."""
-        rows = a.reshape(-1, self.nb * self.k)[:, :self.L]
+        rows = a.reshape(self.n_rows, self.nb * self.k)[:, :self.L]
         return np.ascontiguousarray(np.moveaxis(rows.reshape(*self.lead, self.L), -1, self.axis))
 
     def scales_back(self, a: np.ndarray) -> np.ndarray:
@@ -185,11 +187,13 @@ class Blocked:
 
 def blocked_codes(elements: np.ndarray, scales: np.ndarray, axis: int, k: int):
     """Inverse view for dequantization: (element blocks (n, k) zero-padded, per-block arrays (n,))
-    of arrays laid out as :class:`Blocked` returns them."""
+    of arrays laid out as :class:`Blocked` returns them (k: the effective block, see
+    :func:`mxref.conversion.effective_block`)."""
     em = np.moveaxis(elements, axis, -1)
     L = em.shape[-1]
+    k = effective_block(k, L)
     nb = -(-L // k)
-    rows = em.reshape(-1, L)
+    rows = em.reshape(int(np.prod(em.shape[:-1], dtype=np.int64)), L)
     pad = nb * k - L
     if pad:
         rows = np.pad(rows, ((0, 0), (0, pad)))
@@ -201,6 +205,7 @@ def unblock(values: np.ndarray, shape, axis: int, k: int) -> np.ndarray:
     """(blocks, k) values back to ``shape`` (blocked along ``axis``)."""
     lead = tuple(shape[:axis]) + tuple(shape[axis + 1:])
     L = shape[axis]
+    k = effective_block(k, L)
     nb = -(-L // k)
-    rows = values.reshape(-1, nb * k)[:, :L]
+    rows = values.reshape(int(np.prod(lead, dtype=np.int64)), nb * k)[:, :L]
     return np.ascontiguousarray(np.moveaxis(rows.reshape(*lead, L), -1, axis))

@@ -81,8 +81,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._arrays import as_float, widen_exact
-from ..conversion import _check_int, _round_to_ieee, check_blocked_codes, mx_format, quantize as mx_quantize, shared_exponent
+from .._arrays import as_float, out_dtype, to_dtype, widen_exact
+from ..conversion import (CheckedFields, Owned, _check_int, _choice_option, _round_to_ieee, check_block_size,
+                          check_blocked_codes, check_options, frozen_array, mx_format, quantize as mx_quantize,
+                          shared_exponent)
 from ..elements import _max_mag, _pack, encode, round_parts, split_float64
 from ..formats import ELEMENT_FORMATS, Format, e8m0, element_format, fp8_e4m3, fp8_e5m2
 from ..options import check_choice
@@ -117,13 +119,26 @@ E4M3_480 = Format("fp8_e4m3_480", 8, 4, 3, 7, "finite", None, extension=True,
 _POT_RULES = {"pot": "floor", "pot_r": "even"}
 
 
+#: The option keys an MXQLLMArray may carry (those :func:`quantize` records).
+MXQLLM_OPTIONS = {
+    "scale_mode": _choice_option(SCALE_MODES),
+    "rounding": _choice_option(ROUNDINGS),
+    "scale_rounding": _choice_option(ROUNDINGS),
+    "e4m3_scale": _choice_option(E4M3_SCALES),
+    "int_clamp": _choice_option(INT_CLAMPS),
+    "arithmetic": _choice_option(ARITHMETICS),
+}
+
+
 @dataclass(eq=False)
-class MXQLLMArray:
+class MXQLLMArray(CheckedFields):
     """MX-QLLM-style quantized data. Per block: ``scales`` (float32 values; the positive side
     for asymmetric floating formats), ``scales_neg`` (asymmetric floating formats) and
     ``zero_points`` (asymmetric integers: int32 shifts); ``elements``: uint8 element codes, or
     the int16 levels q for asymmetric integers. Per-block arrays have x's shape with the blocked
-    axis replaced by the number of blocks. A NaN scale makes its block NaN."""
+    axis replaced by the number of blocks. A NaN scale makes its block NaN; every other scale
+    is a positive finite float32. The arrays are read-only (given arrays are copied); assigning
+    a field again checks the whole array anew."""
 
     element: Format
     block_size: int
@@ -137,9 +152,21 @@ class MXQLLMArray:
     zero_points: np.ndarray | None = None
     options: dict = field(default_factory=dict)
 
+    _FIELDS = ("element", "block_size", "axis", "shape", "scale_mode", "asymmetric", "scales", "elements",
+               "scales_neg", "zero_points", "options")
+
     def __post_init__(self):
         self.element = element_format(self.element)
+        if not self.element.has_zero:
+            raise ValueError(f"element must be an element format, got the scale format {self.element.name}")
         check_choice("scale_mode", self.scale_mode, SCALE_MODES)
+        if not isinstance(self.asymmetric, (bool, np.bool_)):
+            raise TypeError(f"asymmetric must be a bool, got {self.asymmetric!r}")
+        self.asymmetric = bool(self.asymmetric)
+        for nm, kind in (("scales", "float32"), ("elements", "uint8 (int16 levels for asymmetric INT)"),
+                         ("scales_neg", "float32"), ("zero_points", "int32")):
+            if getattr(self, nm) is not None or nm in ("scales", "elements"):
+                setattr(self, nm, frozen_array(nm, getattr(self, nm), kind))
         int_asym = self.asymmetric and self.element.integer
         fp_asym = self.asymmetric and not self.element.integer
         self.shape, self.axis, self.block_size, want = check_blocked_codes(
@@ -154,8 +181,16 @@ class MXQLLMArray:
                 continue
             if not isinstance(a, np.ndarray) or a.dtype != dt or a.shape != want:
                 raise ValueError(f"{nm} must be a {np.dtype(dt).name} array of shape {want}")
+            if dt == np.float32:
+                with np.errstate(invalid="ignore"):
+                    bad = ~(np.isnan(a) | (np.isfinite(a) & (a > 0)))
+                if bad.any():
+                    raise ValueError(f"{nm} holds {a[bad].flat[0]!r}: a scale is a positive finite "
+                                     "float32, or NaN (a NaN block)")
         if not int_asym and self.elements.size and int(self.elements.max()) >= self.element.num_codes:
             raise ValueError(f"elements holds a code outside {self.element.name}")
+        self.options = check_options(self.options, MXQLLM_OPTIONS, "MXQLLMArray")
+        object.__setattr__(self, "_checked", True)
 
     @property
     def is_mx_v1(self) -> bool:
@@ -315,7 +350,7 @@ def quantize(
     if int_asym and scale_mode.startswith("fp8"):
         raise ValueError(f"scale_mode {scale_mode!r} with an asymmetric integer format: MX-QLLM "
                          "ignores FP8 scales there (its scale stays the float32 one); use 'float'")
-    k = _check_int("block_size", block_size, 1)
+    k = check_block_size(block_size)
     x64 = _as_f32_values(x)
     if x64.ndim == 0:
         raise ValueError("x must have at least one dimension")
@@ -330,8 +365,8 @@ def quantize(
                          rounding=rounding)
         sc = mx.scales.astype(np.int64)
         vals = np.where(sc == 0xFF, np.nan, np.ldexp(1.0, (sc - 127).astype(np.int32)))
-        return MXQLLMArray(el, k, ax, shape, scale_mode, False, _to_f32_array(vals), mx.elements,
-                           options=o)
+        return MXQLLMArray(el, k, ax, shape, scale_mode, False, Owned(_to_f32_array(vals)),
+                           Owned(mx.elements), options=o)
 
     # 2. blockwise: specials, then per kind
     blk = Blocked(x64, ax, k)
@@ -339,7 +374,7 @@ def quantize(
     scales = np.empty(n, np.float64)
     scales_neg = np.empty(n, np.float64) if asymmetric and not el.integer else None
     zps = np.empty(n, np.int64) if int_asym else None
-    elems = np.empty((n, k), np.int64)
+    elems = np.empty((n, blk.k), np.int64)  # blk.k: a block longer than the axis is short
     for sl in blk.chunks():
         v = blk.blocks[sl]
         bad = (~np.isfinite(v)).any(axis=1)
@@ -357,9 +392,9 @@ def quantize(
         elems[sl] = np.where(bad[:, None], 0, q)
     el_out = blk.elements_back(elems.astype(np.int16 if int_asym else np.uint8))
     return MXQLLMArray(
-        el, k, ax, shape, scale_mode, asymmetric, blk.scales_back(_to_f32_array(scales)), el_out,
-        scales_neg=None if scales_neg is None else blk.scales_back(_to_f32_array(scales_neg)),
-        zero_points=None if zps is None else blk.scales_back(zps.astype(np.int32)), options=o)
+        el, k, ax, shape, scale_mode, asymmetric, Owned(blk.scales_back(_to_f32_array(scales))), Owned(el_out),
+        scales_neg=None if scales_neg is None else Owned(blk.scales_back(_to_f32_array(scales_neg))),
+        zero_points=None if zps is None else Owned(blk.scales_back(zps.astype(np.int32))), options=o)
 
 
 def _fp_asym_blocks(v, el: Format, o):
@@ -471,9 +506,7 @@ def dequantize(a: MXQLLMArray, dtype=np.float32, *, arithmetic: str = "exact") -
     if not isinstance(a, MXQLLMArray):
         raise TypeError(f"a must be an MXQLLMArray, got {type(a).__name__}")
     check_choice("arithmetic", arithmetic, ARITHMETICS)
-    dt = np.dtype(dtype)
-    if dt.name not in ("float32", "float64"):
-        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    dt, want = out_dtype(dtype, ("float32", "float64"))
     el, k, ax = a.element, a.block_size, a.axis
     codes, s = blocked_codes(a.elements, a.scales, ax, k)
     s = widen_exact(s)[:, None]
@@ -503,7 +536,7 @@ def dequantize(a: MXQLLMArray, dtype=np.float32, *, arithmetic: str = "exact") -
         if dt == np.float32:
             v = f32(v)
     out = unblock(v, a.shape, ax, k)
-    return out if dt == np.float64 else _to_f32_array(out)
+    return to_dtype(out if dt == np.float64 else _to_f32_array(out), want)
 
 
 def _f32_of_int_times(d, s):

@@ -46,8 +46,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._arrays import as_float, widen_exact
-from ..conversion import _check_int, check_blocked_codes
+from .._arrays import as_float, out_dtype, refuse_masked, to_dtype, widen_exact
+from ..conversion import (CheckedFields, Owned, _check_int, _choice_option, check_block_size,
+                          check_blocked_codes, check_options, frozen_array)
 from ..elements import encode
 from ..formats import fp4_e2m1, fp8_e4m3
 from ..options import check_choice
@@ -85,6 +86,7 @@ _PTS_DIVISOR = fp8_e4m3.max * fp4_e2m1.max  # 2688
 
 
 def _check_pts_value(v) -> float:
+    refuse_masked(v, "per_tensor_scale")
     try:
         f = float(np.asarray(v, dtype=np.float64).item()) if not isinstance(v, float) else v
     except (TypeError, ValueError):
@@ -97,13 +99,23 @@ def _check_pts_value(v) -> float:
     return f
 
 
+#: The option keys an NVFP4Array may carry (those :func:`quantize_nvfp4` records).
+NVFP4_OPTIONS = {
+    "arithmetic": _choice_option(NVFP4_ARITHMETICS),
+    "scale_clamp": _choice_option(NVFP4_SCALE_CLAMPS),
+    "inf_policy": _choice_option(NVFP4_INF_POLICIES),
+    "per_tensor_scale_rule": _choice_option(("none", "amax", "given")),
+}
+
+
 @dataclass(eq=False)
-class NVFP4Array:
+class NVFP4Array(CheckedFields):
     """NVFP4 data: unsigned E4M3 block-scale codes, E2M1 element codes (one per uint8), the
     per-tensor float32 scale (None for single-level scaling) and the options used. Not MX v1.0.
 
     ``scales`` has x's shape with the blocked axis replaced by the number of blocks; code 0x7F
-    (E4M3 NaN) makes its whole block NaN."""
+    (E4M3 NaN) makes its whole block NaN. ``scales`` and ``elements`` are read-only (given
+    arrays are copied); assigning a field again checks the whole array anew."""
 
     shape: tuple
     axis: int
@@ -113,7 +125,11 @@ class NVFP4Array:
     block_size: int = NVFP4_BLOCK_SIZE
     options: dict = field(default_factory=dict)
 
+    _FIELDS = ("shape", "axis", "scales", "elements", "per_tensor_scale", "block_size", "options")
+
     def __post_init__(self):
+        self.scales = frozen_array("scales", self.scales)
+        self.elements = frozen_array("elements", self.elements)
         self.shape, self.axis, self.block_size, _ = check_blocked_codes(
             self.shape, self.axis, self.block_size, self.elements, self.scales)
         if self.elements.size and int(self.elements.max()) > 0xF:
@@ -123,6 +139,8 @@ class NVFP4Array:
                              "0x00 ... 0x7E, and 0x7F (NaN); the sign bit must be clear")
         if self.per_tensor_scale is not None:
             self.per_tensor_scale = _check_pts_value(self.per_tensor_scale)
+        self.options = check_options(self.options, NVFP4_OPTIONS, "NVFP4Array")
+        object.__setattr__(self, "_checked", True)
 
     @property
     def is_mx_v1(self) -> bool:
@@ -185,7 +203,7 @@ def quantize_nvfp4(
     check_choice("arithmetic", arithmetic, NVFP4_ARITHMETICS)
     check_choice("scale_clamp", scale_clamp, NVFP4_SCALE_CLAMPS)
     check_choice("inf_policy", inf_policy, NVFP4_INF_POLICIES)
-    k = _check_int("block_size", block_size, 1)
+    k = check_block_size(block_size)
     xa = as_float(x)
     if xa.ndim == 0:
         raise ValueError("x must have at least one dimension")
@@ -211,14 +229,15 @@ def quantize_nvfp4(
     blk = Blocked(x64, ax, k)
     nblocks = blk.blocks.shape[0]
     scales = np.empty(nblocks, np.uint8)
-    elems = np.empty((nblocks, k), np.uint8)
+    elems = np.empty((nblocks, blk.k), np.uint8)  # blk.k: a block longer than the axis is short
     for sl in blk.chunks():
         scales[sl], elems[sl] = _quantize_blocks(blk.blocks[sl], pts, inv_pts, arithmetic,
                                                  scale_clamp, inf_policy)
     opts = dict(arithmetic=arithmetic, scale_clamp=scale_clamp, inf_policy=inf_policy,
                 per_tensor_scale_rule=("none" if per_tensor_scale is None else
                                        "amax" if isinstance(per_tensor_scale, str) else "given"))
-    return NVFP4Array(tuple(xa.shape), ax, blk.scales_back(scales), blk.elements_back(elems), pts, k, opts)
+    return NVFP4Array(tuple(xa.shape), ax, Owned(blk.scales_back(scales)), Owned(blk.elements_back(elems)),
+                      pts, k, opts)
 
 
 def _quantize_blocks(v, pts, inv_pts, arithmetic, scale_clamp, inf_policy):
@@ -287,9 +306,7 @@ def dequantize_nvfp4(nv: NVFP4Array, dtype=np.float32, *, arithmetic: str = "exa
     if not isinstance(nv, NVFP4Array):
         raise TypeError(f"nv must be an NVFP4Array, got {type(nv).__name__}")
     check_choice("arithmetic", arithmetic, _DEQUANT_ARITHMETICS)
-    dt = np.dtype(dtype)
-    if dt.name not in ("float32", "float64"):
-        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    dt, want = out_dtype(dtype, ("float32", "float64"))
     codes, sc = blocked_codes(nv.elements, nv.scales, nv.axis, nv.block_size)
     e = mag_value(fp4_e2m1, codes.astype(np.int64) & 0x7)
     e = np.where((codes & _E2M1_SIGN) != 0, -e, e)
@@ -304,8 +321,8 @@ def dequantize_nvfp4(nv: NVFP4Array, dtype=np.float32, *, arithmetic: str = "exa
     v = np.where((sc == _E4M3_NAN)[:, None], np.nan, v)
     out = unblock(v, nv.shape, nv.axis, nv.block_size)
     if dt == np.float64:
-        return out
-    return _to_f32(out)
+        return to_dtype(out, want)
+    return to_dtype(_to_f32(out), want)
 
 
 def _to_f32(v64):
