@@ -393,6 +393,10 @@ def _load_zip(zf: zipfile.ZipFile, archive_bytes: int) -> MXArray:
         except ValueError as exc:
             raise _Refused(f"member {key}: {exc}") from None
     _check_int_member("format_block_size", v["format_block_size"], 1)
+    if rows["scale"] != e8m0:  # before MXFormat, which refuses these too, so the member is named
+        raise _Refused(f"member scale: the scale format must be e8m0 (MX §5.2), got {rows['scale'].name!r}")
+    if rows["element"] == e8m0:
+        raise _Refused("member element: e8m0 is the scale format, not an element format")
     try:
         fmt = _check_format(MXFormat(v["format_name"], rows["element"], v["format_block_size"], rows["scale"],
                                     v["format_spec"]))
