@@ -3192,8 +3192,9 @@ class Report:
         if self.compared:
             return None
         why = []
-        if not self.results and not any(n.startswith("no target") for n in self.notes):
-            why.append("no target matched the library, profile, --format and --operation given")
+        if not self.results:
+            if not any(n.startswith("no target") for n in self.notes):
+                why.append("no target matched the library, profile, --format and --operation given")
         else:
             reasons = sorted({f"{r.library}: {n}" for r in self.results for n in r.notes if r.counts[UNSUPPORTED]})
             why.append(f"all {sum(self.totals())} cases are UNSUPPORTED" + (f" ({'; '.join(reasons)})" if reasons else ""))
