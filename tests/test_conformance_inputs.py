@@ -286,20 +286,20 @@ def test_dump_without_dump_dir_says_so(capsys):
 
 
 def test_torchao_import_warnings_are_silenced():
+    """A fresh interpreter (torchao not yet imported): every stderr line is the checker's own
+    (torchao 0.18 logs "Failed to load ..." per CUDA extension and torch 2.13 a register_constant
+    deprecation on import, none of which may reach the checker's output)."""
     pytest.importorskip("torchao")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    raw = subprocess.run([sys.executable, "-c", "import torchao.prototype.mx_formats.mx_tensor"],
-                         capture_output=True, text=True, timeout=120, env=env)
-    noise = [ln for ln in (raw.stdout + raw.stderr).splitlines() if ln.strip()]
-    r = subprocess.run([sys.executable, "-m", "mxref.conformance", "--library", "torchao", "--format", "mxfp4_e2m1",
-                        "--profile", "floor-rne"], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
-    assert r.returncode in (0, 1), r.stderr
-    for ln in noise:  # whatever this torchao prints on import does not reach the checker's output
-        assert ln not in r.stderr and ln not in r.stdout
-    assert not re.search(r"Failed to load|register_constant", r.stderr + r.stdout)
+    r = subprocess.run([sys.executable, "-m", "mxref.conformance", "--library", "torchao", "--format", "mxint8",
+                        "--profile", "floor-rne"], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert r.returncode == 2, r.stderr  # (mxint8: nothing torchao can take)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert [ln for ln in lines if not ln.startswith(("conformance: ", "error: "))] == []
+    assert not re.search(r"Failed to load|register_constant|Warning", r.stderr + r.stdout)
     # mxref's own messages are still there
-    assert "conformance: torchao floor-rne: quantize mxfp4_e2m1" in r.stderr
-    assert "Summary" in r.stdout
+    assert "conformance: torchao floor-rne: quantize mxint8" in r.stderr
+    assert "error: no case was compared" in r.stderr and "Summary" in r.stdout
 
 
 # ----- §1 known differences are keyed by version ----------------------------------------------------
