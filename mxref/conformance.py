@@ -28,8 +28,11 @@ level 2: 10,000 blocks, 200,000 values (every float16 and bfloat16 pattern inclu
 Cases are deterministic for a seed. A failing block is shrunk (elements set to +0 one at a time,
 kept while the block still mismatches) to a block where no single non-zero element can be
 removed before it is reported. Exit status: 0 no MISMATCH and no ERROR; 1 MISMATCH or ERROR
-found (``--strict``: IMPL_DEFINED counts as MISMATCH); 2 bad arguments or an unreadable dump or
-recording; 3 a library asked for by name is not installed.
+found (``--strict``: IMPL_DEFINED counts as MISMATCH); 2 bad arguments, an unreadable dump or
+recording (a file name leading out of its directory included), or a run that compared no case
+(every case UNSUPPORTED, or no target matched: the message says why); 3 a library asked for by
+name is not installed. Peer differences seen before are noted on MISMATCH lines only on the
+versions they were seen on (:data:`KNOWN_DIFFERENCES`).
 
 This module needs NumPy only; each adapter imports its library when it runs, and ``tabulate`` is
 used for the summary when installed.
