@@ -300,7 +300,7 @@ def _bad_text(d, ref):
 @pytest.mark.parametrize("corrupt, message", [
     (lambda d, ref: (d / "decode/fp4_e2m1.f32.u32").write_bytes(bytes(60)),
      "decode/fp4_e2m1.f32.u32: 60 bytes, but its manifest entry (dtype <u4, shape [16]) makes 64"),
-    (lambda d, ref: (d / "MANIFEST.json").write_text("{nope"), "MANIFEST.json is not readable JSON"),
+    (lambda d, ref: (d / "MANIFEST.json").write_text("{nope"), "MANIFEST.json is not valid JSON"),
     (_manifest_edit(lambda m: m["files"][1].update(dtype="|u1")), "dtype is '|u1', the reference set's is '<u4'"),
     (_manifest_edit(lambda m: m["files"][1].update(shape=[4, 4])), "shape is [4, 4], the reference set's is [16]"),
     (_manifest_edit(lambda m: m["files"].append(dict(m["files"][1], path="decode/fp9.f32.u32"))),
