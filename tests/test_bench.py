@@ -28,11 +28,38 @@ def test_quick_run_prints_the_table():
     assert p.returncode == 0, p.stderr
     out = p.stdout
     for needle in ("library", "operation", "format", "seconds", "ratio to copy", "np.copyto",
-                   "MXFP8 E4M3", "MXFP4 E2M1", "quantize + dequantize", "Targets (from the issue)",
-                   "tracemalloc"):
+                   "MXFP8 E4M3", "MXFP4 E2M1", "quantize + dequantize", "Ratios to the copy",
+                   "mxref quantize", "round trip", "per-call overhead dominates", "tracemalloc"):
         assert needle in out, needle
+    for gone in ("Targets", "target", "not met", "issue"):  # the report speaks to a user
+        assert gone not in out, gone
     assert "[bench]" in p.stderr and "[bench]" not in out  # progress goes to stderr
     assert "DIFFERS" not in out  # torchao, where present, agrees with mxref bit for bit
+    # torch / torchao import chatter (libraries that do not load on a CPU, deprecations) is kept out
+    for chatter in ("Failed to load", "is an Enum subclass", "Warning"):
+        assert chatter not in p.stderr and chatter not in out, chatter
+    assert [ln for ln in p.stderr.splitlines() if not ln.startswith("[bench] ")] == []
+
+
+def test_quiet_torchao_hides_only_torchao():
+    import logging
+    import warnings
+
+    sys.path.insert(0, str(BENCH.parent))
+    import bench
+
+    tl = logging.getLogger("torchao")
+    before = tl.level
+    with bench.quiet_torchao():
+        assert not tl.isEnabledFor(logging.WARNING) and tl.isEnabledFor(logging.ERROR)
+        assert not logging.getLogger("torch.utils._pytree").isEnabledFor(logging.WARNING)
+        assert logging.getLogger("mxref_bench_test").isEnabledFor(logging.WARNING)
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.filterwarnings("always", append=True)  # below quiet_torchao's filter
+            warnings.warn_explicit("theirs", UserWarning, "torchao/x.py", 1, module="torchao.x")
+            warnings.warn_explicit("mine", UserWarning, "elsewhere.py", 1, module="elsewhere")
+        assert [str(w.message) for w in rec] == ["mine"]
+    assert tl.level == before
 
 
 def test_quick_run_without_optional_libraries():
