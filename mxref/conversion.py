@@ -16,7 +16,7 @@ import numpy as np
 from ._arrays import _to_numpy, as_float, ieee_subnormals, native, out_dtype, refuse_masked, to_dtype, widen_exact
 from .elements import _decode_table, _max_mag, _pack, _round_params, encode, round_parts, split_float64
 from .formats import ELEMENT_FORMATS, Format, FORMATS, e8m0, element_format
-from .options import ROUNDING_MODES, check_choice, check_encode_options, check_random_options
+from .options import INF_POLICIES, SCALE_OVERFLOW_POLICIES, SCALE_RULES, ROUNDING_MODES, check_choice, check_encode_options, check_random_options
 
 __all__ = [
     "MXFormat",
@@ -36,21 +36,7 @@ __all__ = [
 #: and memory follow the data, never the block size.
 MAX_BLOCK_SIZE = 1 << 31
 
-#: Shared-exponent rules. Only "floor" is the §6.3 recommendation; the others are the named,
-#: non-normative rules in use (amax = max |V_i| of the block, m = element mantissa width,
-#: max = element max normal, emax = its exponent):
-#:   floor       floor(log2 amax) - emax                                   (MX §6.3; microxcaling)
-#:   ceil        ceil(log2 amax) - emax                                    (torchao CEIL)
-#:   even        floor(log2(amax rounded half-up to m mantissa bits)) - emax   (torchao EVEN)
-#:   rceil       ceil(log2(amax / max)), the exact quotient; never clips   (NVIDIA, torchao RCEIL)
-#:   round_down  floor(log2(amax / max)), the exact quotient               (triton_kernels)
-SCALE_RULES = ("floor", "ceil", "even", "rceil", "round_down")
-#: A block holding +-Inf and no NaN: "nan_scale" (scale 0xFF, as microxcaling) or "finite_scale"
-#: (scale from the finite values; Inf elements become Inf (E5M2), NaN (E4M3) or +-max).
-INF_POLICIES = ("nan_scale", "finite_scale")
-#: A shared exponent above 127 (only from float64 input or ±Inf): "clamp" to 127 (elements then
-#: saturate), or "nan" (scale 0xFF).
-SCALE_OVERFLOW_POLICIES = ("clamp", "nan")
+
 
 #: Smallest float32 normal; flush_subnormals=True zeroes inputs below it (the MX paper's algorithm).
 _FLT_MIN_LOG2 = -126

@@ -54,7 +54,7 @@ from ._arrays import as_float, ieee_subnormals, widen_exact
 from .conversion import MXArray, _value_table, check_block_size, effective_block, mx_format, quantize
 from .elements import _decode_table, round_parts
 from .formats import FORMATS, e8m0
-from .options import check_choice
+from .options import ACCUMULATORS, check_choice
 
 __all__ = ["ACCUMULATORS", "dot", "matmul", "linear"]
 
@@ -62,7 +62,6 @@ __all__ = ["ACCUMULATORS", "dot", "matmul", "linear"]
 #:   exact            the exact sum, rounded once to float32 (RNE)
 #:   fp32_blockwise   each block's exact scaled sum rounded to float32, added in float32 in K order
 #:   fp32_sequential  each scaled product rounded to float32, added in float32 in K order
-ACCUMULATORS = ("exact", "fp32_blockwise", "fp32_sequential")
 
 _F32 = FORMATS["float32"]
 _M32 = np.int64(0xFFFFFFFF)

@@ -30,6 +30,26 @@ NAN_POLICIES = ("raise", "zero", "max")
 #:  ties_up  nearest 2^k; a tie goes to the larger power (what ml_dtypes and torch casts do)
 E8M0_ROUNDING_MODES = ("floor", "ceil", "rne", "ties_up")
 
+#: Shared-exponent rules. Only "floor" is the §6.3 recommendation; the others are the named,
+#: non-normative rules in use (amax = max |V_i| of the block, m = element mantissa width,
+#: max = element max normal, emax = its exponent):
+#:   floor       floor(log2 amax) - emax                                   (MX §6.3; microxcaling)
+#:   ceil        ceil(log2 amax) - emax                                    (torchao CEIL)
+#:   even        floor(log2(amax rounded half-up to m mantissa bits)) - emax   (torchao EVEN)
+#:   rceil       ceil(log2(amax / max)), the exact quotient; never clips   (NVIDIA, torchao RCEIL)
+#:   round_down  floor(log2(amax / max)), the exact quotient               (triton_kernels)
+SCALE_RULES = ("floor", "ceil", "even", "rceil", "round_down")
+#: A block holding +-Inf and no NaN: "nan_scale" (scale 0xFF, as microxcaling) or "finite_scale"
+#: (scale from the finite values; Inf elements become Inf (E5M2), NaN (E4M3) or +-max).
+INF_POLICIES = ("nan_scale", "finite_scale")
+#: A shared exponent above 127 (only from float64 input or ±Inf): "clamp" to 127 (elements then
+#: saturate), or "nan" (scale 0xFF).
+SCALE_OVERFLOW_POLICIES = ("clamp", "nan")
+
+#: Accumulator models of dot / matmul (MX §6.1, §6.2 leave internal precision and order open);
+#: each is defined exactly in :func:`mxref.matmul`.
+ACCUMULATORS = ("exact", "fp32_blockwise", "fp32_sequential")
+
 
 def check_choice(argname: str, value, allowed) -> None:
     """Raise ValueError naming the argument and the allowed values."""
