@@ -506,7 +506,7 @@ EXTENSIONS_TITLE = ("Formats beside MX v1.0 (not part of the specification; mxre
                     "summary")
 
 
-def _github_table(rows, headers) -> str:
+def github_table(rows, headers) -> str:
     """A GitHub Markdown table, laid out as tabulate's "github" style: every cell left-aligned,
     a column as wide as its widest cell and at least its header plus two."""
     cols = list(zip(*([list(headers)] + [list(map(str, r)) for r in rows])))
@@ -519,7 +519,7 @@ def _github_table(rows, headers) -> str:
 
 def _table(rows, headers, tablefmt) -> str:
     if tablefmt == "github":
-        return _github_table(rows, headers)
+        return github_table(rows, headers)
     try:
         from tabulate import tabulate
     except ImportError:

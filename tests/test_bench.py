@@ -1,4 +1,4 @@
-"""tools/bench.py runs (at a tiny size) and prints its report, with and without the optional
+"""mxref bench (mxref/bench.py; tools/bench.py is its wrapper) runs (at a tiny size) and prints its report, with and without the optional
 libraries. It is a benchmark: nothing here checks a timing."""
 
 import subprocess
@@ -45,8 +45,7 @@ def test_quiet_torchao_hides_only_torchao():
     import logging
     import warnings
 
-    sys.path.insert(0, str(BENCH.parent))
-    import bench
+    from mxref import bench
 
     tl = logging.getLogger("torchao")
     before = tl.level

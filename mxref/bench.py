@@ -1,0 +1,421 @@
+"""Benchmark: mxref MXFP8 (E4M3) and MXFP4 (E2M1) quantize + dequantize against a plain copy.
+
+A benchmark, not a test: it measures and prints, and exits 0 (a library that is missing or a
+row that fails becomes a row with a note). Every time is printed also as a ratio to the time of
+``np.copyto`` of the same float32 array into a preallocated one, measured in the same run: that
+ratio is the number to compare across machines.
+
+    mxref bench                          # (1, 4096, 11008) float32, best of 3
+    mxref bench --shape 1,1024,4096 --repeat 5
+    mxref bench --quick                  # a tiny size, one repetition (for the tests)
+    mxref bench --profile                # also cProfile one mxref round trip per format
+
+(``python tools/bench.py`` is the same command.)
+
+Rows, all on the same array (standard normal float32, fixed seed):
+
+* numpy ``np.copyto`` into a preallocated array: the unit.
+* mxref ``quantize(x, fmt)`` and ``MXArray.dequantize()`` (float32), each timed and their sum.
+* torchao ``MXTensor.to_mx(t, elem_dtype, block_size=32)`` (ScaleCalculationMode.FLOOR, the
+  §6.3 rule and mxref's default) and ``.dequantize(torch.float32)``, on CPU, when torchao
+  imports. Its output is compared bit for bit with mxref's.
+* ml_dtypes' element cast only (``x.astype(float8_e4m3fn)`` / ``float4_e2m1fn`` and back to
+  float32), when ml_dtypes imports: no block scale, so a lower bound of what a cast costs.
+
+Each row is the best of ``--repeat`` timed calls (default 3) after ``--warmup`` untimed ones
+(default 1): on Linux the first large call of a process can pay hundreds of thousands of page
+faults (glibc handing freed temporaries back to the kernel), which doubles mxref's time; the
+faults per timed call are printed in the notes.
+
+Peak extra memory of mxref's quantize + dequantize is measured with tracemalloc in a separate,
+untimed run (NumPy reports its array allocations to tracemalloc; torch's are not traced).
+Progress goes to stderr; the report to stdout. Exit status 0 unless the arguments are wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import logging
+import os
+import sys
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+
+import mxref
+
+from .tables import github_table
+
+DEFAULT_SHAPE = (1, 4096, 11008)
+QUICK_SHAPE = (1, 8, 256)
+BLOCK = 32
+#: (mxref format, short label, torch element dtype attribute, ml_dtypes dtype name)
+FORMATS = (
+    ("mxfp8_e4m3", "MXFP8 E4M3", "float8_e4m3fn", "float8_e4m3fn"),
+    ("mxfp4_e2m1", "MXFP4 E2M1", "float4_e2m1fn_x2", "float4_e2m1fn"),
+)
+#: loggers that print warnings while torch / torchao import (native libraries that do not load on
+#: a CPU-only machine, deprecation notes): quiet during those imports and calls only
+TORCHAO_LOGGERS = ("torchao", "torch.utils._pytree")
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    parts = [p for p in text.replace("x", ",").replace("(", "").replace(")", "").split(",") if p.strip()]
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"shape must be integers like 1,4096,11008, got {text!r}") from None
+    if not shape or any(d <= 0 for d in shape):
+        raise argparse.ArgumentTypeError(f"shape must be positive integers, got {text!r}")
+    return shape
+
+
+def _minflt() -> int:
+    """Minor page faults of this process so far (0 where the resource module is missing)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not Unix
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def best_of(fn, repeat: int, warmup: int = 0):
+    """(best seconds, last result, minor page faults per timed call) of ``repeat`` calls of fn,
+    after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    best, out = float("inf"), None
+    f0 = _minflt()
+    for _ in range(repeat):
+        out = None
+        gc.collect()
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out, (_minflt() - f0) / repeat
+
+
+def best_of_pair(first, second, repeat: int, warmup: int = 0):
+    """Time first() then second(first's result), ``repeat`` times, after ``warmup`` untimed pairs.
+
+    Returns (best first, best second, best sum over one repetition, last second result, minor
+    page faults per timed pair)."""
+    for _ in range(warmup):
+        second(first())
+    b1 = b2 = bsum = float("inf")
+    out = None
+    f0 = _minflt()
+    for _ in range(repeat):
+        out = None
+        gc.collect()
+        t0 = time.perf_counter()
+        mid = first()
+        t1 = time.perf_counter()
+        out = second(mid)
+        t2 = time.perf_counter()
+        del mid
+        b1, b2, bsum = min(b1, t1 - t0), min(b2, t2 - t1), min(bsum, t2 - t0)
+    return b1, b2, bsum, out, (_minflt() - f0) / repeat
+
+
+def pf_note(faults: float) -> str:
+    return f"{faults / 1000:.0f}k page faults/call" if faults >= 1000 else f"{faults:.0f} page faults/call"
+
+
+def fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"  # pragma: no cover
+
+
+def render(rows, headers) -> str:
+    """A GitHub Markdown table (empty cells for None)."""
+    return github_table([["" if c is None else str(c) for c in r] for r in rows], headers)
+
+
+class Bench:
+    def __init__(self, x: np.ndarray, repeat: int, warmup: int):
+        self.x = x
+        self.repeat = repeat
+        self.warmup = warmup
+        self.rows = []  # [library, operation, format, seconds or None, note]
+        self.mx_out = {}  # mxref dequantized output per format, for the cross-checks
+        self.totals = {}  # (library, format) -> seconds of the round trip
+
+    def add(self, lib, op, fmt, seconds, note=""):
+        self.rows.append([lib, op, fmt, seconds, note])
+
+    # --- the unit ---------------------------------------------------------------------------
+    def copy(self) -> float:
+        dst = np.empty_like(self.x)
+        n = max(self.repeat, 5)  # cheap: a few more repetitions steady the unit
+        t, _, _ = best_of(lambda: np.copyto(dst, self.x), n, self.warmup)
+        self.add("numpy", "np.copyto (preallocated)", "float32", t, f"the unit; best of {n}")
+        return t
+
+    # --- mxref ------------------------------------------------------------------------------
+    def mxref(self, fmt, label):
+        tq, td, tsum, out, pf = best_of_pair(lambda: mxref.quantize(self.x, fmt), lambda mx: mx.dequantize(),
+                                             self.repeat, self.warmup)
+        self.mx_out[fmt] = out
+        self.totals[("mxref", fmt)] = tsum
+        self.add("mxref", "quantize", label, tq)
+        self.add("mxref", "dequantize -> float32", label, td)
+        self.add("mxref", "quantize + dequantize", label, tsum, f"best single round trip; {pf_note(pf)}")
+
+    # --- torchao ----------------------------------------------------------------------------
+    def torchao(self, fmt, label, torch_attr, mods):
+        torch, MXTensor, floor = mods
+        elem = getattr(torch, torch_attr, None)
+        if elem is None:
+            self.add("torchao", "to_mx + dequantize", label, None, f"skipped: torch has no {torch_attr}")
+            return
+        t = torch.from_numpy(self.x)  # shares the array's memory
+        if t.shape[-1] % BLOCK:
+            self.add("torchao", "to_mx + dequantize", label, None,
+                     f"skipped: torchao needs the last dimension a multiple of {BLOCK}")
+            return
+        with torch.no_grad():
+            tq, td, tsum, out, pf = best_of_pair(
+                lambda: MXTensor.to_mx(t, elem, block_size=BLOCK, scaling_mode=floor),
+                lambda m: m.dequantize(torch.float32),
+                self.repeat,
+                self.warmup,
+            )
+        self.totals[("torchao", fmt)] = tsum
+        note = pf_note(pf)
+        ref = self.mx_out.get(fmt)
+        if ref is not None:
+            got = out.numpy()
+            same = got.shape == ref.shape and np.array_equal(got.view(np.uint32), ref.view(np.uint32))
+            note = ("output bit-identical to mxref's" if same else "output DIFFERS from mxref's") + f"; {note}"
+        self.add("torchao", "to_mx", label, tq)
+        self.add("torchao", "dequantize -> float32", label, td)
+        self.add("torchao", "to_mx + dequantize", label, tsum, note)
+
+    # --- ml_dtypes --------------------------------------------------------------------------
+    def ml_dtypes(self, label, name, ml_dtypes):
+        dt = getattr(ml_dtypes, name, None)
+        if dt is None:
+            self.add("ml_dtypes", "astype + astype(float32)", label, None, f"skipped: ml_dtypes has no {name}")
+            return
+        t, _, pf = best_of(lambda: self.x.astype(dt).astype(np.float32), self.repeat, self.warmup)
+        self.add("ml_dtypes", f"astype({name}) + astype(float32)", label, t,
+                 f"element cast only, no block scale; {pf_note(pf)}")
+
+
+@contextlib.contextmanager
+def quiet_torchao():
+    """Keep torch's and torchao's import-time chatter out of the report: their loggers
+    (TORCHAO_LOGGERS) show errors only, and Python warnings raised from torchao's own modules are
+    ignored, while the block runs; every other logger and warning is left as it is, and the levels
+    are restored afterwards."""
+    loggers = [logging.getLogger(name) for name in TORCHAO_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"torchao(\.|$)")
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for lg, lv in zip(loggers, levels):
+                lg.setLevel(lv)
+
+
+def import_torchao():
+    """(torch, MXTensor, ScaleCalculationMode.FLOOR) or a reason string."""
+    try:
+        import torch
+    except Exception as exc:  # ImportError, or a broken install
+        return f"torch not importable ({type(exc).__name__})"
+    try:
+        with quiet_torchao():
+            from torchao.prototype.mx_formats.mx_tensor import MXTensor
+            from torchao.prototype.mx_formats.config import ScaleCalculationMode
+    except Exception as exc:
+        return f"torchao.prototype.mx_formats not importable ({type(exc).__name__}: {exc})"[:120]
+    return torch, MXTensor, ScaleCalculationMode.FLOOR
+
+
+def measure_memory(x: np.ndarray, fmt: str) -> dict:
+    """Peak bytes traced above the baseline (x already allocated) during quantize, then during
+    dequantize (the MXArray alive), and what the two results hold afterwards."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        mx = mxref.quantize(x, fmt)
+        q_peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.reset_peak()
+        y = mx.dequantize()
+        cur, peak = tracemalloc.get_traced_memory()
+        d_peak = peak - base
+        kept = cur - base
+        del mx, y
+    finally:
+        tracemalloc.stop()
+    return {"quantize": q_peak, "dequantize": d_peak, "peak": max(q_peak, d_peak), "kept": kept}
+
+
+def profile_mxref(x: np.ndarray, fmt: str, top: int) -> str:
+    import cProfile
+    import io
+    import pstats
+
+    pr = cProfile.Profile()
+    pr.enable()
+    mxref.quantize(x, fmt).dequantize()
+    pr.disable()
+    s = io.StringIO()
+    st = pstats.Stats(pr, stream=s)
+    st.strip_dirs().sort_stats("tottime").print_stats(top)
+    return s.getvalue()
+
+
+def main(argv=None, prog: str = "mxref bench") -> int:
+    """``mxref bench``: run the benchmark and print the report; exit status 2 on bad arguments."""
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shape", type=parse_shape, default=None,
+                    help="array shape, e.g. 1,4096,11008 (default) or 1x4096x11008")
+    ap.add_argument("--repeat", type=int, default=None, help="best of N repetitions (default 3)")
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="untimed calls before each timed row (default 1; 0 with --quick)")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"tiny run: shape {','.join(map(str, QUICK_SHAPE))}, one repetition, no warm-up "
+                         "(unless given)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc measurement")
+    ap.add_argument("--profile", action="store_true",
+                    help="also print a cProfile of one mxref round trip per format (top functions)")
+    args = ap.parse_args(argv)
+    shape = args.shape or (QUICK_SHAPE if args.quick else DEFAULT_SHAPE)
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 3)
+    warmup = args.warmup if args.warmup is not None else (0 if args.quick else 1)
+    if repeat < 1:
+        ap.error("--repeat must be >= 1")
+    if warmup < 0:
+        ap.error("--warmup must be >= 0")
+
+    log(f"shape {shape}, best of {repeat} after {warmup} warm-up; generating standard normal float32 (seed {args.seed})")
+    x = np.random.default_rng(args.seed).standard_normal(shape, dtype=np.float32)
+    b = Bench(x, repeat, warmup)
+
+    log("np.copyto")
+    unit = b.copy()
+
+    # optional libraries, imported before anything is timed
+    log("importing torch/torchao and ml_dtypes (if installed)")
+    tao = import_torchao()
+    try:
+        import ml_dtypes
+    except Exception as exc:
+        ml_dtypes = f"ml_dtypes not importable ({type(exc).__name__})"
+
+    for fmt, label, torch_attr, ml_name in FORMATS:
+        log(f"mxref {label}")
+        try:
+            b.mxref(fmt, label)
+        except Exception as exc:  # a benchmark reports, it does not fail
+            b.add("mxref", "quantize + dequantize", label, None, f"error: {type(exc).__name__}: {exc}"[:100])
+        if isinstance(tao, tuple):
+            log(f"torchao {label}")
+            try:
+                with quiet_torchao():
+                    b.torchao(fmt, label, torch_attr, tao)
+            except Exception as exc:
+                b.add("torchao", "to_mx + dequantize", label, None, f"error: {type(exc).__name__}: {exc}"[:100])
+        else:
+            b.add("torchao", "to_mx + dequantize", label, None, f"skipped: {tao}")
+        if not isinstance(ml_dtypes, str):
+            log(f"ml_dtypes {label}")
+            try:
+                b.ml_dtypes(label, ml_name, ml_dtypes)
+            except Exception as exc:
+                b.add("ml_dtypes", "astype + astype(float32)", label, None,
+                      f"error: {type(exc).__name__}: {exc}"[:100])
+        else:
+            b.add("ml_dtypes", "astype + astype(float32)", label, None, f"skipped: {ml_dtypes}")
+        b.mx_out.pop(fmt, None)  # free the full-size output before the next format
+
+    mem = {}
+    if not args.no_memory:
+        for fmt, label, _, _ in FORMATS:
+            log(f"tracemalloc: mxref {label}")
+            try:
+                mem[label] = measure_memory(x, fmt)
+            except Exception as exc:
+                mem[label] = f"error: {type(exc).__name__}: {exc}"
+
+    # ----- report -----
+    n = x.size
+    threads = ""
+    if isinstance(tao, tuple):
+        import torchao
+
+        threads = (f"; torch {tao[0].__version__} ({tao[0].get_num_threads()} threads), "
+                   f"torchao {getattr(torchao, '__version__', '?')}")
+    mld = "" if isinstance(ml_dtypes, str) else f"; ml_dtypes {ml_dtypes.__version__}"
+    print(f"mxref {mxref.__version__} quantize+dequantize benchmark: float32 {shape} = {n:,} elements "
+          f"({fmt_bytes(x.nbytes)}), block {BLOCK}, best of {repeat} after {warmup} untimed warm-up call(s) per row")
+    print(f"numpy {np.__version__}{threads}{mld}; {os.cpu_count()} CPUs; "
+          f"python {sys.version.split()[0]}")
+    print()
+    table = []
+    for lib, op, label, sec, note in b.rows:
+        if sec is None:
+            table.append([lib, op, label, "—", "—", note])
+        else:
+            table.append([lib, op, label, f"{sec:.4g}", f"{sec / unit:.1f}x", note])
+    print(render(table, ["library", "operation", "format", "seconds", "ratio to copy", "note"]))
+    print()
+    print("Ratios to the copy (the time of np.copyto of the same array, measured in this run; the ratio, "
+          "not the seconds, is what to compare across machines; lower is faster):")
+    for fmt, label, _, _ in FORMATS:
+        parts = []
+        for lib, q, d in (("mxref", "quantize", "dequantize -> float32"), ("torchao", "to_mx", "dequantize -> float32")):
+            t = b.totals.get((lib, fmt))
+            if t is None:
+                continue
+            sec = {op: s_ for lb, op, fl, s_, _ in b.rows if lb == lib and fl == label and s_ is not None}
+            parts.append(f"{lib} {q} {sec[q] / unit:.1f}x + dequantize {sec[d] / unit:.1f}x, "
+                         f"round trip {t / unit:.1f}x")
+        if parts:
+            print(f"  {label}: " + "; ".join(parts))
+    if args.quick or n < 1 << 20:
+        print(f"  (a small array, {n:,} elements: per-call overhead dominates, so these ratios say little about "
+              f"large arrays; the default shape is {','.join(map(str, DEFAULT_SHAPE))})")
+    if mem:
+        print()
+        print("Peak extra memory of mxref quantize+dequantize, measured with tracemalloc (NumPy reports "
+              "its array allocations to it), above the input already allocated, as a multiple of the "
+              f"input's size ({fmt_bytes(x.nbytes)}):")
+        for label, m in mem.items():
+            if isinstance(m, str):
+                print(f"  {label}: {m}")
+                continue
+            print(f"  {label}: peak {m['peak'] / x.nbytes:.2f}x ({fmt_bytes(m['peak'])}); "
+                  f"during quantize {m['quantize'] / x.nbytes:.2f}x, during dequantize "
+                  f"{m['dequantize'] / x.nbytes:.2f}x (MXArray alive); results kept "
+                  f"{m['kept'] / x.nbytes:.2f}x")
+    if args.profile:
+        for fmt, label, _, _ in FORMATS:
+            log(f"cProfile: mxref {label}")
+            print()
+            print(f"cProfile of one mxref quantize+dequantize, {label} (sorted by own time; NumPy "
+                  "ufunc time counts in the calling function):")
+            print(profile_mxref(x, fmt, 15).rstrip())
+    log("done")
+    return 0
