@@ -1,7 +1,9 @@
 """spec_vectors/: the committed set verifies (sums, byte-for-byte regeneration, reference
 re-check), corruption of any kind is reported by name, and the C example reads it."""
 
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -9,10 +11,15 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+import mxref.vectors
+from mxref.vectors import generate as gen_vectors
+from mxref.vectors import kinds, schema
+from mxref.vectors import verify as verify_vectors
+
+ROOT = Path(__file__).resolve().parents[2]
 VEC = ROOT / "spec_vectors"
-sys.path.insert(0, str(ROOT / "tools"))
-import verify_vectors  # noqa: E402
+#: a subprocess running a tool of this checkout imports this checkout's mxref
+CHECKOUT_ENV = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200")
 
 
 def test_committed_vectors_verify(capsys):
@@ -51,16 +58,20 @@ def _run(d, capsys, *args):
     return rc, capsys.readouterr().out
 
 
-def test_flipped_byte_is_named_with_the_value(copy, capsys):
-    p = copy / "encode/fp4_e2m1.rne.saturate.u8"
+def test_flipped_byte_is_named_with_the_value(tmp_path, capsys):
+    # the file and its inputs only: the flipped byte is what is tested, not the rest of the set
+    # (test_committed_vectors_verify and the tests on a whole copy run every file)
+    name = "encode/fp4_e2m1.rne.saturate.u8"
+    d = subset(tmp_path / "v", [name])
+    p = d / name
     b = bytearray(p.read_bytes())
     b[3] ^= 0x01
     p.write_bytes(bytes(b))
-    rc, out = _run(copy, capsys, "--no-regenerate")
+    rc, out = _run(d, capsys, "--no-regenerate")
     assert rc == 1
-    assert "encode/fp4_e2m1.rne.saturate.u8: sha256" in out
-    rc, out = verify_vectors.main([str(copy), "--sample", "0", "--no-regenerate"]), capsys.readouterr().out
-    assert "encode/fp4_e2m1.rne.saturate.u8[3]: encode fp4_e2m1" in out  # the value itself, in hex
+    assert f"{name}: sha256" in out
+    rc, out = verify_vectors.main([str(d), "--sample", "0", "--no-regenerate"]), capsys.readouterr().out
+    assert rc == 1 and f"{name}[3]: encode fp4_e2m1" in out  # the value itself, in hex
 
 
 def test_missing_extra_truncated_and_manifest_edits_are_named(copy, capsys):
@@ -124,8 +135,6 @@ def test_swapped_nibble_order_is_named(copy, capsys):
 
 # ----- small copied subsets (a few files and their inputs): fast checks of the verifier itself ----------
 
-import hashlib  # noqa: E402
-
 MX_DEQ = "mx/mxfp8_e4m3/edge.floor.rne.dequantized.f32.u32"
 NV_DEQ = "ext/nvfp4/ragged.exact.pts_amax.dequantized.f32.u32"
 
@@ -179,10 +188,12 @@ def test_small_subset_verifies(small, capsys):
 
 
 def test_every_kind_of_the_committed_set_has_a_check():
-    m = verify_vectors.read_manifest(VEC)
-    kinds = {verify_vectors.kind_of(e) for e in m["files"] if e["role"] == "expected"}
-    assert kinds == set(verify_vectors.CHECKS)  # every kind checked, and no check without files
-    assert ("dequantize", "dequantized.f32.u32") in kinds and ("dequantize_nvfp4", "dequantized.f32.u32") in kinds
+    m = schema.read_manifest(VEC)
+    found = {kinds.kind_of(e) for e in m["files"] if e["role"] == "expected"}
+    assert found == set(kinds.KINDS)  # every kind checked, and no registry entry without files
+    assert ("dequantize", "dequantized.f32.u32") in found and ("dequantize_nvfp4", "dequantized.f32.u32") in found
+    for k in kinds.KINDS.values():  # each entry: how it is generated, checked, described
+        assert callable(k.generate) and callable(k.check) and k.description and k.compare is None
 
 
 @pytest.mark.parametrize("path, byte", [(MX_DEQ, 4 * (32 * 9 + 1)), (NV_DEQ, 4 * 43 + 1)])
@@ -238,7 +249,7 @@ def test_elements_without_their_scales_file_is_an_error(tmp_path, capsys):
 
 def test_help_is_complete():
     p = subprocess.run([sys.executable, str(ROOT / "tools/verify_vectors.py"), "--help"],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=CHECKOUT_ENV, cwd="/")
     assert p.returncode == 0
     first = verify_vectors.__doc__.split("\n\n")[0].replace("\n", " ")
     assert first.endswith("reference.") and first in p.stdout  # the whole first sentence
@@ -248,8 +259,6 @@ def test_help_is_complete():
 
 
 def test_gen_vectors_out_has_help_and_overwriting_is_explicit(tmp_path, capsys):
-    import gen_vectors
-
     with pytest.raises(SystemExit):
         gen_vectors.main(["--help"])
     out = capsys.readouterr().out
@@ -269,8 +278,12 @@ def test_gen_vectors_out_has_help_and_overwriting_is_explicit(tmp_path, capsys):
     assert gen_vectors.main(["--out", str(new)]) == 0
     assert f"into {new} (replacing the previous set there)" in capsys.readouterr().out
     assert (new / "SHA256SUMS").read_bytes() == (VEC / "SHA256SUMS").read_bytes()
-    # the default, spec_vectors/ of the checkout, is a previous set: regenerated in place
-    assert gen_vectors.DEFAULT_OUT.resolve() == VEC.resolve() and gen_vectors.previous_set(VEC)
+    # the default of tools/gen_vectors.py (from any directory), spec_vectors/ of the checkout, is a
+    # previous set: regenerated in place
+    p = subprocess.run([sys.executable, str(ROOT / "tools/gen_vectors.py"), "--help"],
+                       capture_output=True, text=True, env=CHECKOUT_ENV, cwd="/")
+    assert p.returncode == 0 and f"(default: {VEC.resolve()};" in p.stdout, p.stdout
+    assert schema.previous_set(VEC)
     # --force writes into the non-empty directory and says so
     assert gen_vectors.main(["--out", str(other), "--force"]) == 0
     assert "--force: writing into" in capsys.readouterr().out and (other / "notes.txt").read_text() == "mine"
@@ -281,7 +294,7 @@ def test_deeply_nested_or_corrupt_manifest_is_a_clean_error(small, capsys):
                        ("[1, 2]", "the top level is a list")):
         (small / "MANIFEST.json").write_bytes(text.encode("latin-1"))
         with pytest.raises(ValueError, match=what):
-            verify_vectors.read_manifest(small)
+            schema.read_manifest(small)
         rc, out = verify(small, capsys)
         assert rc == 1 and out.startswith("MISMATCH MANIFEST.json: ") and what in out
 
@@ -304,3 +317,26 @@ def test_paths_leaving_the_directory_are_refused(small, tmp_path, capsys):
     f.symlink_to(secret)
     rc, out = verify(small, capsys)
     assert rc == 1 and f"{MX_DEQ}: not read: {MX_DEQ} leaves the directory" in out
+
+
+def test_mxref_vectors_command_and_its_default_directory(tmp_path, monkeypatch, capsys):
+    # `mxref vectors generate|verify`, --help for each; the default directory: $MXREF_VECTORS,
+    # else ./spec_vectors of the current directory (an installed wheel has no checkout)
+    for sub, needle in (("generate", "--level"), ("verify", "--no-regenerate")):
+        with pytest.raises(SystemExit) as exc:
+            mxref.vectors.main([sub, "--help"])
+        out = capsys.readouterr().out
+        assert exc.value.code == 0 and out.startswith(f"usage: mxref vectors {sub}") and needle in out
+    with pytest.raises(SystemExit) as exc:
+        mxref.vectors.main([])
+    assert exc.value.code == 2 and "generate" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(schema.ENV_DIR, raising=False)
+    assert schema.default_dir() == Path("spec_vectors")
+    assert mxref.vectors.main(["generate"]) == 0  # into ./spec_vectors
+    assert "(a new set)" in capsys.readouterr().out
+    assert (tmp_path / "spec_vectors/SHA256SUMS").read_bytes() == (VEC / "SHA256SUMS").read_bytes()
+    monkeypatch.setenv(schema.ENV_DIR, str(VEC))
+    assert schema.default_dir() == VEC
+    assert mxref.vectors.main(["verify", "--no-regenerate", "--sample", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith(f"0 mismatch(es) in {VEC}")

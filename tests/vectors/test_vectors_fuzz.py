@@ -1,6 +1,6 @@
-"""Fuzz tools/verify_vectors.py's manifest reader with arbitrary bytes, arbitrary JSON and hostile
-manifest entries (deeply nested, wrong types, paths like ``../x`` or absolute, wrong sizes): only
-clean errors come out (ValueError / TypeError from ``read_manifest``; exit status 0 or 1 from
+"""Fuzz the golden vectors' manifest reader (mxref.vectors.schema.read_manifest) and verifier
+(mxref.vectors.verify) with arbitrary bytes, arbitrary JSON and hostile manifest entries (deeply
+nested, wrong types, paths like ``../x`` or absolute, wrong sizes): only clean errors come out (ValueError / TypeError from ``read_manifest``; exit status 0 or 1 from
 ``main``, never an exception), no file of the directory is modified, and no file outside the
 directory is opened.
 
@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -23,10 +22,11 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[1]
+from mxref.vectors import schema
+from mxref.vectors import verify as verify_vectors
+
+ROOT = Path(__file__).resolve().parents[2]
 VEC = ROOT / "spec_vectors"
-sys.path.insert(0, str(ROOT / "tools"))
-import verify_vectors  # noqa: E402
 
 PATHS = ["mx/mxfp8_e4m3/edge.floor.rne.dequantized.f32.u32", "ext/nvfp4/ragged.exact.pts_amax.dequantized.f32.u32"]
 FUZZ = settings(max_examples=100, deadline=None)
@@ -86,7 +86,7 @@ def run_reader(place, data: bytes):
     before = snapshot(d)
     with opened_files() as seen:
         try:
-            out = verify_vectors.read_manifest(d)
+            out = schema.read_manifest(d)
         except (ValueError, TypeError) as exc:
             out = exc
     assert snapshot(d) == before
@@ -205,7 +205,7 @@ def mutations(draw, secret, m):
         else:  # the entry itself
             m["files"][i] = draw(json_values)
     if draw(st.booleans()):  # and perhaps a top-level field (files too)
-        m[draw(st.sampled_from(sorted(verify_vectors.TOP_KEYS)))] = draw(value)
+        m[draw(st.sampled_from(sorted(schema.TOP_KEYS)))] = draw(value)
     return m
 
 
