@@ -23,9 +23,13 @@ import numpy as np
 import pytest
 
 from mxref import conformance as C
+from mxref.conformance.cli import json_target_ok
+from mxref.conformance.expected import reference_output
+from mxref.conformance.known import known_difference, known_differences_note
+from mxref.conformance.untrusted import printable
 from mxref.conformance import check, write_dump
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SV = ROOT / "spec_vectors"
 
 
@@ -179,8 +183,8 @@ def test_library_and_version_control_characters_are_escaped(tmp_path, capsys):
     assert [ln for ln in out.splitlines() if ln.startswith("PASS")] == [out.splitlines()[-1]]
     data = json.loads(js.read_text())  # the JSON report names it too, escaped
     assert data["summary"][0]["library"].startswith("mylib\\x1b[2J")
-    assert C._printable("a\tb\x00c\x7f\u200f d", keep="") == "a\\tb\\x00c\\x7f\\u200f d"
-    assert C._printable("line 1\nline 2", keep="\n") == "line 1\nline 2"
+    assert printable("a\tb\x00c\x7f\u200f d", keep="") == "a\\tb\\x00c\\x7f\\u200f d"
+    assert printable("line 1\nline 2", keep="\n") == "line 1\nline 2"
 
 
 def test_vectors_manifest_library_is_escaped(tmp_path):
@@ -272,7 +276,7 @@ def test_json_unwritable_fails_before_the_run(tmp_path, where, capsys):
     assert rc == 2 and err.startswith("error: --json: ") and out == ""
     assert "conformance: mxref" not in err  # nothing ran
     ok = tmp_path / "fresh.json"  # a writable path: not left behind by the check
-    assert C._json_target_ok(str(ok)) is None and not ok.exists()
+    assert json_target_ok(str(ok)) is None and not ok.exists()
 
 
 def test_dump_without_dump_dir_says_so(capsys):
@@ -317,19 +321,19 @@ def test_known_difference_only_on_its_versions():
     assert mxref.encode(np.array([1 + 2**-4 + 2**-40]), "fp8_e4m3")[0] == 0x39
     assert mxref.encode(np.array([1 + 2**-4 + 2**-40], np.float32), "fp8_e4m3")[0] == 0x38
     d = _ml_line(0x38, 0x39)
-    kd = C._known_difference("ml_dtypes", "0.6.0", d)
+    kd = known_difference("ml_dtypes", "0.6.0", d)
     assert kd is not None and kd.id == "float64_rounded_twice" and kd.label == "ml_dtypes < 0.7 (seen on 0.6.0)"
-    assert C._known_difference("ml_dtypes", "0.5.4", d) is kd
+    assert known_difference("ml_dtypes", "0.5.4", d) is kd
     for newer in ("0.7.0", "0.7.1", "1.0", "not a version"):
-        assert C._known_difference("ml_dtypes", newer, d) is None
-    assert C._known_difference("ml_dtypes", "0.6.0", _ml_line(0x3A, 0x39)) is None  # another cause
-    assert "no known differences are recorded for this version" in C._known_differences_note("ml_dtypes", "0.7.0")
-    assert C._known_differences_note("ml_dtypes", "0.6.0") is None
-    assert C._known_differences_note("mxref", "0.1.0") is None  # nothing recorded for it
+        assert known_difference("ml_dtypes", newer, d) is None
+    assert known_difference("ml_dtypes", "0.6.0", _ml_line(0x3A, 0x39)) is None  # another cause
+    assert "no known differences are recorded for this version" in known_differences_note("ml_dtypes", "0.7.0")
+    assert known_differences_note("ml_dtypes", "0.6.0") is None
+    assert known_differences_note("mxref", "0.1.0") is None  # nothing recorded for it
     e8 = {"operation": "encode_e8m0", "input_hex": f"0x{int(np.array([1.25 * 2.0**-127], np.float32).view(np.uint32)[0]):08X}",
           "got": 1, "expected": 0}
-    assert C._known_difference("ml_dtypes", "0.6.0", e8).id == "e8m0_below_1.5x2^-127"
-    assert C._known_difference("ml_dtypes", "0.7.0", e8) is None
+    assert known_difference("ml_dtypes", "0.6.0", e8).id == "e8m0_below_1.5x2^-127"
+    assert known_difference("ml_dtypes", "0.7.0", e8) is None
     # every entry has a bounded range and says where it was seen
     labels = {kd.library: kd.label for kd in C.KNOWN_DIFFERENCES}
     assert labels == {"ml_dtypes": "ml_dtypes < 0.7 (seen on 0.6.0)", "gfloat": "gfloat 0.5.x (seen on 0.5.2)",
@@ -352,7 +356,7 @@ def test_known_note_in_a_report_follows_the_version():
             return [C.Target("encode", "fp8_e4m3", profile, dtype="float64", overflow="nonsaturating")]
 
         def run(self, t, x):  # rounds twice, like ml_dtypes 0.6
-            return C._reference(t, x.astype(np.float32))
+            return reference_output(t, x.astype(np.float32))
 
     old, new = check(FakeMl("0.6.0"), errors=5), check(FakeMl("0.8.0"), errors=5)
     assert old.totals() == new.totals() and old.totals()[C.MISMATCH] > 0
