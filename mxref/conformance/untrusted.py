@@ -89,6 +89,12 @@ def confined(root: Path, name, what: str, err) -> Path:
     if not p.is_relative_to(top):
         raise err(f"{what} {short(name)} leads outside the directory (a symlink to {short(str(p))}); "
                   "every file must be inside it")
+    try:  # a name the file system refuses (too long, ...) is an error now, not a traceback later
+        p.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # a missing file: the caller says which one is missing
+    except OSError as exc:
+        raise err(f"{what} {short(name)}: cannot read it ({type(exc).__name__}: {exc.strerror or exc})") from None
     return p
 
 

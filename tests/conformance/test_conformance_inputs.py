@@ -26,6 +26,7 @@ from mxref import conformance as C
 from mxref.conformance.cli import json_target_ok
 from mxref.conformance.expected import reference_output
 from mxref.conformance.known import known_difference, known_differences_note
+from mxref.conformance.model import count_cases
 from mxref.conformance.untrusted import printable
 from mxref.conformance import check, write_dump
 
@@ -364,3 +365,99 @@ def test_known_note_in_a_report_follows_the_version():
     assert not any("[known:" in ln.text for ln in new.mismatch_lines())
     assert any("ml_dtypes 0.8.0: no known differences are recorded" in n for n in new.notes)
     assert not old.notes
+
+
+# ----- data locations, adapter names, the block size of the cases (issue 13) ------------------------
+
+
+def test_recordings_default(tmp_path, monkeypatch):
+    """--recordings: $MXREF_RECORDINGS, else ../shared/peers/microxcaling from the current
+    directory if it exists, else unavailable with a message naming --recordings DIR."""
+    from mxref.conformance.adapters.microxcaling import default_recordings
+
+    monkeypatch.delenv("MXREF_RECORDINGS", raising=False)
+    (tmp_path / "repo").mkdir()
+    monkeypatch.chdir(tmp_path / "repo")
+    assert default_recordings() is None
+    why = C.MicroxcalingAdapter().availability()
+    assert why.startswith("microxcaling recordings not found") and "--recordings DIR" in why
+    peers = tmp_path / "shared" / "peers" / "microxcaling"
+    peers.mkdir(parents=True)
+    assert default_recordings() == Path.cwd() / ".." / "shared" / "peers" / "microxcaling"
+    assert "not found at" in C.MicroxcalingAdapter().availability()  # no manifest.json in it
+    monkeypatch.setenv("MXREF_RECORDINGS", str(tmp_path / "elsewhere"))
+    assert default_recordings() == tmp_path / "elsewhere"
+    # --recordings and its alias --microxcaling-dir
+    for opt in ("--recordings", "--microxcaling-dir"):
+        assert C.main(["--library", "microxcaling", opt, str(tmp_path / "none")]) == 3
+    with pytest.raises(ValueError, match="give the recordings directory once"):
+        check("microxcaling", recordings=tmp_path / "a", microxcaling_dir=tmp_path / "b")
+
+
+def test_vectors_default(tmp_path, monkeypatch):
+    """--vectors: $MXREF_VECTORS, else ./spec_vectors from the current directory."""
+    from mxref.conformance.adapters.spec_vectors import default_vectors
+
+    monkeypatch.delenv("MXREF_VECTORS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert default_vectors() == (tmp_path / "spec_vectors", None)
+    monkeypatch.setenv("MXREF_VECTORS", str(tmp_path / "ref"))
+    assert default_vectors() == (tmp_path / "ref", "MXREF_VECTORS")
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "MANIFEST.json").write_text(json.dumps({"schema_version": 1, "files": []}))
+    with pytest.raises(ValueError, match=r"holds no MANIFEST.json"):  # the set the variable names is missing
+        check("dump", dump=d)
+
+
+def test_adapter_names_and_modes(tmp_path):
+    """Every registry name is the adapter's own; --library dump picks the spec_vectors adapter
+    for a MANIFEST.json-only directory, and --library spec_vectors asks for it by name."""
+    from mxref.conformance.adapters import ADAPTERS, MODES
+
+    assert all(cls.name == name for name, cls in ADAPTERS.items())
+    assert len({cls.name for cls in ADAPTERS.values()}) == len(ADAPTERS)
+    ref = SV
+    a = C.DumpAdapter.from_options(dump=ref, vectors=ref)
+    b = C.VectorsAdapter.from_options(dump=ref, vectors=ref)
+    assert type(a) is type(b) is C.VectorsAdapter and a.name == "spec_vectors" and a.display_name == "dump"
+    assert {a.mode(t) for p in a.profiles().values() for t in a.targets(p, 1)} == {"record", "compare"}
+    assert C.MxrefAdapter().mode(C.Target("encode", "int8", C.Profile("x"))) == "run"
+    assert set(MODES) == {"run", "record", "compare"}
+    with pytest.raises(ValueError, match="--library spec_vectors needs --dump DIR"):
+        check("spec_vectors")
+    assert C.main(["--library", "spec_vectors"]) == 2
+
+
+def test_cases_block_size_from_target():
+    """The MX cases take the target's block size (k = 32 gives the cases they always gave)."""
+    t16 = C.Target("quantize", "mxfp8_e4m3", C.Profile("floor-rne"), block_size=16)
+    batches = C.cases(t16)
+    assert batches[0].shape[1] == 16 and all(b.ndim == 2 for b in batches)
+    assert sum(count_cases(t16, b) for b in batches) >= C.LEVEL_MINIMUM[1]["quantize"]
+    with pytest.raises(ValueError, match="blocks of at least"):
+        C.cases(C.Target("quantize", "mxfp8_e4m3", C.Profile("floor-rne"), block_size=4))
+    with pytest.raises(ValueError, match="no generated cases for operation 'decode'"):
+        C.cases(C.Target("decode", "fp8_e4m3", C.Profile("exact")))
+
+
+def test_main_prog(capsys):
+    with pytest.raises(SystemExit):
+        C.main(["--help"], prog="mxref check")
+    out = capsys.readouterr().out
+    assert out.startswith("usage: mxref check") and "MXREF_RECORDINGS" in out and "MXREF_VECTORS" in out
+
+
+def test_quiet_torchao_restores():
+    import logging
+    import warnings
+
+    from mxref._peer_imports import quiet_torchao
+
+    before = logging.root.manager.disable
+    with pytest.raises(ImportError):
+        with quiet_torchao():
+            warnings.warn("hidden")
+            assert logging.root.manager.disable == logging.WARNING
+            import mxref_no_such_module  # noqa: F401
+    assert logging.root.manager.disable == before
