@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Run an MX library against mxref and report every difference, classified.
 
-A thin wrapper around ``python -m mxref.conformance`` (see mxref/conformance.py and the README's
-"Check your implementation"):
+A thin wrapper around ``python -m mxref.conformance`` (the package mxref/conformance/; see the
+README's "Check your implementation"):
 
     python tools/conformance.py --library torchao --profile all
     python tools/conformance.py --library ml_dtypes --level 2 --json report.json
     python tools/conformance.py --library dump --dump path/to/dir   # dump.json, or the spec_vectors layout
+    python tools/conformance.py --library microxcaling --recordings ../shared/peers/microxcaling
     python tools/conformance.py --list
 """
 

@@ -1,5 +1,5 @@
-"""The conformance checker on outputs in the spec_vectors layout (mxref/conformance.py,
-VectorsAdapter; spec_vectors/README.md).
+"""The conformance checker on outputs in the spec_vectors layout (VectorsAdapter,
+mxref/conformance/adapters/spec_vectors.py; spec_vectors/README.md).
 
 * spec_vectors itself, read as an implementation's outputs, checks clean: every operation of the
   manifest is compared, with as many cases as its dtype x shape entries give (counted here from
@@ -28,7 +28,7 @@ from mxref.conformance import check
 
 from test_conformance import _assert_well_formed  # noqa: E402  (tests/ is on sys.path)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SV = ROOT / "spec_vectors"
 REF = json.loads((SV / "MANIFEST.json").read_text())
 BY_PATH = {e["path"]: e for e in REF["files"]}

@@ -23,9 +23,14 @@ import numpy as np
 import pytest
 
 from mxref import conformance as C
+from mxref.conformance.cli import json_target_ok
+from mxref.conformance.expected import reference_output
+from mxref.conformance.known import known_difference, known_differences_note
+from mxref.conformance.model import count_cases
+from mxref.conformance.untrusted import printable
 from mxref.conformance import check, write_dump
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SV = ROOT / "spec_vectors"
 
 
@@ -179,8 +184,8 @@ def test_library_and_version_control_characters_are_escaped(tmp_path, capsys):
     assert [ln for ln in out.splitlines() if ln.startswith("PASS")] == [out.splitlines()[-1]]
     data = json.loads(js.read_text())  # the JSON report names it too, escaped
     assert data["summary"][0]["library"].startswith("mylib\\x1b[2J")
-    assert C._printable("a\tb\x00c\x7f\u200f d", keep="") == "a\\tb\\x00c\\x7f\\u200f d"
-    assert C._printable("line 1\nline 2", keep="\n") == "line 1\nline 2"
+    assert printable("a\tb\x00c\x7f\u200f d", keep="") == "a\\tb\\x00c\\x7f\\u200f d"
+    assert printable("line 1\nline 2", keep="\n") == "line 1\nline 2"
 
 
 def test_vectors_manifest_library_is_escaped(tmp_path):
@@ -272,7 +277,7 @@ def test_json_unwritable_fails_before_the_run(tmp_path, where, capsys):
     assert rc == 2 and err.startswith("error: --json: ") and out == ""
     assert "conformance: mxref" not in err  # nothing ran
     ok = tmp_path / "fresh.json"  # a writable path: not left behind by the check
-    assert C._json_target_ok(str(ok)) is None and not ok.exists()
+    assert json_target_ok(str(ok)) is None and not ok.exists()
 
 
 def test_dump_without_dump_dir_says_so(capsys):
@@ -317,19 +322,19 @@ def test_known_difference_only_on_its_versions():
     assert mxref.encode(np.array([1 + 2**-4 + 2**-40]), "fp8_e4m3")[0] == 0x39
     assert mxref.encode(np.array([1 + 2**-4 + 2**-40], np.float32), "fp8_e4m3")[0] == 0x38
     d = _ml_line(0x38, 0x39)
-    kd = C._known_difference("ml_dtypes", "0.6.0", d)
+    kd = known_difference("ml_dtypes", "0.6.0", d)
     assert kd is not None and kd.id == "float64_rounded_twice" and kd.label == "ml_dtypes < 0.7 (seen on 0.6.0)"
-    assert C._known_difference("ml_dtypes", "0.5.4", d) is kd
+    assert known_difference("ml_dtypes", "0.5.4", d) is kd
     for newer in ("0.7.0", "0.7.1", "1.0", "not a version"):
-        assert C._known_difference("ml_dtypes", newer, d) is None
-    assert C._known_difference("ml_dtypes", "0.6.0", _ml_line(0x3A, 0x39)) is None  # another cause
-    assert "no known differences are recorded for this version" in C._known_differences_note("ml_dtypes", "0.7.0")
-    assert C._known_differences_note("ml_dtypes", "0.6.0") is None
-    assert C._known_differences_note("mxref", "0.1.0") is None  # nothing recorded for it
+        assert known_difference("ml_dtypes", newer, d) is None
+    assert known_difference("ml_dtypes", "0.6.0", _ml_line(0x3A, 0x39)) is None  # another cause
+    assert "no known differences are recorded for this version" in known_differences_note("ml_dtypes", "0.7.0")
+    assert known_differences_note("ml_dtypes", "0.6.0") is None
+    assert known_differences_note("mxref", "0.1.0") is None  # nothing recorded for it
     e8 = {"operation": "encode_e8m0", "input_hex": f"0x{int(np.array([1.25 * 2.0**-127], np.float32).view(np.uint32)[0]):08X}",
           "got": 1, "expected": 0}
-    assert C._known_difference("ml_dtypes", "0.6.0", e8).id == "e8m0_below_1.5x2^-127"
-    assert C._known_difference("ml_dtypes", "0.7.0", e8) is None
+    assert known_difference("ml_dtypes", "0.6.0", e8).id == "e8m0_below_1.5x2^-127"
+    assert known_difference("ml_dtypes", "0.7.0", e8) is None
     # every entry has a bounded range and says where it was seen
     labels = {kd.library: kd.label for kd in C.KNOWN_DIFFERENCES}
     assert labels == {"ml_dtypes": "ml_dtypes < 0.7 (seen on 0.6.0)", "gfloat": "gfloat 0.5.x (seen on 0.5.2)",
@@ -352,7 +357,7 @@ def test_known_note_in_a_report_follows_the_version():
             return [C.Target("encode", "fp8_e4m3", profile, dtype="float64", overflow="nonsaturating")]
 
         def run(self, t, x):  # rounds twice, like ml_dtypes 0.6
-            return C._reference(t, x.astype(np.float32))
+            return reference_output(t, x.astype(np.float32))
 
     old, new = check(FakeMl("0.6.0"), errors=5), check(FakeMl("0.8.0"), errors=5)
     assert old.totals() == new.totals() and old.totals()[C.MISMATCH] > 0
@@ -360,3 +365,99 @@ def test_known_note_in_a_report_follows_the_version():
     assert not any("[known:" in ln.text for ln in new.mismatch_lines())
     assert any("ml_dtypes 0.8.0: no known differences are recorded" in n for n in new.notes)
     assert not old.notes
+
+
+# ----- data locations, adapter names, the block size of the cases (issue 13) ------------------------
+
+
+def test_recordings_default(tmp_path, monkeypatch):
+    """--recordings: $MXREF_RECORDINGS, else ../shared/peers/microxcaling from the current
+    directory if it exists, else unavailable with a message naming --recordings DIR."""
+    from mxref.conformance.adapters.microxcaling import default_recordings
+
+    monkeypatch.delenv("MXREF_RECORDINGS", raising=False)
+    (tmp_path / "repo").mkdir()
+    monkeypatch.chdir(tmp_path / "repo")
+    assert default_recordings() is None
+    why = C.MicroxcalingAdapter().availability()
+    assert why.startswith("microxcaling recordings not found") and "--recordings DIR" in why
+    peers = tmp_path / "shared" / "peers" / "microxcaling"
+    peers.mkdir(parents=True)
+    assert default_recordings() == Path.cwd() / ".." / "shared" / "peers" / "microxcaling"
+    assert "not found at" in C.MicroxcalingAdapter().availability()  # no manifest.json in it
+    monkeypatch.setenv("MXREF_RECORDINGS", str(tmp_path / "elsewhere"))
+    assert default_recordings() == tmp_path / "elsewhere"
+    # --recordings and its alias --microxcaling-dir
+    for opt in ("--recordings", "--microxcaling-dir"):
+        assert C.main(["--library", "microxcaling", opt, str(tmp_path / "none")]) == 3
+    with pytest.raises(ValueError, match="give the recordings directory once"):
+        check("microxcaling", recordings=tmp_path / "a", microxcaling_dir=tmp_path / "b")
+
+
+def test_vectors_default(tmp_path, monkeypatch):
+    """--vectors: $MXREF_VECTORS, else ./spec_vectors from the current directory."""
+    from mxref.conformance.adapters.spec_vectors import default_vectors
+
+    monkeypatch.delenv("MXREF_VECTORS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert default_vectors() == (tmp_path / "spec_vectors", None)
+    monkeypatch.setenv("MXREF_VECTORS", str(tmp_path / "ref"))
+    assert default_vectors() == (tmp_path / "ref", "MXREF_VECTORS")
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "MANIFEST.json").write_text(json.dumps({"schema_version": 1, "files": []}))
+    with pytest.raises(ValueError, match=r"holds no MANIFEST.json"):  # the set the variable names is missing
+        check("dump", dump=d)
+
+
+def test_adapter_names_and_modes(tmp_path):
+    """Every registry name is the adapter's own; --library dump picks the spec_vectors adapter
+    for a MANIFEST.json-only directory, and --library spec_vectors asks for it by name."""
+    from mxref.conformance.adapters import ADAPTERS, MODES
+
+    assert all(cls.name == name for name, cls in ADAPTERS.items())
+    assert len({cls.name for cls in ADAPTERS.values()}) == len(ADAPTERS)
+    ref = SV
+    a = C.DumpAdapter.from_options(dump=ref, vectors=ref)
+    b = C.VectorsAdapter.from_options(dump=ref, vectors=ref)
+    assert type(a) is type(b) is C.VectorsAdapter and a.name == "spec_vectors" and a.display_name == "dump"
+    assert {a.mode(t) for p in a.profiles().values() for t in a.targets(p, 1)} == {"record", "compare"}
+    assert C.MxrefAdapter().mode(C.Target("encode", "int8", C.Profile("x"))) == "run"
+    assert set(MODES) == {"run", "record", "compare"}
+    with pytest.raises(ValueError, match="--library spec_vectors needs --dump DIR"):
+        check("spec_vectors")
+    assert C.main(["--library", "spec_vectors"]) == 2
+
+
+def test_cases_block_size_from_target():
+    """The MX cases take the target's block size (k = 32 gives the cases they always gave)."""
+    t16 = C.Target("quantize", "mxfp8_e4m3", C.Profile("floor-rne"), block_size=16)
+    batches = C.cases(t16)
+    assert batches[0].shape[1] == 16 and all(b.ndim == 2 for b in batches)
+    assert sum(count_cases(t16, b) for b in batches) >= C.LEVEL_MINIMUM[1]["quantize"]
+    with pytest.raises(ValueError, match="blocks of at least"):
+        C.cases(C.Target("quantize", "mxfp8_e4m3", C.Profile("floor-rne"), block_size=4))
+    with pytest.raises(ValueError, match="no generated cases for operation 'decode'"):
+        C.cases(C.Target("decode", "fp8_e4m3", C.Profile("exact")))
+
+
+def test_main_prog(capsys):
+    with pytest.raises(SystemExit):
+        C.main(["--help"], prog="mxref check")
+    out = capsys.readouterr().out
+    assert out.startswith("usage: mxref check") and "MXREF_RECORDINGS" in out and "MXREF_VECTORS" in out
+
+
+def test_quiet_torchao_restores():
+    import logging
+    import warnings
+
+    from mxref._peer_imports import quiet_torchao
+
+    before = logging.root.manager.disable
+    with pytest.raises(ImportError):
+        with quiet_torchao():
+            warnings.warn("hidden")
+            assert logging.root.manager.disable == logging.WARNING
+            import mxref_no_such_module  # noqa: F401
+    assert logging.root.manager.disable == before

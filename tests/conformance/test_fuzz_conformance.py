@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from mxref import conformance as C
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SV = ROOT / "spec_vectors"
 SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

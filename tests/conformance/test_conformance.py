@@ -1,4 +1,4 @@
-"""The conformance checker (mxref/conformance.py, tools/conformance.py).
+"""The conformance checker (the package mxref/conformance/, tools/conformance.py).
 
 * The case generator: deterministic, at least the documented count per level, and hitting the
   boundaries it promises (checked on the generated bits, independently of the generator's code).
@@ -12,7 +12,7 @@
   reported as MISMATCH with a shrunk example.
 * Each IMPL_DEFINED id, ERROR and UNSUPPORTED, decided on crafted outputs; --strict.
 * The dump adapter: a dump written from mxref passes; a corrupted file is a clear error. (The
-  spec_vectors layout: tests/test_conformance_vectors.py.)
+  spec_vectors layout: tests/conformance/test_conformance_vectors.py.)
 * NVFP4 (not MX v1.0) in the torchao adapter: the cases hit every E4M3 block scale and midpoint
   (checked against E4M3 values typed from the bit fields); torchao 0.18 at level 1 differs from
   its mxref model only where documented; faults in a model adapter are shrunk MISMATCHes.
@@ -34,9 +34,13 @@ import pytest
 
 import mxref
 from mxref import conformance as C
+from mxref.conformance.classify import classify_blocks, classify_values
+from mxref.conformance.expected import reference_output
+from mxref.conformance.known import version_tuple
+from mxref.conformance.model import ELEMENTS, ID_BIT, count_cases, to_blocks
 from mxref.conformance import MxrefAdapter, Output, Target, check, parse_line, write_dump
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MX = list(mxref.MX_FORMATS)
 HEADERS = ["library", "version", "operation", "format", "profile", "modes", "cases", "pass",
            "mismatch", "impl-defined", "unsupported", "error"]
@@ -106,7 +110,7 @@ def _block_input(line):
 
 def _release(version: str) -> tuple:
     """(major, minor) of a peer library's version string."""
-    return C._version_tuple(version)[:2]
+    return version_tuple(version)[:2]
 
 
 def _known_ids(line) -> str | None:
@@ -122,9 +126,9 @@ def test_level_minimum_counts(level):
     for fmt in MX:
         for dt in ("float32", "float64"):
             t = Target("quantize", fmt, prof, dtype=dt)
-            n = sum(C._count_cases(t, b) for b in C.cases(t, level))
+            n = sum(count_cases(t, b) for b in C.cases(t, level))
             assert n >= C.LEVEL_MINIMUM[level]["quantize"], (fmt, dt, n)
-    for el in ("fp8_e4m3", "fp4_e2m1", "int8") if level == 2 else C._ELEMENTS:
+    for el in ("fp8_e4m3", "fp4_e2m1", "int8") if level == 2 else ELEMENTS:
         t = Target("encode", el, prof)
         assert sum(b.size for b in C.cases(t, level)) >= C.LEVEL_MINIMUM[level]["encode"]
     t = Target("encode_e8m0", "e8m0", prof)
@@ -196,7 +200,7 @@ def test_quantize_cases_hit_the_boundaries(fmt):
 
 
 def test_encode_cases_hit_the_boundaries():
-    for fmt in C._ELEMENTS:
+    for fmt in ELEMENTS:
         el = mxref.element_format(fmt)
         for dt in (np.float32, np.float64):
             with np.errstate(invalid="ignore"):  # signalling NaNs among the cases
@@ -366,8 +370,8 @@ def test_nvfp4_cases_hit_the_block_scale_grid(name):
     t = _nv_target(name)
     batches = C.cases(t, 1, seed=0)
     assert all(a.tobytes() == b.tobytes() for a, b in zip(batches, C.cases(t, 1, seed=0)))
-    assert sum(C._count_cases(t, b) for b in batches) >= C.LEVEL_MINIMUM[1]["quantize"]
-    assert sum(C._count_cases(t, b) for b in C.cases(t, 2, seed=0)) >= C.LEVEL_MINIMUM[2]["quantize"]
+    assert sum(count_cases(t, b) for b in batches) >= C.LEVEL_MINIMUM[1]["quantize"]
+    assert sum(count_cases(t, b) for b in C.cases(t, 2, seed=0)) >= C.LEVEL_MINIMUM[2]["quantize"]
     blocks = batches[0]
     assert blocks.shape[1] == 16 and blocks.dtype == np.float32
     assert {b.shape[1] % 16 for b in batches[1:]} >= {0, 1, 7}  # whole and ragged rows
@@ -455,7 +459,7 @@ class NVFP4Model(C.Adapter):
     def run(self, t, x):
         opts = dict(t.profile.options)
         opts.update(self.fault)
-        out = C._reference(replace(t, profile=replace(t.profile, options=tuple(opts.items()))), x)
+        out = reference_output(replace(t, profile=replace(t.profile, options=tuple(opts.items()))), x)
         if self.swap:
             c = out.codes.copy()
             e = c.shape[1] // 2 * 2
@@ -484,13 +488,17 @@ def test_nvfp4_fault_injection(adapter, max_nonzero):
         assert _shrunk_count(ln) <= max_nonzero, ln.text
         x = _block_input(ln)[None, :]  # the shrunk block still fails on its own
         t = _nv_target(ln.data["profile"])
-        g, e = adapter.run(t, x), C._reference(t, x)
+        g, e = adapter.run(t, x), reference_output(t, x)
         assert not (np.array_equal(g.scales, e.scales) and np.array_equal(g.codes, e.codes)), ln.text
     assert any("shrunk from" in ln.text for ln in rep.mismatch_lines())
 
 
+#: the recordings as CI places them: shared/ beside the checkout (as test_microxcaling.py finds them)
+RECORDINGS = ROOT.parent / "shared" / "peers" / "microxcaling"
+
+
 def test_microxcaling_recordings():
-    mx = C.MicroxcalingAdapter()
+    mx = C.MicroxcalingAdapter(RECORDINGS)
     if mx.availability():
         pytest.skip(mx.availability())
     rep = check(mx, errors=0)
@@ -518,17 +526,17 @@ def test_microxcaling_recordings():
 
 def _fault_blocks(t: Target, x: np.ndarray, se_of_block) -> Output:
     """mxref's output with the shared exponent replaced per block (elements re-encoded)."""
-    out = C._reference(t, x)
+    out = reference_output(t, x)
     el = mxref.mx_format(t.format).element
     k = t.block_size
     n, L = x.shape
-    xb = C._to_blocks(x, k, x.dtype.type(0)).astype(np.float64)
+    xb = to_blocks(x, k, x.dtype.type(0)).astype(np.float64)
     se = se_of_block(xb, out.scales.reshape(-1).astype(np.int64) - 127)
     change = (se + 127 != out.scales.reshape(-1)) & (out.scales.reshape(-1) != 0xFF)
     codes = mxref.encode(np.ldexp(xb, -se[:, None]), el, rounding=t.profile.rounding, nan="zero")
     vals = np.ldexp(mxref.decode(codes, el, np.float64), se[:, None])
-    cb = C._to_blocks(out.codes, k, 0)
-    vb = C._to_blocks(out.values, k, 0.0)
+    cb = to_blocks(out.codes, k, 0)
+    vb = to_blocks(out.values, k, 0.0)
     cb[change], vb[change] = codes[change], vals[change]
     nb = -(-L // k)
     out.scales = np.where(change, se + 127, out.scales.reshape(-1)).reshape(n, nb)
@@ -539,7 +547,7 @@ def _fault_blocks(t: Target, x: np.ndarray, se_of_block) -> Output:
 
 class TiesAway(MxrefAdapter):
     def run(self, t, x):
-        return C._reference(replace(t, profile=replace(t.profile, rounding="ties_away")), x)
+        return reference_output(replace(t, profile=replace(t.profile, rounding="ties_away")), x)
 
 
 class Log2SharedExponent(MxrefAdapter):
@@ -547,7 +555,7 @@ class Log2SharedExponent(MxrefAdapter):
 
     def run(self, t, x):
         if t.operation != "quantize":
-            return C._reference(t, x)
+            return reference_output(t, x)
         emax = mxref.mx_format(t.format).element.emax
 
         def se(xb, ref_se):
@@ -564,7 +572,7 @@ class SwappedNibbles(MxrefAdapter):
     """FP4 codes read with the nibbles of each byte swapped (elements 2i and 2i+1 exchanged)."""
 
     def run(self, t, x):
-        out = C._reference(t, x)
+        out = reference_output(t, x)
         if t.operation == "quantize":
             c = out.codes.copy()
             e = c.shape[1] // 2 * 2
@@ -575,7 +583,7 @@ class SwappedNibbles(MxrefAdapter):
 
 class NanToZero(MxrefAdapter):
     def run(self, t, x):
-        return C._reference(t, np.where(np.isnan(x), x.dtype.type(0), x))
+        return reference_output(t, np.where(np.isnan(x), x.dtype.type(0), x))
 
 
 class ScaleClampAt126(MxrefAdapter):
@@ -583,7 +591,7 @@ class ScaleClampAt126(MxrefAdapter):
 
     def run(self, t, x):
         if t.operation != "quantize":
-            return C._reference(t, x)
+            return reference_output(t, x)
         return _fault_blocks(t, x, lambda xb, ref_se: np.where(
             (np.abs(xb) > 0).any(1) & (ref_se <= -126), np.maximum(ref_se, -126), ref_se))
 
@@ -647,7 +655,7 @@ class Edited(MxrefAdapter):
         self.fn = fn
 
     def run(self, t, x):
-        out = C._reference(t, x)
+        out = reference_output(t, x)
         return self.fn(t, x, out) or out
 
 
@@ -663,7 +671,7 @@ def test_impl_signed_zero_and_zero_block_scale():
     def edit(t, x, out):
         out.codes = np.where(out.codes == 0x80, 0x00, out.codes)  # -0 -> +0
         out.values = np.where(out.values == 0, 0.0, out.values)
-        zero = (C._to_blocks(x, 32, x.dtype.type(0)) == 0).all(1).reshape(out.scales.shape)
+        zero = (to_blocks(x, 32, x.dtype.type(0)) == 0).all(1).reshape(out.scales.shape)
         out.scales = np.where(zero, 0x42, out.scales)
     rep = _q(edit)
     _assert_well_formed(rep)
@@ -677,8 +685,8 @@ def test_impl_signed_zero_and_zero_block_scale():
 
 def test_a_nonzero_value_for_a_zero_block_is_a_mismatch():
     def edit(t, x, out):
-        zero = (C._to_blocks(x, 32, x.dtype.type(0)) == 0).all(1)
-        v = C._to_blocks(out.values, 32, 0.0)
+        zero = (to_blocks(x, 32, x.dtype.type(0)) == 0).all(1)
+        v = to_blocks(out.values, 32, 0.0)
         v[zero, 3] = 1.0
         out.values = v.reshape(out.values.shape[0], -1)[:, : out.values.shape[1]]
     rep = _q(edit)
@@ -697,9 +705,9 @@ def test_impl_nan_scale_elements_and_nan_block():
         def edit(t, x, out):
             # a block holding NaN (no Inf) converted with the scale of its other values; the NaN
             # element stays NaN (E4M3 0x7F), or is lost into a zero
-            xb = C._to_blocks(x, 32, x.dtype.type(0))
+            xb = to_blocks(x, 32, x.dtype.type(0))
             nan_only = (np.isnan(xb).any(1) & ~np.isinf(xb).any(1)).reshape(out.scales.shape)
-            ref = C._reference(t, np.where(np.isnan(x), x.dtype.type(0), x))
+            ref = reference_output(t, np.where(np.isnan(x), x.dtype.type(0), x))
             sel = np.repeat(nan_only, 32, axis=1)[:, : x.shape[1]]
             out.scales = np.where(nan_only, ref.scales, out.scales)
             out.codes = np.where(sel, np.where(np.isnan(x) & (not lose), 0x7F, ref.codes), out.codes)
@@ -713,7 +721,7 @@ def test_impl_nan_scale_elements_and_nan_block():
 
 def test_impl_inf_block():
     def edit(t, x, out):
-        ref = C._reference(replace(t, profile=replace(t.profile, options=(("inf_policy", "finite_scale"),))), x)
+        ref = reference_output(replace(t, profile=replace(t.profile, options=(("inf_policy", "finite_scale"),))), x)
         return ref
     rep = _q(edit)
     assert rep.totals()[C.MISMATCH] == 0 and set(_ids(rep)) == {"inf_block"}
@@ -721,7 +729,7 @@ def test_impl_inf_block():
 
 def test_impl_int8_minus128():
     def edit(t, x, out):
-        return C._reference(replace(t, profile=replace(t.profile, int8_allow_minus128=True)), x)
+        return reference_output(replace(t, profile=replace(t.profile, int8_allow_minus128=True)), x)
     rep = check(Edited(edit), formats="mxint8,int8", operations=["quantize", "encode"])
     assert rep.totals()[C.MISMATCH] == 0
     assert set(_ids(rep)) == {"int8_minus128"}
@@ -730,7 +738,7 @@ def test_impl_int8_minus128():
 
 
 def test_impl_fp32_subnormal_flush_only_when_consistent():
-    flush = Edited(lambda t, x, out: C._reference(
+    flush = Edited(lambda t, x, out: reference_output(
         replace(t, profile=replace(t.profile, options=(("flush_subnormals", True),))), x))
     rep = check(flush, formats="mxfp6_e2m3", operations="quantize")
     assert rep.totals()[C.MISMATCH] == 0 and set(_ids(rep)) == {"fp32_subnormal_flush"}
@@ -738,7 +746,7 @@ def test_impl_fp32_subnormal_flush_only_when_consistent():
     class Sometimes(MxrefAdapter):  # flushes only rows of even index: not a consistent choice
         def run(self, t, x):
             a = flush.run(t, x)
-            b = C._reference(replace(t, profile=replace(t.profile, scale_rule="ceil")), x)
+            b = reference_output(replace(t, profile=replace(t.profile, scale_rule="ceil")), x)
             odd = (np.arange(len(x)) % 2 == 1)[:, None]
             sub = ((np.abs(x) < 2.0**-126) & (x != 0)).any(1, keepdims=True)
             return Output(np.where(odd & sub, b.scales, a.scales), np.where(odd & sub, b.codes, a.codes),
@@ -758,41 +766,41 @@ def test_impl_value_beyond_fp32():
         v32 = mx.dequantize(np.float32)
     assert np.isinf(v32[0, 0]) and mx.dequantize(np.float64)[0, 0] == 2.0**128
     t = Target("quantize", "mxfp8_e4m3", C.Profile("ceil-rne", scale_rule="ceil"))
-    exp = C._reference(t, x)
+    exp = reference_output(t, x)
     got = Output(exp.scales, exp.codes, v32.astype(np.float64))
-    B = C._classify_blocks(t, x, exp, got, {})
-    assert B.cls[0] == C.IMPL and B.ids[0] == C._ID_BIT["value_beyond_fp32"]
+    B = classify_blocks(t, x, exp, got, {})
+    assert B.cls[0] == C.IMPL and B.ids[0] == ID_BIT["value_beyond_fp32"]
     got.values[0, 0] = 1.0
-    assert C._classify_blocks(t, x, exp, got, {}).cls[0] == C.MISMATCH
+    assert classify_blocks(t, x, exp, got, {}).cls[0] == C.MISMATCH
 
 
 def test_encode_classes():
     el = mxref.element_format("fp8_e5m2")
     x = np.array([np.nan, -0.0, 1e-30, 1.0, 70000.0, -np.nan], np.float32)
     t = Target("encode", "fp8_e5m2", C.Profile("p"))
-    exp = C._reference(t, x)
+    exp = reference_output(t, x)
     got = exp.codes.copy()
     got[0] = 0x7F          # another NaN payload
     got[1] = 0x00          # +0 for -0
     got[3] = 0x3D          # 1.25 for 1.0
     got[5] = 300           # not a code
-    cls, ids = C._classify_values(t, x, exp, Output(codes=got), {})
+    cls, ids = classify_values(t, x, exp, Output(codes=got), {})
     assert cls.tolist() == [C.IMPL, C.IMPL, C.PASS, C.MISMATCH, C.PASS, C.MISMATCH]
-    assert ids[0] == C._ID_BIT["nan_payload"] and ids[1] == C._ID_BIT["signed_zero"]
+    assert ids[0] == ID_BIT["nan_payload"] and ids[1] == ID_BIT["signed_zero"]
     assert el.has_nan
     # NaN into FP4: open unless the profile claims a policy
     t4 = Target("encode", "fp4_e2m1", C.Profile("p"))
     x4 = np.array([np.nan, 1.0], np.float32)
     g4 = Output(codes=np.array([0x7, 0x2]))
-    cls, ids = C._classify_values(t4, x4, C._reference(t4, x4), g4, {})
-    assert cls.tolist() == [C.IMPL, C.PASS] and ids[0] == C._ID_BIT["nan_into_finite"]
+    cls, ids = classify_values(t4, x4, reference_output(t4, x4), g4, {})
+    assert cls.tolist() == [C.IMPL, C.PASS] and ids[0] == ID_BIT["nan_into_finite"]
     t4z = Target("encode", "fp4_e2m1", C.Profile("p", nan="zero"))
-    cls, _ = C._classify_values(t4z, x4, C._reference(t4z, x4), g4, {})
+    cls, _ = classify_values(t4z, x4, reference_output(t4z, x4), g4, {})
     assert cls.tolist() == [C.MISMATCH, C.PASS]
     # E8M0 of zero / negatives: open; of a positive value: compared
     te = Target("encode_e8m0", "e8m0", C.Profile("p"))
     xe = np.array([0.0, -1.0, 1.0, 2.0**-130], np.float32)
-    cls, ids = C._classify_values(te, xe, C._reference(te, xe), Output(codes=np.array([5, 5, 127, 1])), {})
+    cls, ids = classify_values(te, xe, reference_output(te, xe), Output(codes=np.array([5, 5, 127, 1])), {})
     assert cls.tolist() == [C.IMPL, C.IMPL, C.PASS, C.MISMATCH]
 
 
@@ -803,7 +811,7 @@ def test_errors_unsupported_and_bad_output():
                 raise ValueError("too big for me")
             if t.operation == "encode" and np.isnan(x).any():
                 raise FloatingPointError("no NaN please")
-            return C._reference(t, x)
+            return reference_output(t, x)
 
         def unsupported(self, t, x):
             return "no ragged rows here" if t.operation == "quantize" and x.shape[1] % 32 else None
@@ -822,7 +830,7 @@ def test_errors_unsupported_and_bad_output():
 
     class BadShape(MxrefAdapter):
         def run(self, t, x):
-            out = C._reference(t, x)
+            out = reference_output(t, x)
             out.codes = out.codes[:, :-1] if out.codes.ndim == 2 else out.codes[:-1]
             return out
     rep = check(BadShape(), formats="mxfp4_e2m1", operations="quantize", errors=3)
@@ -868,7 +876,7 @@ def test_dump_options_are_the_claim(tmp_path):
     x = _dump_inputs()
     d = write_dump(tmp_path / "o", x, [("mxint8", "floor", "rne")])
     s = np.load(d / "mxint8_floor_rne.scales.npy")
-    zero = (C._to_blocks(x.reshape(-1, 70), 32, np.float32(0)) == 0).all(1).reshape(s.shape)
+    zero = (to_blocks(x.reshape(-1, 70), 32, np.float32(0)) == 0).all(1).reshape(s.shape)
     assert zero.any()
     np.save(d / "mxint8_floor_rne.scales.npy", np.where(zero, np.uint8(1), s))  # microxcaling's zero blocks
     assert set(check("dump", dump=d).impl_id_counts()) == {"zero_block_scale"}

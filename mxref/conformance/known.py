@@ -1,0 +1,220 @@
+"""MISMATCH classes seen before in peer libraries, keyed by the version range they were seen on
+(:data:`KNOWN_DIFFERENCES`): a matching MISMATCH line gets a ``[known: ...]`` note on those
+versions only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import encode, mx_format
+from .model import NVFP4
+
+def version_tuple(v: str) -> tuple:
+    """The leading numeric release of a version string ("0.18.0 (torch 2.13.0+cpu)" -> (0, 18, 0));
+    () when it has none."""
+    import re
+
+    m = re.match(r"\s*(\d+(?:\.\d+)*)", str(v))
+    return tuple(int(p) for p in m.group(1).split(".")) if m else ()
+
+
+@dataclass(frozen=True)
+class KnownDifference:
+    """A MISMATCH class seen in a peer library, keyed by the version range it was observed on: a
+    MISMATCH line that ``match`` recognises from its data, on a version in [low, high) (tuples;
+    None: unbounded), gets the note ``[known: <label>: <text>]``; on other versions it is left
+    as found (a new release may have fixed it, or changed it). ``observed``: the versions it was
+    seen on; ``fixed_in``: the first version seen without it, if any."""
+
+    library: str
+    id: str
+    low: tuple | None
+    high: tuple | None
+    observed: str
+    text: str
+    match: object = field(compare=False, repr=False)
+    fixed_in: str | None = None
+
+    def applies(self, version: str) -> bool:
+        v = version_tuple(version)
+        return bool(v) and (self.low is None or v >= self.low) and (self.high is None or v < self.high)
+
+    @property
+    def label(self) -> str:
+        dot = lambda t: ".".join(map(str, t))  # noqa: E731
+        if self.low is not None and self.high is not None and len(self.low) == 2 and \
+                self.high == (self.low[0], self.low[1] + 1):
+            rng = f"{dot(self.low)}.x"
+        elif self.low is None:
+            rng = f"< {dot(self.high)}" if self.high is not None else "any version"
+        else:
+            rng = f">= {dot(self.low)}" + (f", < {dot(self.high)}" if self.high is not None else "")
+        return f"{self.library} {rng} (seen on {self.observed})"
+
+
+def _hex_value(h: str) -> float:
+    u = np.uint32 if len(h) == 10 else np.uint64
+    return float(np.array([int(h, 16)], u).view(np.float32 if u is np.uint32 else np.float64)[0])
+
+
+def _hex_block(hs) -> np.ndarray:
+    if len(hs[0]) == 10:
+        return np.array([int(h, 16) for h in hs], np.uint32).view(np.float32)
+    return np.array([int(h, 16) for h in hs], np.uint64).view(np.float64)
+
+
+def _kd_ml_float64_twice(d) -> bool:
+    """encode from float64: the code of float32(x), not of x (rounded twice)."""
+    import re
+
+    if d.get("operation") != "encode" or "from=float64" not in d.get("modes", "") or "got" not in d:
+        return False
+    m = re.search(r"overflow=(\w+)", d["modes"])
+    with np.errstate(all="ignore"):
+        via32 = encode(np.array([_hex_value(d["input_hex"])], np.float64).astype(np.float32), d["format"],
+                       nan="zero", overflow=m.group(1) if m else "saturate")
+    return int(via32[0]) == d["got"] != d["expected"]
+
+
+def _kd_ml_e8m0_below_1p5(d) -> bool:
+    """encode_e8m0 of a float32 in (2^-127, 1.5 * 2^-127): 2^-126 (code 1) for 2^-127 (code 0)."""
+    if d.get("operation") != "encode_e8m0" or "got" not in d:
+        return False
+    v = _hex_value(d["input_hex"])
+    return 2.0**-127 < v < 1.5 * 2.0**-127 and d["got"] == 1 and d["expected"] == 0
+
+
+def _kd_gf_e8m0_below(d) -> bool:
+    if d.get("operation") != "encode_e8m0" or "got" not in d:
+        return False
+    return _hex_value(d["input_hex"]) < 2.0**-127 and d["got"] != 0
+
+
+def _kd_gf_float64_log2(d) -> bool:
+    """quantize from float64: amax = 2^e (2 - 2^-52) (fraction all ones), scale one too large."""
+    if d.get("operation") != "quantize" or "scale" not in d.get("got", {}):
+        return False
+    x = _hex_block(d["input_hex"])
+    if x.dtype != np.float64:
+        return False
+    a = np.abs(x[np.isfinite(x)])
+    if not a.size:
+        return False
+    frac = int(a.max().view(np.uint64)) & ((1 << 52) - 1)
+    return frac == (1 << 52) - 1 and d["got"]["scale"] == d["expected"]["scale"] + 1
+
+
+def _kd_ta_scale0_min_normal(d) -> bool:
+    """FLOOR / CEIL / EVEN: scale code 0 written, the elements divided by 2^-126."""
+    if d.get("operation") != "quantize" or d.get("format") == NVFP4 or d.get("profile") == "rceil-rne":
+        return False
+    g = d.get("got", {})
+    if g.get("scale") != 0 or d["expected"]["scale"] != 0 or "codes" not in g:
+        return False
+    x = _hex_block(d["input_hex"]).astype(np.float64)
+    return g["codes"] == encode(np.ldexp(x, 126), mx_format(d["format"]).element).tolist()
+
+
+def _kd_ta_rceil_code0(d) -> bool:
+    """RCEIL: scale code 0 applied as a factor 1.0."""
+    if d.get("operation") != "quantize" or d.get("profile") != "rceil-rne":
+        return False
+    g = d.get("got", {})
+    if g.get("scale") != 0 or "codes" not in g:
+        return False
+    x = _hex_block(d["input_hex"]).astype(np.float64)
+    return g["codes"] == encode(x, mx_format(d["format"]).element).tolist()
+
+
+def _kd_ta_rceil_log2(d) -> bool:
+    """RCEIL: ceil(log2(amax / max)) in float32 -- one short just above a power of two."""
+    if d.get("operation") != "quantize" or d.get("profile") != "rceil-rne":
+        return False
+    g = d.get("got", {})
+    if "scale" not in g or g["scale"] != d["expected"]["scale"] - 1 or g["scale"] == 0:
+        return False
+    x = _hex_block(d["input_hex"]).astype(np.float64)
+    a = np.abs(x[np.isfinite(x)])
+    if not a.size:
+        return False
+    with np.errstate(all="ignore"):
+        q = np.float32(a.max()) / np.float32(mx_format(d["format"]).element.max)
+        return bool(np.ceil(np.log2(q)) == g["scale"] - 127 and q > np.float32(2.0 ** (g["scale"] - 127)))
+
+
+def _kd_ta_nvfp4_zero_tensor(d) -> bool:
+    """NVFP4 per_tensor_amax_to_scale of an all-zero tensor: P = 0, scale 0xFF."""
+    if d.get("format") != NVFP4 or d.get("profile") != "nvfp4-pts_amax":
+        return False
+    return d.get("got", {}).get("scale") == 0xFF and bool((_hex_block(d["input_hex"]) == 0).all())
+
+
+#: What the tests found in the peer libraries (tests/test_conformance.py), by the version range it
+#: was observed on. ml_dtypes 0.7.0 fixed both of its entries (seen: level 1 reports no MISMATCH).
+KNOWN_DIFFERENCES = (
+    KnownDifference("ml_dtypes", "float64_rounded_twice", None, (0, 7), "0.6.0",
+                    "float64 casts round to float32 first, then to the element format (double rounding)",
+                    _kd_ml_float64_twice, fixed_in="0.7.0"),
+    KnownDifference("ml_dtypes", "e8m0_below_1.5x2^-127", None, (0, 7), "0.6.0",
+                    "float32 values in (2^-127, 1.5 * 2^-127) cast to E8M0 2^-126 although 2^-127 is nearer",
+                    _kd_ml_e8m0_below_1p5, fixed_in="0.7.0"),
+    KnownDifference("gfloat", "e8m0_below_2^-127", (0, 5), (0, 6), "0.5.2",
+                    "E8M0 rounding of values below 2^-127 gives codes outside 0..254", _kd_gf_e8m0_below),
+    KnownDifference("gfloat", "float64_floor_log2", (0, 5), (0, 6), "0.5.2",
+                    "compute_scale_amax takes floor(log2(amax)) in floating point: a float64 amax "
+                    "2^k (2 - 2^-52) gives k + 1 (the scale one too large)", _kd_gf_float64_log2),
+    KnownDifference("torchao", "scale0_divides_by_2^-126", (0, 18), (0, 19), "0.18.0",
+                    "a block with scale code 0 (2^-127) has its elements divided by 2^-126 (FLOOR, CEIL, EVEN)",
+                    _kd_ta_scale0_min_normal),
+    KnownDifference("torchao", "rceil_code0_as_1", (0, 18), (0, 19), "0.18.0",
+                    "RCEIL applies scale code 0 as a factor 1.0", _kd_ta_rceil_code0),
+    KnownDifference("torchao", "rceil_float32_log2", (0, 18), (0, 19), "0.18.0",
+                    "RCEIL takes ceil(log2(amax / max)) in float32: just above a power of two the scale "
+                    "is one short", _kd_ta_rceil_log2),
+    KnownDifference("torchao", "nvfp4_zero_tensor", (0, 18), (0, 19), "0.18.0",
+                    "NVFP4 per_tensor_amax_to_scale of an all-zero tensor divides by P = 0 (scale 0xFF)",
+                    _kd_ta_nvfp4_zero_tensor),
+)
+
+
+def known_difference(library: str, version: str, data: dict):
+    """The KnownDifference a MISMATCH line's data is, on this library version; None if none."""
+    for kd in KNOWN_DIFFERENCES:
+        if kd.library == library and kd.applies(version):
+            try:
+                if kd.match(data):
+                    return kd
+            except (KeyError, TypeError, ValueError, IndexError):
+                continue
+    return None
+
+
+def known_differences_note(library: str, version: str) -> str | None:
+    """A run note when the library has recorded differences but none for this version."""
+    mine = [kd for kd in KNOWN_DIFFERENCES if kd.library == library]
+    if not mine or any(kd.applies(version) for kd in mine):
+        return None
+    rec = "; ".join(f"{kd.label}: {kd.text}" + (f" (fixed in {kd.fixed_in})" if kd.fixed_in else "") for kd in mine)
+    return (f"{library} {version}: no known differences are recorded for this version, so every MISMATCH "
+            f"shown is unexplained here (recorded for other versions: {rec})")
+
+
+def annotate_known(adapter, results, notes: list) -> None:
+    """Add the version-keyed known-difference note to each MISMATCH line it explains."""
+    if not adapter.has_known_differences:
+        return
+    try:
+        version = adapter.version()
+    except Exception:  # pragma: no cover - an adapter without a readable version
+        return
+    for r in results:
+        for line in r.mismatch_lines:
+            kd = known_difference(adapter.name, version, line.data)
+            if kd is not None:
+                line.text += f" [known: {kd.label}: {kd.text}]"
+                line.data["known_difference"] = {"id": kd.id, "versions": kd.label, "text": kd.text}
+    note = known_differences_note(adapter.name, version) if results else None
+    if note:
+        notes.append(note)
