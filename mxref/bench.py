@@ -35,19 +35,17 @@ Progress goes to stderr; the report to stdout. Exit status 0 unless the argument
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
-import logging
 import os
 import sys
 import time
 import tracemalloc
-import warnings
 
 import numpy as np
 
 import mxref
 
+from ._peer_imports import quiet_torchao
 from .tables import github_table
 
 DEFAULT_SHAPE = (1, 4096, 11008)
@@ -58,10 +56,6 @@ FORMATS = (
     ("mxfp8_e4m3", "MXFP8 E4M3", "float8_e4m3fn", "float8_e4m3fn"),
     ("mxfp4_e2m1", "MXFP4 E2M1", "float4_e2m1fn_x2", "float4_e2m1fn"),
 )
-#: loggers that print warnings while torch / torchao import (native libraries that do not load on
-#: a CPU-only machine, deprecation notes): quiet during those imports and calls only
-TORCHAO_LOGGERS = ("torchao", "torch.utils._pytree")
-
 
 def log(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
@@ -212,25 +206,6 @@ class Bench:
         t, _, pf = best_of(lambda: self.x.astype(dt).astype(np.float32), self.repeat, self.warmup)
         self.add("ml_dtypes", f"astype({name}) + astype(float32)", label, t,
                  f"element cast only, no block scale; {pf_note(pf)}")
-
-
-@contextlib.contextmanager
-def quiet_torchao():
-    """Keep torch's and torchao's import-time chatter out of the report: their loggers
-    (TORCHAO_LOGGERS) show errors only, and Python warnings raised from torchao's own modules are
-    ignored, while the block runs; every other logger and warning is left as it is, and the levels
-    are restored afterwards."""
-    loggers = [logging.getLogger(name) for name in TORCHAO_LOGGERS]
-    levels = [lg.level for lg in loggers]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", module=r"torchao(\.|$)")
-        for lg in loggers:
-            lg.setLevel(logging.ERROR)
-        try:
-            yield
-        finally:
-            for lg, lv in zip(loggers, levels):
-                lg.setLevel(lv)
 
 
 def import_torchao():
