@@ -10,20 +10,30 @@ Element formats and the E8M0 scale (MX §5.3, §5.4.1): :func:`element_format`, 
 :func:`swizzle_scales`, :meth:`MXArray.save` / :func:`load`, the gpt-oss MXFP4 tensors
 :func:`to_gpt_oss`.
 Formats beside MX v1.0 (not the spec; kept apart, marked as such): :mod:`mxref.ext` -- the rows
-FP4 E3M0, INT4, INT2 (``EXTENSION_FORMATS``), mxint4 / mxint2 / mxfp4_e3m0, NVFP4, MX-QLLM.
+FP4 E3M0, INT4, INT2 (``mxref.ext.EXTENSION_FORMATS``; by name through :func:`element_format`),
+mxint4 / mxint2 / mxfp4_e3m0 (by name through :func:`mx_format`), NVFP4, MX-QLLM.
+
+Layout of the package (no import cycles; the core never imports :mod:`mxref.ext`): formats
+(the one registry), options, _kernel (the integer rounding core), elements, scale, arrays
+(MXArray), conversion (quantize / dequantize) with _fast_f32 and _dequant, products (dot /
+matmul), layers (linear), layout/ (packing, the .npz schema, serialization), reference/, tables;
+then ext/, conformance, vectors and the CLI above them.
 """
 
 from . import formats, reference
 from ._arrays import bfloat16_bits_to_float32, float16_bits_to_float16, ieee_subnormals
-from .conversion import MX_FORMATS, MXArray, MXFormat, dequantize, mx_format, quantize
-from .dot import ACCUMULATORS, dot, linear, matmul
+from .arrays import MXArray
+from .conversion import dequantize, quantize
 from .elements import decode, encode
 from .formats import (
     ELEMENT_FORMATS,
     FORMATS,
+    MX_FORMATS,
     Format,
+    MXFormat,
     e8m0,
     element_format,
+    mx_format,
     fp4_e2m1,
     fp6_e2m3,
     fp6_e3m2,
@@ -31,7 +41,8 @@ from .formats import (
     fp8_e5m2,
     int8,
 )
-from .packing import (
+from .layers import linear
+from .layout.packing import (
     PACKING_ORDERS,
     SCALE_LAYOUTS,
     pack_elements,
@@ -42,11 +53,11 @@ from .packing import (
     unpack_elements,
     unswizzle_scales,
 )
-from .serialization import from_gpt_oss, load, load_safetensors, save, save_safetensors, to_gpt_oss
-from .options import E8M0_ROUNDING_MODES, NAN_POLICIES, OVERFLOW_MODES, ROUNDING_MODES
+from .layout.serialization import from_gpt_oss, load, load_safetensors, save, save_safetensors, to_gpt_oss
+from .options import ACCUMULATORS, E8M0_ROUNDING_MODES, NAN_POLICIES, OVERFLOW_MODES, ROUNDING_MODES
+from .products import dot, matmul
 from .scale import encode_e8m0
-from .formats import EXTENSION_FORMATS, fp4_e3m0, int2, int4
-from . import ext
+from . import ext  # last: the extensions build on the core (the core never imports them)
 
 __version__ = "0.1.0"
 
@@ -100,8 +111,4 @@ __all__ = [
     "save_safetensors",
     "load_safetensors",
     "ext",
-    "EXTENSION_FORMATS",
-    "fp4_e3m0",
-    "int4",
-    "int2",
 ]

@@ -9,11 +9,10 @@ Python loop over elements (only over fixed-size chunks, to bound memory).
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ._arrays import _to_numpy, as_codes, as_float64, out_dtype, to_dtype
+from ._kernel import decode_table, max_mag, pack_code, round_parts, split_float64
 from .formats import Format, element_format
 from .options import check_encode_options, check_random_options
 
@@ -24,33 +23,6 @@ _DECODE_DTYPES = (np.float32, np.float64)
 
 
 # ----- decode -----------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=None)
-def _decode_table(fmt: Format) -> np.ndarray:
-    """float64 value of every code of fmt, from its bit fields (vectorized over the codes)."""
-    c = np.arange(fmt.num_codes, dtype=np.int64)
-    if fmt.integer:
-        signed = np.where(c >> (fmt.bits - 1) == 1, c - fmt.num_codes, c)
-        return np.ldexp(signed.astype(np.float64), fmt.scale_exponent)
-    m_bits = fmt.mantissa_bits
-    sign = (c >> (fmt.bits - 1)) & 1 if fmt.signed else np.zeros_like(c)
-    e = (c >> m_bits) & ((1 << fmt.exponent_bits) - 1)
-    m = c & ((1 << m_bits) - 1)
-    sub = (e == 0) if fmt.has_subnormals else np.zeros(c.shape, bool)
-    # normal: 2^(e-bias) (2^m + m) / 2^m ; subnormal: 2^(1-bias) m / 2^m
-    sig = np.where(sub, m, m + (1 << m_bits)).astype(np.float64)
-    exp = np.where(sub, 1, e) - fmt.bias - m_bits
-    mag = np.ldexp(sig, exp.astype(np.int32))
-    val = np.where(sign == 1, -mag, mag)
-    e_ones, m_ones = (1 << fmt.exponent_bits) - 1, (1 << m_bits) - 1
-    if fmt.nonfinite == "ieee":
-        val = np.where((e == e_ones) & (m == 0), np.where(sign == 1, -np.inf, np.inf), val)
-        val = np.where((e == e_ones) & (m != 0), np.copysign(np.nan, np.where(sign == 1, -1.0, 1.0)), val)
-    elif fmt.nonfinite == "nan_only":
-        val = np.where((e == e_ones) & (m == m_ones), np.copysign(np.nan, np.where(sign == 1, -1.0, 1.0)), val)
-    val.setflags(write=False)
-    return val
 
 
 def decode(codes, fmt, dtype=np.float32) -> np.ndarray:
@@ -66,88 +38,10 @@ def decode(codes, fmt, dtype=np.float32) -> np.ndarray:
     fmt = element_format(fmt)
     dt, want = out_dtype(dtype, tuple(np.dtype(d).name for d in _DECODE_DTYPES))
     c = as_codes(codes, fmt.bits)
-    return to_dtype(_decode_table(fmt).astype(dt)[c], want)
+    return to_dtype(decode_table(fmt).astype(dt)[c], want)
 
 
 # ----- encode -----------------------------------------------------------------------------------
-
-
-def split_float64(x64: np.ndarray):
-    """Exact parts of float64 values: (negative, significand, floor_log2, is_nan, is_inf).
-
-    For finite non-zero x: |x| = significand * 2^(floor_log2 - 52) with significand an integer in
-    [2^52, 2^53) (subnormals normalized); zeros have significand 0. frexp and ldexp are exact."""
-    neg = np.signbit(x64)
-    is_nan = np.isnan(x64)
-    is_inf = np.isinf(x64)
-    finite = np.where(is_nan | is_inf, 0.0, x64)
-    frac, ex = np.frexp(np.abs(finite))
-    sig = np.ldexp(frac, 53).astype(np.uint64)
-    return neg, sig, ex.astype(np.int64) - 1, is_nan, is_inf
-
-
-def _round_params(fmt: Format):
-    """(m, emin): the quantum of a magnitude with floor_log2 = f is 2^(max(f, emin) - m)."""
-    if fmt.integer:
-        # k * 2^s with k < 2^(bits-1): a fixed quantum 2^s, i.e. m = bits-2 below the top binade
-        return fmt.mantissa_bits - 1, fmt.emin
-    return fmt.mantissa_bits, fmt.emin
-
-
-def round_parts(neg, sig, flog2, fmt: Format, rounding: str, random_bits=None, random_bit_count=0):
-    """Magnitude code of (sig * 2^(flog2-52)) rounded to fmt, with an unbounded top exponent.
-
-    Returns int64 magnitude codes (the code of |result| with the sign bit clear); a value above
-    ``fmt.code_of_max`` means the rounded magnitude overflowed. Zeros (sig = 0) give 0.
-    The quantum at magnitude |x| is 2^q with q = max(floor_log2|x|, emin) - m; N = |x| / 2^q is
-    rounded to an integer per ``rounding`` and the code is ((max(floor_log2, emin) - emin) << m) + N,
-    which is also right when rounding carries N into the next binade. (MX §6.3; OFP8 §5.2.1)
-    """
-    m, emin = _round_params(fmt)
-    top = np.maximum(flog2, emin)
-    # shift from the 53-bit significand to the quantum: s = q - (flog2 - 52) >= 52 - m > 0
-    s = top - m - flog2 + 52
-    s_c = np.minimum(s, 63).astype(np.uint64)  # M < 2^53, so any shift >= 63 acts alike
-    one = np.uint64(1)
-    n0 = sig >> s_c
-    rem = sig & ((one << s_c) - one)
-    if rounding == "rne":
-        half = one << (s_c - one)
-        # a tie goes to the even code: the LSB of n0 when m >= 1; with no mantissa bits (FP4 E3M0)
-        # the code is (top - emin) + n0, so its parity is the exponent's
-        odd = (n0 & one) == one if m else ((n0.astype(np.int64) + (top - emin)) & 1) == 1
-        up = (rem > half) | ((rem == half) & odd)
-    elif rounding == "ties_away":
-        up = rem >= (one << (s_c - one))
-    elif rounding == "toward_zero":
-        up = np.zeros(sig.shape, bool)
-    elif rounding == "up":
-        up = (rem != 0) & ~neg
-    elif rounding == "down":
-        up = (rem != 0) & neg
-    elif rounding == "stochastic":
-        # f * 2^r truncated = rem >> (s - r); away iff R + that >= 2^r
-        t = s - random_bit_count
-        f_r = np.where(t >= 64, np.uint64(0), rem >> np.clip(t, 0, 63).astype(np.uint64))
-        up = (random_bits + f_r) >= (one << np.uint64(random_bit_count))
-    else:  # pragma: no cover - validated by the caller
-        raise ValueError(rounding)
-    n = n0 + up.astype(np.uint64)
-    mag = ((top - emin) << m) + n.astype(np.int64)
-    return np.where(sig == 0, 0, mag)
-
-
-def _max_mag(fmt: Format, neg, allow_minus128: bool):
-    if fmt.integer and allow_minus128:
-        return np.where(neg, fmt.code_of_max + 1, fmt.code_of_max)
-    return fmt.code_of_max
-
-
-def _pack(fmt: Format, neg, mag):
-    """Code from sign and magnitude code: sign-magnitude, or two's complement for integers."""
-    if fmt.integer:
-        return np.where(neg, (fmt.num_codes - mag) % fmt.num_codes, mag)
-    return np.where(neg, mag | fmt.sign_mask, mag) if fmt.signed else mag
 
 
 def _encode_chunk(x64, fmt: Format, rounding, overflow, nan, allow_minus128, rbits, rcount):
@@ -157,8 +51,8 @@ def _encode_chunk(x64, fmt: Format, rounding, overflow, nan, allow_minus128, rbi
         neg = np.zeros_like(neg)
     # 2. round the magnitude (an infinite input gets a placeholder above max)
     mag = round_parts(neg, sig, flog2, fmt, rounding, rbits, rcount)
-    max_mag = _max_mag(fmt, neg, allow_minus128)
-    over = (mag > max_mag) | is_inf
+    top = max_mag(fmt, neg, allow_minus128)
+    over = (mag > top) | is_inf
     # 3. overflow: saturate, or IEEE 754 §7.4 per mode (directed modes keep finite inputs finite)
     if overflow == "saturate":
         to_max = over
@@ -171,8 +65,8 @@ def _encode_chunk(x64, fmt: Format, rounding, overflow, nan, allow_minus128, rbi
         )
         to_max = over & keep_finite
         to_special = over & ~keep_finite
-    mag = np.where(to_max, max_mag, mag)
-    code = _pack(fmt, neg, mag)
+    mag = np.where(to_max, top, mag)
+    code = pack_code(fmt, neg, mag)
     if fmt.has_inf:
         special = np.where(neg, fmt.inf_codes[1], fmt.inf_codes[0])
     elif fmt.has_nan:  # NaN-only (E4M3): overflow becomes NaN, with the sign

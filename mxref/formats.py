@@ -19,6 +19,8 @@ import enum
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .options import check_block_size
+
 __all__ = [
     "Format",
     "FORMATS",
@@ -40,6 +42,12 @@ __all__ = [
     "int2",
     "element_format",
     "format_names",
+    "MXFormat",
+    "MX_FORMATS",
+    "EXT_MX_FORMATS",
+    "mx_format",
+    "register_element_format",
+    "register_mx_format",
 ]
 
 #: Allowed values of :attr:`Format.nonfinite`.
@@ -289,50 +297,56 @@ int2 = Format("int2", 2, 0, 1, 0, "finite", None, integer=True, scale_exponent=0
               spec="not MX v1.0: microxcaling int2")
 
 #: The MX element formats and the E8M0 scale format, by mxref name.
-ELEMENT_FORMATS: dict[str, Format] = {
-    f.name: f for f in (fp8_e4m3, fp8_e5m2, fp6_e2m3, fp6_e3m2, fp4_e2m1, int8, e8m0)
-}
+ELEMENT_FORMATS: dict[str, Format] = {}
 #: Wider formats used for inputs and for comparison tables.
 REFERENCE_FORMATS: dict[str, Format] = {f.name: f for f in (float32, bfloat16, float16)}
 #: Element formats beside MX v1.0 (``extension=True``), by mxref name (see :mod:`mxref.ext`).
-EXTENSION_FORMATS: dict[str, Format] = {f.name: f for f in (fp4_e3m0, int4, int2)}
+EXTENSION_FORMATS: dict[str, Format] = {}
 #: Every row of the specification (MX v1.0 / OFP8) and the wider IEEE rows; the extension rows
 #: are in EXTENSION_FORMATS.
-FORMATS: dict[str, Format] = {**ELEMENT_FORMATS, **REFERENCE_FORMATS}
+FORMATS: dict[str, Format] = {}
 
 # Names users already type, mapped to mxref names (lower case).
-_ALIASES: dict[str, str] = {
-    # ml_dtypes / torch dtype names
-    "float8_e4m3fn": "fp8_e4m3",
-    "float8_e5m2": "fp8_e5m2",
-    "float6_e2m3fn": "fp6_e2m3",
-    "float6_e3m2fn": "fp6_e3m2",
-    "float4_e2m1fn": "fp4_e2m1",
-    "float8_e8m0fnu": "e8m0",
-    # microxcaling ElemFormat / Intel Neural Compressor
-    "fp4": "fp4_e2m1",
-    # short names
-    "e4m3": "fp8_e4m3",
-    "e5m2": "fp8_e5m2",
-    "e2m3": "fp6_e2m3",
-    "e3m2": "fp6_e3m2",
-    "e2m1": "fp4_e2m1",
-    "mxint8_element": "int8",
-    # gfloat format_info names
-    "ocp_e4m3": "fp8_e4m3",
-    "ocp_e5m2": "fp8_e5m2",
-    "ocp_e2m3": "fp6_e2m3",
-    "ocp_e3m2": "fp6_e3m2",
-    "ocp_e2m1": "fp4_e2m1",
-    "ocp_int8": "int8",
-    "ocp_e8m0": "e8m0",
-    # formats beside MX v1.0 (EXTENSION_FORMATS)
-    "e3m0": "fp4_e3m0",
-    "float4_e3m0": "fp4_e3m0",
-    "fp4_e3m0fn": "fp4_e3m0",
-    "mxint4_element": "int4",
-    "mxint2_element": "int2",
-}
+_ALIASES: dict[str, str] = {}
+
+
+def register_element_format(row: Format, aliases=()) -> Format:
+    """Add an element row (at most 8 bits) to the registry, with the other names it goes by.
+
+    A spec row (``extension=False``) goes into ELEMENT_FORMATS and FORMATS, an extension row
+    into EXTENSION_FORMATS; :func:`element_format` then resolves its name and aliases. A name
+    or alias that is already taken raises ValueError. Returns the row."""
+    if not isinstance(row, Format) or not row.is_element_format:
+        raise ValueError(f"an element format row of at most 8 bits is needed, got {row!r}")
+    names = [row.name] + [a.lower() for a in aliases]
+    taken = [n for n in names if n in ELEMENT_FORMATS or n in EXTENSION_FORMATS or n in _ALIASES]
+    if taken:
+        raise ValueError(f"format name(s) already registered: {', '.join(taken)}")
+    if row.extension:
+        EXTENSION_FORMATS[row.name] = row
+    else:
+        ELEMENT_FORMATS[row.name] = row
+        FORMATS[row.name] = row
+    for a in names[1:]:
+        _ALIASES[a] = row.name
+    return row
+
+
+# The registry. One call per row: its mxref name comes from the row, then the names users
+# already type (ml_dtypes / torch dtype names, microxcaling / Intel Neural Compressor, short
+# names, gfloat format_info names).
+register_element_format(fp8_e4m3, ("float8_e4m3fn", "e4m3", "ocp_e4m3"))
+register_element_format(fp8_e5m2, ("float8_e5m2", "e5m2", "ocp_e5m2"))
+register_element_format(fp6_e2m3, ("float6_e2m3fn", "e2m3", "ocp_e2m3"))
+register_element_format(fp6_e3m2, ("float6_e3m2fn", "e3m2", "ocp_e3m2"))
+register_element_format(fp4_e2m1, ("float4_e2m1fn", "fp4", "e2m1", "ocp_e2m1"))
+register_element_format(int8, ("mxint8_element", "ocp_int8"))
+register_element_format(e8m0, ("float8_e8m0fnu", "ocp_e8m0"))
+FORMATS.update(REFERENCE_FORMATS)
+# formats beside MX v1.0 (extension=True)
+register_element_format(fp4_e3m0, ("e3m0", "float4_e3m0", "fp4_e3m0fn"))
+register_element_format(int4, ("mxint4_element",))
+register_element_format(int2, ("mxint2_element",))
 
 
 def format_names() -> list[str]:
@@ -390,3 +404,96 @@ def element_format(fmt) -> Format:
     raise ValueError(
         f"unknown element format {fmt!r}; known names: {', '.join(format_names())}"
     )
+
+
+# ----- MX formats: element row + block size + scale (MX §5.2) ------------------------------------
+
+
+@dataclass(frozen=True)
+class MXFormat:
+    """A concrete MX format (MX §5.2 Table 1): an element format, a block size, a scale format."""
+
+    name: str
+    element: Format
+    block_size: int = 32
+    scale: Format = e8m0
+    spec: str = "MX §5.2 Table 1"
+
+    def __post_init__(self):
+        # every field is checked here, so that no later use (quantize, dequantize, dot) divides
+        # by a zero block size or reads codes of a format that is not an element row
+        if not isinstance(self.name, str):
+            raise TypeError(f"MXFormat name must be a str, got {self.name!r}")
+        el = element_format(self.element)
+        if not el.has_zero:
+            raise ValueError(f"MXFormat element must be an element format, got the scale format {el.name}")
+        sc = element_format(self.scale)
+        if sc is not e8m0:
+            raise ValueError(f"MXFormat scale must be E8M0 (the MX scale format, MX §5.4.1), got {sc.name}")
+        object.__setattr__(self, "element", el)
+        object.__setattr__(self, "scale", sc)
+        object.__setattr__(self, "block_size", check_block_size(self.block_size))
+        if not isinstance(self.spec, str):
+            raise TypeError(f"MXFormat spec must be a str, got {self.spec!r}")
+
+    def __repr__(self) -> str:
+        return f"MXFormat({self.name!r})"
+
+
+#: The MX v1.0 formats (MX §5.2 Table 1), by name.
+MX_FORMATS: dict[str, MXFormat] = {}
+#: MX-style formats built on the extension rows (not MX v1.0), by name: an extension element
+#: row, block 32, E8M0 scale. :func:`mxref.quantize` converts them exactly like the spec formats,
+#: and their MXArrays report ``is_mx_v1 == False``.
+#:   mxint4      microxcaling ``int4`` elements (k/4, |k| <= 7; emax 0)
+#:   mxint2      microxcaling ``int2`` elements ({-1, 0, 1}; emax 0)
+#:   mxfp4_e3m0  torchao FP4 E3M0 elements (0, 2^-2 ... 2^4 with sign; emax 4)
+EXT_MX_FORMATS: dict[str, MXFormat] = {}
+
+
+def register_mx_format(fmt: MXFormat) -> MXFormat:
+    """Add an MX format to MX_FORMATS (spec element row) or EXT_MX_FORMATS (extension row), so
+    that :func:`mx_format` resolves it by name. A name already taken raises ValueError."""
+    if not isinstance(fmt, MXFormat):
+        raise TypeError(f"an MXFormat is needed, got {type(fmt).__name__}")
+    if fmt.name in MX_FORMATS or fmt.name in EXT_MX_FORMATS:
+        raise ValueError(f"MX format name already registered: {fmt.name}")
+    (EXT_MX_FORMATS if fmt.element.extension else MX_FORMATS)[fmt.name] = fmt
+    return fmt
+
+
+for _e in ("fp8_e4m3", "fp8_e5m2", "fp6_e2m3", "fp6_e3m2", "fp4_e2m1", "int8"):
+    register_mx_format(MXFormat(f"mx{_e}", element_format(_e)))
+register_mx_format(MXFormat("mxint4", int4, spec="not MX v1.0: microxcaling MXINT4 (int4 elements)"))
+register_mx_format(MXFormat("mxint2", int2, spec="not MX v1.0: microxcaling MXINT2 (int2 elements)"))
+register_mx_format(MXFormat("mxfp4_e3m0", fp4_e3m0, spec="not MX v1.0: FP4 E3M0 elements"))
+del _e
+
+_MX_ALIASES = {"mxfp4": "mxfp4_e2m1"}
+
+
+def mx_format(fmt) -> MXFormat:
+    """An :class:`MXFormat` by name (``"mxfp8_e4m3"``, ..., ``"mxint8"``), or from any element
+    format name :func:`mxref.element_format` accepts (block 32, E8M0 scale). The MX-style formats
+    beside MX v1.0 (``"mxint4"``, ``"mxint2"``, ``"mxfp4_e3m0"``; :data:`EXT_MX_FORMATS`)
+    resolve too; their MXArrays say ``is_mx_v1 == False``."""
+    if isinstance(fmt, MXFormat):
+        return fmt
+    registries = (MX_FORMATS, EXT_MX_FORMATS)
+    if isinstance(fmt, str):
+        key = fmt.strip().lower()
+        key = _MX_ALIASES.get(key, key)
+        for reg in registries:
+            if key in reg:
+                return reg[key]
+    try:
+        el = element_format(fmt)
+    except ValueError:
+        el = None
+    if el is not None and el.has_zero:
+        for reg in registries:
+            for f in reg.values():
+                if f.element is el:
+                    return f
+    raise ValueError(f"unknown MX format {fmt!r}; known: {', '.join(MX_FORMATS)}, "
+                     f"and beside MX v1.0 {', '.join(EXT_MX_FORMATS)} (or an element format name)")

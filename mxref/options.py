@@ -5,6 +5,10 @@ Every choice the specification leaves open is one of these names, with a documen
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
+import numpy as np
+
 #: Element rounding modes (MX §6.3 requires "rne"; the others "may" be offered).
 #:  rne          round to nearest, ties to even (IEEE 754 roundTiesToEven) -- the spec's
 #:  ties_away    round to nearest, ties away from zero (microxcaling's round="nearest")
@@ -84,3 +88,123 @@ def check_random_options(rounding, random_bits, random_bit_count) -> int:
     if not 1 <= n <= 32:
         raise ValueError(f"random_bit_count must be in 1..32, got {n}")
     return n
+
+
+# ----- integers and block sizes -------------------------------------------------------------------
+
+#: The largest block size accepted anywhere (quantize, MXFormat, MXArray, the ext formats):
+#: 2^31, far beyond any real block. A block longer than its axis is one short block: the work
+#: and memory follow the data, never the block size.
+MAX_BLOCK_SIZE = 1 << 31
+
+
+def check_int(name, v, lo, hi=None) -> int:
+    """v as an int in lo ... hi (hi None: unbounded), else TypeError / ValueError naming it."""
+    if isinstance(v, bool) or not hasattr(v, "__index__"):
+        raise TypeError(f"{name} must be an int, got {v!r}")
+    v = int(v)
+    if v < lo or (hi is not None and v > hi):
+        raise ValueError(f"{name} must be in {lo}..{hi if hi is not None else 'inf'}, got {v}")
+    return v
+
+
+def check_block_size(block_size, name: str = "block_size") -> int:
+    """block_size as an int in 1 ... MAX_BLOCK_SIZE, else TypeError / ValueError naming it."""
+    return check_int(name, block_size, 1, MAX_BLOCK_SIZE)
+
+
+def check_bool(name, v) -> bool:
+    """v as a bool (Python or NumPy), else TypeError naming it."""
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {v!r}")
+    return bool(v)
+
+
+# ----- option dicts of array objects (MXArray, NVFP4Array, MXQLLMArray) ---------------------------
+
+
+def choice_option(allowed):
+    """A check (name, value) of an option dict entry that must be one of ``allowed``."""
+    return lambda name, v: check_choice(f"options[{name!r}]", v, allowed)
+
+
+def check_options(options, known: dict, owner: str) -> dict:
+    """A copy of ``options`` (a dict) whose keys are in ``known`` and whose values pass the
+    check ``known[key]`` (a function (name, value) raising TypeError / ValueError)."""
+    if not isinstance(options, dict):
+        raise TypeError(f"{owner} options must be a dict, got {type(options).__name__}")
+    for key, v in options.items():
+        if key not in known:
+            raise ValueError(f"{owner} options has the unknown key {key!r}; known keys: "
+                             f"{', '.join(known)}")
+        known[key](key, v)
+    return dict(options)
+
+
+# ----- quantize's options: one frozen object, one validator ---------------------------------------
+
+#: The options of :func:`mxref.quantize` that decide its codes (and that an MXArray records),
+#: with the values each may take: a tuple of names, ``bool``, or a range of ints. This is the
+#: one table every check of these options reads (quantize, MXArray, the .npz files).
+QUANTIZE_OPTION_VALUES: dict[str, object] = {
+    "scale_rule": SCALE_RULES,
+    "rounding": ROUNDING_MODES,
+    "zero_scale": range(0, 255),
+    "inf_policy": INF_POLICIES,
+    "scale_overflow": SCALE_OVERFLOW_POLICIES,
+    "flush_subnormals": bool,
+    "int8_allow_minus128": bool,
+}
+
+
+def check_quantize_option(key: str, v, argname: str | None = None):
+    """The checked value of quantize option ``key`` (TypeError / ValueError naming ``argname``,
+    default the key): a name of its choices, a bool, or an int of its range."""
+    argname = key if argname is None else argname
+    allowed = QUANTIZE_OPTION_VALUES[key]
+    if allowed is bool:
+        return check_bool(argname, v)
+    if isinstance(allowed, range):
+        return check_int(argname, v, allowed.start, allowed.stop - 1)
+    check_choice(argname, v, allowed)
+    return v
+
+
+def describe_quantize_option(key: str) -> str:
+    """What option ``key`` may be, in words ("True or False", "an int in 0..254", "one of ...")."""
+    allowed = QUANTIZE_OPTION_VALUES[key]
+    if allowed is bool:
+        return "True or False"
+    if isinstance(allowed, range):
+        return f"an int in {allowed.start}..{allowed.stop - 1}"
+    return "one of " + ", ".join(map(repr, allowed))
+
+
+#: Checks of an MXArray's option dict (any subset of quantize's options), for check_options.
+MXARRAY_OPTIONS = {k: (lambda key, v: check_quantize_option(key, v, f"options[{key!r}]"))
+                   for k in QUANTIZE_OPTION_VALUES}
+
+
+@dataclass(frozen=True)
+class QuantizeOptions:
+    """quantize's options, checked once (``__post_init__``) and then read as attributes by every
+    path (the integer path, the float32 path) and recorded in the MXArray (:meth:`as_dict`).
+    See :func:`mxref.quantize` for each option."""
+
+    scale_rule: str = "floor"
+    rounding: str = "rne"
+    zero_scale: int = 0x00
+    inf_policy: str = "nan_scale"
+    scale_overflow: str = "clamp"
+    flush_subnormals: bool = False
+    int8_allow_minus128: bool = False
+
+    def __post_init__(self):
+        # checked in quantize's historical order, so the first bad argument is the one named
+        for name in ("scale_rule", "rounding", "inf_policy", "scale_overflow", "zero_scale",
+                     "flush_subnormals", "int8_allow_minus128"):
+            object.__setattr__(self, name, check_quantize_option(name, getattr(self, name)))
+
+    def as_dict(self) -> dict:
+        """The options as the plain dict an MXArray records (every key, in this order)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -2,18 +2,23 @@
 
 Code c in 0 ... 254 is 2^(c-127); 0xFF is the only NaN; there is no zero, sign or Inf. Decoding
 is :func:`mxref.decode` with ``fmt="e8m0"``; this module encodes a positive value to the power of
-two chosen by an explicit rounding of its exponent.
+two chosen by an explicit rounding of its exponent, and holds the shared-exponent rules of MX
+block conversion (:func:`shared_exponent`, :data:`mxref.options.SCALE_RULES`), written once: the
+float64 path and the float32 path of :func:`mxref.quantize` and the extensions all call it.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from ._arrays import as_float64
-from .formats import e8m0
+from ._kernel import round_params
+from .formats import Format, e8m0
 from .options import E8M0_ROUNDING_MODES, check_choice
 
-__all__ = ["encode_e8m0", "E8M0_NAN"]
+__all__ = ["encode_e8m0", "E8M0_NAN", "shared_exponent", "max_significand"]
 
 #: The only NaN code of E8M0.
 E8M0_NAN = 0xFF
@@ -61,3 +66,35 @@ def encode_e8m0(x, *, rounding: str = "floor", overflow: str = "saturate") -> np
     code = np.where(is_inf, 0xFE if overflow == "saturate" else E8M0_NAN, code)
     code = np.where(np.isnan(x64), E8M0_NAN, code)
     return code.astype(np.uint8)
+
+
+# ----- shared exponent of a block (MX §6.3) -------------------------------------------------------
+
+
+def max_significand(el: Format) -> int:
+    """max / 2^emax as a 53-bit significand: max = _max_significand * 2^(emax - 52), exactly."""
+    v = Fraction(el.max) / Fraction(2) ** el.emax * (1 << 52)
+    assert v.denominator == 1
+    return int(v)
+
+
+def shared_exponent(amax_sig, amax_flog2, el: Format, rule: str):
+    """Unclamped shared exponent of blocks whose amax = sig * 2^(flog2 - 52) (sig in [2^52, 2^53)).
+
+    Every rule is decided on the integer significand, exactly (no log2). (MX §6.3)"""
+    emax = el.emax
+    if rule == "floor":
+        return amax_flog2 - emax
+    if rule == "ceil":
+        return amax_flog2 + (amax_sig != (1 << 52)) - emax
+    if rule == "even":
+        m, _ = round_params(el)
+        # half-up at m fraction bits: carries into the next binade iff sig + 2^(51-m) >= 2^53
+        carry = (amax_sig + np.uint64(1 << (51 - m))) >= np.uint64(1 << 53)
+        return amax_flog2 + carry - emax
+    msig = np.uint64(max_significand(el))
+    if rule == "rceil":  # smallest e with max * 2^e >= amax
+        return amax_flog2 - emax + (amax_sig > msig)
+    if rule == "round_down":  # largest e with max * 2^e <= amax
+        return amax_flog2 - emax - (amax_sig < msig)
+    raise ValueError(rule)  # pragma: no cover

@@ -237,7 +237,7 @@ def test_absurd_block_sizes_are_refused(k, exc):
               lambda: mxref.MXArray("mxfp8_e4m3", k, 0, (64,), np.zeros(1, np.uint8), np.zeros(64, np.uint8))):
         with pytest.raises(exc, match="block_size"):
             f()
-    assert mxref.conversion.MAX_BLOCK_SIZE == 2**31
+    assert mxref.options.MAX_BLOCK_SIZE == 2**31
 
 
 def test_ext_quantize_empty_blocked_axis_agrees_with_quantize():

@@ -10,7 +10,7 @@ from hypothesis import given, note, settings, strategies as st
 
 import mxref
 from mxref import reference
-from mxref.conversion import INF_POLICIES, SCALE_RULES
+from mxref.options import INF_POLICIES, SCALE_RULES
 
 MX = list(mxref.MX_FORMATS)
 ROUNDINGS = list(mxref.ROUNDING_MODES)

@@ -13,7 +13,7 @@ from hypothesis import given, note, settings, strategies as st
 
 import mxref
 from mxref import reference
-from mxref.dot import _grid_to_f32, _int_table
+from mxref.products import _grid_to_f32, _int_table
 
 MX = list(mxref.MX_FORMATS)
 MODELS = list(mxref.ACCUMULATORS)
@@ -451,7 +451,7 @@ def test_matmul_in_chunks_and_tiles(monkeypatch):
     """Chunking over blocks / K steps and tiling over rows does not change a bit."""
     import sys
 
-    mod = sys.modules["mxref.dot"]  # the module (the name mxref.dot is the function)
+    mod = sys.modules["mxref.products"]  # the module of dot / matmul (mxref.dot is the function)
     rng = np.random.default_rng(5)
     for fa, fb in [("mxfp8_e5m2", "mxfp8_e5m2"), ("mxfp4_e2m1", "mxint8"), ("mxfp6_e3m2", "mxfp8_e4m3")]:
         x = rng.standard_normal((5, 200)) * np.exp2(rng.integers(-30, 30, (5, 200)))
@@ -481,7 +481,7 @@ def test_float32_models_without_ieee_subnormals(monkeypatch):
     A, B = _tiny_data()
     want = {m: mxref.matmul(A, B, accumulate=m) for m in MODELS}
     assert (np.abs(want["fp32_sequential"]) < 2.0**-126).any()
-    monkeypatch.setattr(sys.modules["mxref.dot"], "ieee_subnormals", lambda: False)
+    monkeypatch.setattr(sys.modules["mxref.products"], "ieee_subnormals", lambda: False)
     for m in MODELS:
         assert np.array_equal(mxref.matmul(A, B, accumulate=m).view(np.uint32), want[m].view(np.uint32))
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._arrays import widen_exact
-from ..conversion import _round_to_ieee, effective_block
-from ..elements import round_parts, split_float64
+from .._kernel import round_parts, round_to_ieee, split_float64
 from ..formats import FORMATS, Format
 
 __all__ = ["f32", "mag_value", "round_quotient", "round_difference_quotient", "INTEGERS", "FLOAT32"]
@@ -34,7 +33,7 @@ _SPLITTER = 134217729.0  # 2^27 + 1 (Veltkamp)
 def f32(x64) -> np.ndarray:
     """float64 values rounded once to float32 (RNE; +-Inf past the range), returned as float64."""
     x64 = np.asarray(x64, np.float64)
-    return widen_exact(_round_to_ieee(x64, FLOAT32).view(np.float32))
+    return widen_exact(round_to_ieee(x64, FLOAT32).view(np.float32))
 
 
 def mag_value(fmt: Format, c) -> np.ndarray:
@@ -57,7 +56,7 @@ def _split(v):
     return hi, v - hi
 
 
-def _sign_a_minus_bc(a, b, c):
+def sign_a_minus_bc(a, b, c):
     """sign(a - b * c) exactly, for float64 a, b, c >= 0 of moderate range (|b c| < 2^900,
     partial products far above the float64 subnormals)."""
     p = b * c
@@ -110,8 +109,8 @@ def round_quotient(a, d, fmt: Format, rounding: str = "rne") -> np.ndarray:
         c, cmax = _candidate(a / d, fmt, rounding)
         lo_mid = (mag_value(fmt, np.maximum(c - 1, 0)) + mag_value(fmt, c)) / 2
         hi_mid = (mag_value(fmt, c) + mag_value(fmt, c + 1)) / 2
-        s_lo = _sign_a_minus_bc(a, d, lo_mid)
-        s_hi = _sign_a_minus_bc(a, d, hi_mid)
+        s_lo = sign_a_minus_bc(a, d, lo_mid)
+        s_hi = sign_a_minus_bc(a, d, hi_mid)
     return _correct(c, s_lo, s_hi, rounding, cmax)
 
 
@@ -135,77 +134,3 @@ def round_difference_quotient(hi, lo, n: int, fmt: Format, rounding: str = "rne"
         s_lo = _sign_pair_minus(s, e, lo_mid)
         s_hi = _sign_pair_minus(s, e, hi_mid)
     return _correct(c, s_lo, s_hi, rounding, cmax)
-
-
-# ----- blocks along one axis ----------------------------------------------------------------------
-
-_CHUNK_BLOCKS = 1 << 12  # blocks per chunk of the ext quantizers' temporaries
-
-
-class Blocked:
-    """x laid out as blocks of k along ``axis`` (the last block short, zero-padded), flattened
-    to (number of blocks, k), with the inverse maps for elements and per-block arrays. A block
-    longer than the axis is one short block: ``self.k`` is then the axis length (the arrays
-    follow the data, not the block size)."""
-
-    def __init__(self, x, axis: int, k: int):
-        self.shape = tuple(x.shape)
-        self.axis = axis
-        xm = np.moveaxis(x, axis, -1)
-        self.L = xm.shape[-1]
-        self.k = k = effective_block(k, self.L)
-        self.lead = xm.shape[:-1]
-        self.nb = -(-self.L // k)
-        self.n_rows = n_rows = int(np.prod(self.lead, dtype=np.int64))
-        rows = xm.reshape(n_rows, self.L)
-        pad = self.nb * k - self.L
-        if pad:
-            rows = np.pad(rows, ((0, 0), (0, pad)))
-        self.blocks = rows.reshape(n_rows * self.nb, k)
-
-    def chunks(self):
-        """Slices of at most _CHUNK_BLOCKS blocks."""
-        n = self.blocks.shape[0]
-        for b0 in range(0, n, _CHUNK_BLOCKS):
-            yield slice(b0, min(n, b0 + _CHUNK_BLOCKS))
-
-    def valid(self, sl: slice) -> np.ndarray:
-        """(blocks in sl, k) bool: True for x's elements, False for the padding of short blocks."""
-        b = np.arange(self.blocks.shape[0])[sl] % self.nb
-        count = np.minimum(self.k, self.L - b * self.k)
-        return np.arange(self.k)[None, :] < count[:, None]
-
-    def elements_back(self, a: np.ndarray) -> np.ndarray:
-        """(blocks, k) -> x's shape (padding dropped)."""
-        rows = a.reshape(self.n_rows, self.nb * self.k)[:, :self.L]
-        return np.ascontiguousarray(np.moveaxis(rows.reshape(*self.lead, self.L), -1, self.axis))
-
-    def scales_back(self, a: np.ndarray) -> np.ndarray:
-        """(blocks,) -> x's shape with the blocked axis replaced by the number of blocks."""
-        return np.ascontiguousarray(np.moveaxis(a.reshape(*self.lead, self.nb), -1, self.axis))
-
-
-def blocked_codes(elements: np.ndarray, scales: np.ndarray, axis: int, k: int):
-    """Inverse view for dequantization: (element blocks (n, k) zero-padded, per-block arrays (n,))
-    of arrays laid out as :class:`Blocked` returns them (k: the effective block, see
-    :func:`mxref.conversion.effective_block`)."""
-    em = np.moveaxis(elements, axis, -1)
-    L = em.shape[-1]
-    k = effective_block(k, L)
-    nb = -(-L // k)
-    rows = em.reshape(int(np.prod(em.shape[:-1], dtype=np.int64)), L)
-    pad = nb * k - L
-    if pad:
-        rows = np.pad(rows, ((0, 0), (0, pad)))
-    sm = np.moveaxis(scales, axis, -1).reshape(-1)
-    return rows.reshape(-1, k), sm
-
-
-def unblock(values: np.ndarray, shape, axis: int, k: int) -> np.ndarray:
-    """(blocks, k) values back to ``shape`` (blocked along ``axis``)."""
-    lead = tuple(shape[:axis]) + tuple(shape[axis + 1:])
-    L = shape[axis]
-    k = effective_block(k, L)
-    nb = -(-L // k)
-    rows = values.reshape(int(np.prod(lead, dtype=np.int64)), nb * k)[:, :L]
-    return np.ascontiguousarray(np.moveaxis(rows.reshape(*lead, L), -1, axis))

@@ -82,14 +82,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._arrays import as_float, out_dtype, to_dtype, widen_exact
-from ..conversion import (CheckedFields, Owned, _check_int, _choice_option, _round_to_ieee, check_block_size,
-                          check_blocked_codes, check_options, frozen_array, mx_format, quantize as mx_quantize,
-                          shared_exponent)
-from ..elements import _max_mag, _pack, encode, round_parts, split_float64
-from ..formats import ELEMENT_FORMATS, Format, e8m0, element_format, fp8_e4m3, fp8_e5m2
-from ..options import check_choice
-from ._exact import (FLOAT32, INTEGERS, Blocked, _sign_a_minus_bc, blocked_codes, f32, mag_value,
-                     round_difference_quotient, round_quotient, unblock)
+from .._kernel import Blocked, blocked_codes, max_mag, pack_code, round_parts, round_to_ieee, split_float64, unblock
+from ..arrays import CheckedFields, Owned, check_blocked_codes, frozen_array
+from ..conversion import quantize as mx_quantize
+from ..elements import encode
+from ..formats import ELEMENT_FORMATS, Format, e8m0, element_format, fp8_e4m3, fp8_e5m2, mx_format
+from ..options import check_block_size, check_choice, check_int, check_options, choice_option
+from ..scale import shared_exponent
+from ._exact import FLOAT32, INTEGERS, sign_a_minus_bc, f32, mag_value, round_difference_quotient, round_quotient
 
 __all__ = [
     "MXQLLMArray",
@@ -121,12 +121,12 @@ _POT_RULES = {"pot": "floor", "pot_r": "even"}
 
 #: The option keys an MXQLLMArray may carry (those :func:`quantize` records).
 MXQLLM_OPTIONS = {
-    "scale_mode": _choice_option(SCALE_MODES),
-    "rounding": _choice_option(ROUNDINGS),
-    "scale_rounding": _choice_option(ROUNDINGS),
-    "e4m3_scale": _choice_option(E4M3_SCALES),
-    "int_clamp": _choice_option(INT_CLAMPS),
-    "arithmetic": _choice_option(ARITHMETICS),
+    "scale_mode": choice_option(SCALE_MODES),
+    "rounding": choice_option(ROUNDINGS),
+    "scale_rounding": choice_option(ROUNDINGS),
+    "e4m3_scale": choice_option(E4M3_SCALES),
+    "int_clamp": choice_option(INT_CLAMPS),
+    "arithmetic": choice_option(ARITHMETICS),
 }
 
 
@@ -256,7 +256,7 @@ def _as_f32_values(x) -> np.ndarray:
 
 
 def _to_f32_array(v64) -> np.ndarray:
-    return _round_to_ieee(np.asarray(v64, np.float64), FLOAT32).view(np.float32)
+    return round_to_ieee(np.asarray(v64, np.float64), FLOAT32).view(np.float32)
 
 
 def _rint(y, rounding):
@@ -299,8 +299,7 @@ def _elements_by_scale(v, s, el: Format, o):
     else:
         y = f32(a / s)  # fp32(|x| / s) = |fp32(x / s)|
         mag = encode(y, el, rounding=o["rounding"], overflow="saturate", nan="zero").astype(np.int64)
-    max_mag = _max_mag(el, neg, False)
-    return _pack(el, neg, np.minimum(mag, max_mag))
+    return pack_code(el, neg, np.minimum(mag, max_mag(el, neg, False)))
 
 
 def _pot_exponents(amax, el: Format, rule):
@@ -354,7 +353,7 @@ def quantize(
     x64 = _as_f32_values(x)
     if x64.ndim == 0:
         raise ValueError("x must have at least one dimension")
-    ax = _check_int("axis", axis, -x64.ndim, x64.ndim - 1) % x64.ndim
+    ax = check_int("axis", axis, -x64.ndim, x64.ndim - 1) % x64.ndim
     o = dict(scale_mode=scale_mode, rounding=rounding, scale_rounding=scale_rounding,
              e4m3_scale=e4m3_scale, int_clamp=int_clamp, arithmetic=arithmetic)
     shape = tuple(x64.shape)
@@ -410,7 +409,7 @@ def _fp_asym_blocks(v, el: Format, o):
         se = np.where(pos, se_p[:, None], se_n[:, None])
         _, sig, flog2, _, _ = split_float64(v)
         mag = round_parts(neg, sig, flog2 - se, el, o["rounding"])  # x / 2^se exactly
-        code = _pack(el, neg, np.minimum(mag, _max_mag(el, neg, False)))
+        code = pack_code(el, neg, np.minimum(mag, max_mag(el, neg, False)))
         return np.ldexp(1.0, se_p.astype(np.int32)), np.ldexp(1.0, se_n.astype(np.int32)), code
     s_p = _float_scale(amax_pos, el, o)
     s_n = _float_scale(amax_neg, el, o)
@@ -473,8 +472,8 @@ def _round_shifted_quotient(v, s, shift, rounding):
     sgn = np.where(np.signbit(v), -1, 1)
     c = round_quotient(a, s, INTEGERS, "rne")
     with np.errstate(over="ignore", invalid="ignore"):
-        tie_lo = (c > 0) & (_sign_a_minus_bc(a, s, c - 0.5) == 0)  # |v| / s = c - 1/2
-        tie_hi = _sign_a_minus_bc(a, s, c + 0.5) == 0  # |v| / s = c + 1/2
+        tie_lo = (c > 0) & (sign_a_minus_bc(a, s, c - 0.5) == 0)  # |v| / s = c - 1/2
+        tie_hi = sign_a_minus_bc(a, s, c + 0.5) == 0  # |v| / s = c + 1/2
     q = sgn * c + shift
     t2 = sgn * np.where(tie_lo, 2 * c - 1, 2 * c + 1) + 2 * shift  # 2 (v / s + shift): odd at a tie
     lo = (t2 - 1) // 2  # the tie is between lo and lo + 1

@@ -47,12 +47,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._arrays import as_float, out_dtype, refuse_masked, to_dtype, widen_exact
-from ..conversion import (CheckedFields, Owned, _check_int, _choice_option, check_block_size,
-                          check_blocked_codes, check_options, frozen_array)
+from .._kernel import round_to_ieee
+from ..arrays import CheckedFields, Owned, check_blocked_codes, frozen_array
 from ..elements import encode
 from ..formats import fp4_e2m1, fp8_e4m3
-from ..options import check_choice
-from ._exact import Blocked, blocked_codes, f32, mag_value, round_quotient, unblock
+from ..options import check_block_size, check_choice, check_int, check_options, choice_option
+from .._kernel import Blocked, blocked_codes, unblock
+from ._exact import FLOAT32, f32, mag_value, round_quotient
 
 __all__ = [
     "NVFP4Array",
@@ -101,10 +102,10 @@ def _check_pts_value(v) -> float:
 
 #: The option keys an NVFP4Array may carry (those :func:`quantize_nvfp4` records).
 NVFP4_OPTIONS = {
-    "arithmetic": _choice_option(NVFP4_ARITHMETICS),
-    "scale_clamp": _choice_option(NVFP4_SCALE_CLAMPS),
-    "inf_policy": _choice_option(NVFP4_INF_POLICIES),
-    "per_tensor_scale_rule": _choice_option(("none", "amax", "given")),
+    "arithmetic": choice_option(NVFP4_ARITHMETICS),
+    "scale_clamp": choice_option(NVFP4_SCALE_CLAMPS),
+    "inf_policy": choice_option(NVFP4_INF_POLICIES),
+    "per_tensor_scale_rule": choice_option(("none", "amax", "given")),
 }
 
 
@@ -182,7 +183,6 @@ def nvfp4_per_tensor_scale(x, *, arithmetic: str = "exact") -> float:
 
 def _round_f32_quotient(amax: float) -> float:
     """RNE to float32 of the exact amax / 2688."""
-    from ._exact import FLOAT32
 
     c = round_quotient(np.float64(amax), np.float64(_PTS_DIVISOR), FLOAT32, "rne")
     return float(mag_value(FLOAT32, c))
@@ -207,7 +207,7 @@ def quantize_nvfp4(
     xa = as_float(x)
     if xa.ndim == 0:
         raise ValueError("x must have at least one dimension")
-    ax = _check_int("axis", axis, -xa.ndim, xa.ndim - 1) % xa.ndim
+    ax = check_int("axis", axis, -xa.ndim, xa.ndim - 1) % xa.ndim
     x64 = widen_exact(xa)
     f32_mode = arithmetic != "exact"
     if f32_mode:
@@ -326,7 +326,5 @@ def dequantize_nvfp4(nv: NVFP4Array, dtype=np.float32, *, arithmetic: str = "exa
 
 
 def _to_f32(v64):
-    from ..conversion import _round_to_ieee
-    from ._exact import FLOAT32
 
-    return _round_to_ieee(v64, FLOAT32).view(np.float32)
+    return round_to_ieee(v64, FLOAT32).view(np.float32)

@@ -49,7 +49,7 @@ def quantize_block_scalar(
 ) -> tuple[int, list[int]]:
     """(E8M0 scale code, element codes) of one block of Python floats, exactly; see
     :func:`mxref.quantize` for the rules. A short block is simply fewer values."""
-    from ..conversion import mx_format
+    from ..formats import mx_format
 
     el = mx_format(fmt).element
     vals = [float(v) for v in values]

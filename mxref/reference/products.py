@@ -48,7 +48,7 @@ def dot_scalar(a, b, *, accumulate: str = "exact", block_size: int | None = None
     additions (IEEE 754 binary32, round to nearest even)."""
     import numpy as np
 
-    from ..conversion import MXArray
+    from ..arrays import MXArray
 
     ks = {x.block_size for x in (a, b) if isinstance(x, MXArray)}
     if block_size is not None:

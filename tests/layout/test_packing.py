@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import mxref
 from mxref.formats import Format
-from mxref.packing import PACKING_ORDERS
+from mxref.layout.packing import PACKING_ORDERS
 
 from helpers import ELEMENTS
 

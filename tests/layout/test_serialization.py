@@ -47,7 +47,7 @@ def test_save_load_round_trip(tmp_path, fmt, shape, axis):
 
 
 OPTION_DRAWS = st.fixed_dictionaries({}, optional={
-    "scale_rule": st.sampled_from(mxref.conversion.SCALE_RULES), "rounding": st.sampled_from(mxref.ROUNDING_MODES),
+    "scale_rule": st.sampled_from(mxref.options.SCALE_RULES), "rounding": st.sampled_from(mxref.ROUNDING_MODES),
     "zero_scale": st.integers(0, 254), "inf_policy": st.sampled_from(["nan_scale", "finite_scale"]),
     "scale_overflow": st.sampled_from(["clamp", "nan"]), "flush_subnormals": st.booleans(),
     "int8_allow_minus128": st.booleans()})

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import mxref
-from mxref.serialization import OPTION_VALUES
+from mxref.layout.serialization import OPTION_VALUES
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ALLOWED = (ValueError, TypeError)

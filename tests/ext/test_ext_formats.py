@@ -13,7 +13,7 @@ from hypothesis import given, note, strategies as st
 
 import mxref
 from mxref import reference
-from mxref.conversion import INF_POLICIES, SCALE_RULES
+from mxref.options import INF_POLICIES, SCALE_RULES
 from mxref.ext import EXT_MX_FORMATS, EXTENSION_FORMATS
 
 EXT = ["fp4_e3m0", "int4", "int2"]

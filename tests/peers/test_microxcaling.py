@@ -104,7 +104,7 @@ import pytest
 import mxref
 
 # CI clones the repository with shared/ beside the clone: <repo>/../shared
-PEER = Path(__file__).resolve().parents[1].parent / "shared" / "peers" / "microxcaling"
+PEER = Path(__file__).resolve().parents[2].parent / "shared" / "peers" / "microxcaling"
 if not (PEER / "manifest.json").is_file():
     pytest.skip(
         f"microxcaling recordings not found at {PEER} (expected shared/ beside the repository)",

@@ -38,9 +38,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import _to_numpy, as_codes
-from .formats import Format, element_format
-from .options import check_choice
+from .._arrays import _to_numpy, as_codes
+from ..formats import Format, element_format, mx_format
+from ..options import check_choice
 
 __all__ = [
     "PACKING_ORDERS",
@@ -77,8 +77,6 @@ def _element_row(fmt) -> Format:
         return element_format(fmt)
     except ValueError:
         pass
-    from .conversion import mx_format  # an MX format name gives its element format
-
     try:
         return mx_format(fmt).element
     except ValueError:

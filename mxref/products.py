@@ -1,5 +1,5 @@
 """Dot products of MX data (MX §6.1 Dot, §6.2 DotGeneral): the exact value and named float32
-accumulator models; an MX matmul and a linear layer on top.
+accumulator models; an MX matmul (the linear layer on top is :mod:`mxref.layers`).
 
 Dot of two k-element blocks is X_A * X_B * sum_i P_A,i * P_B,i (MX §6.1); DotGeneral sums the
 Dot of consecutive blocks (MX §6.2). The spec leaves the internal precision and the order of the
@@ -50,13 +50,14 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._arrays import as_float, ieee_subnormals, widen_exact
-from .conversion import MXArray, _value_table, check_block_size, effective_block, mx_format, quantize
-from .elements import _decode_table, round_parts
+from ._arrays import ieee_subnormals, widen_exact
+from ._dequant import value_table
+from ._kernel import decode_table, effective_block, pad_blocks, round_parts, round_to_ieee
+from .arrays import MXArray
 from .formats import FORMATS, e8m0
 from .options import ACCUMULATORS, check_choice
 
-__all__ = ["ACCUMULATORS", "dot", "matmul", "linear"]
+__all__ = ["ACCUMULATORS", "dot", "matmul"]
 
 #: Accumulator models of :func:`matmul` (the spec leaves internal precision and order open):
 #:   exact            the exact sum, rounded once to float32 (RNE)
@@ -124,7 +125,7 @@ def _int_table(el):
     if small.numerator != 1 or small.denominator & (small.denominator - 1):
         raise ValueError(f"{el.name}: smallest positive value {small} is not 2^-q")  # pragma: no cover
     q = small.denominator.bit_length() - 1
-    vals = _decode_table(el)
+    vals = decode_table(el)
     finite = np.isfinite(vals)
     n = np.where(finite, np.ldexp(np.where(finite, vals, 0.0), q), 0.0)
     table = n.astype(np.int64)
@@ -133,7 +134,7 @@ def _int_table(el):
     return table, q
 
 
-def _mx_op(codes: np.ndarray, scales: np.ndarray, mx: MXArray) -> _Op:
+def mx_operand(codes: np.ndarray, scales: np.ndarray, mx: MXArray) -> _Op:
     """Operand from an MXArray's codes laid out (R, K) and scales (R, nb); a block longer than K
     is one short block (blocks of K: nothing is allocated for the missing elements)."""
     el = mx.format.element
@@ -141,27 +142,25 @@ def _mx_op(codes: np.ndarray, scales: np.ndarray, mx: MXArray) -> _Op:
     R, K = codes.shape
     k = effective_block(mx.block_size, K)
     nb = scales.shape[1]
-    if nb * k != K:
-        codes = np.pad(codes, ((0, 0), (0, nb * k - K)))  # code 0 is +0 in every element format
+    codes = pad_blocks(codes, nb, k).reshape(R, nb * k)  # code 0 is +0 in every element format
     n = table[codes]
     sc = scales.astype(np.int64)
     nan_blk = sc == 0xFF
     m = np.abs(n)
     if nan_blk.any():
         m = np.where(np.repeat(nan_blk, k, axis=1), 0, m)
-    vals = _value_table(el, np.dtype(np.float64)).take((np.repeat(sc, k, axis=1) << el.bits) | codes)
+    vals = value_table(el, np.dtype(np.float64)).take((np.repeat(sc, k, axis=1) << el.bits) | codes)
     bits = int(m.max()).bit_length() if m.size else 0
     return _Op(k, m, np.zeros_like(m), n < 0, np.where(nan_blk, 0, sc - 127 - q), vals, bits)
 
 
-def _float_op(x32: np.ndarray, k: int) -> _Op:
+def float_operand(x32: np.ndarray, k: int) -> _Op:
     """Operand from float32 values (R, K), blocks of k: per block the exponent is the smallest
     exponent of the last significand bit among its finite nonzero values (0 if none)."""
     R, K = x32.shape
     k = effective_block(k, K)
     nb = -(-K // k)
-    if nb * k != K:
-        x32 = np.pad(x32, ((0, 0), (0, nb * k - K)))
+    x32 = pad_blocks(x32, nb, k).reshape(R, nb * k)
     u = x32.view(np.uint32).astype(np.int64)
     ef = (u >> 23) & 0xFF
     frac = u & 0x7FFFFF
@@ -287,17 +286,15 @@ def _f32_from_f64(x: np.ndarray) -> np.ndarray:
     """float64 values rounded once to float32 (RNE; overflow to Inf; subnormals). The cast is
     kept only where it is exact (read back equal); every element that needs rounding, and every
     one a flush-to-zero thread would spoil, is rounded by integers instead."""
-    from .conversion import _round_to_ieee
-
     with np.errstate(over="ignore", invalid="ignore"):
         y = x.astype(np.float32)
     bad = (widen_exact(y) != x) & ~np.isnan(x)
     if bad.any():
-        y[bad] = _round_to_ieee(x[bad], _F32).view(np.float32)
+        y[bad] = round_to_ieee(x[bad], _F32).view(np.float32)
     return y
 
 
-def _chain_f32(acc: np.ndarray, terms: np.ndarray) -> np.ndarray:
+def chain_f32(acc: np.ndarray, terms: np.ndarray) -> np.ndarray:
     """acc = fl32(acc + terms[i]) for i = 0, 1, ... in order (IEEE binary32 addition, RNE),
     vectorized over the output (a loop over the terms: the order is the model). With IEEE
     subnormals each step is one float32 ``np.add``. In a thread that flushes subnormals, each
@@ -427,7 +424,7 @@ def _blockwise(A: _Op, B: _Op) -> np.ndarray:
             vals[sp[1]] = np.inf
             vals[sp[2]] = -np.inf
             vals[sp[0]] = np.nan
-        acc = _chain_f32(acc, vals)
+        acc = chain_f32(acc, vals)
     return acc
 
 
@@ -441,11 +438,11 @@ def _sequential(A: _Op, B: _Op, K: int) -> np.ndarray:
         i1 = min(K, i0 + ci)
         with np.errstate(invalid="ignore"):
             p = A.values[:, i0:i1].T[:, :, None] * B.values[:, i0:i1].T[:, None, :]
-        acc = _chain_f32(acc, _f32_from_f64(p))
+        acc = chain_f32(acc, _f32_from_f64(p))
     return acc
 
 
-def _run(A: _Op, B: _Op, K: int, accumulate: str) -> np.ndarray:
+def run_model(A: _Op, B: _Op, K: int, accumulate: str) -> np.ndarray:
     """float32 (RA, RB) under one accumulator model, in row tiles of A."""
     RA, RB = A.R, B.R
     out = np.zeros((RA, RB), np.float32)
@@ -467,7 +464,7 @@ def _run(A: _Op, B: _Op, K: int, accumulate: str) -> np.ndarray:
 # ----- public API ---------------------------------------------------------------------------------
 
 
-def _check_mx(name: str, x, ndim: int, axis: int) -> MXArray:
+def check_mx_operand(name: str, x, ndim: int, axis: int) -> MXArray:
     if not isinstance(x, MXArray):
         raise TypeError(f"{name} must be an MXArray (mxref.quantize), got {type(x).__name__}")
     if len(x.shape) != ndim:
@@ -496,8 +493,8 @@ def dot(a: MXArray, b: MXArray, *, dtype=np.float32, accumulate: str = "exact"):
     accumulate="exact"): the exact value as a ``fractions.Fraction``, or the Python float nan /
     inf / -inf. NaN scale -> NaN; NaN element -> NaN; Inf x 0 -> NaN; +Inf + -Inf -> NaN;
     an exact zero is +0.0. (MX §6.1, §6.2)"""
-    a = _check_mx("a", a, 1, 0)
-    b = _check_mx("b", b, 1, 0)
+    a = check_mx_operand("a", a, 1, 0)
+    b = check_mx_operand("b", b, 1, 0)
     _check_pair(a, b, a.shape[0], b.shape[0])
     check_choice("accumulate", accumulate, ACCUMULATORS)
     exact = isinstance(dtype, str) and dtype == "exact"
@@ -509,8 +506,8 @@ def dot(a: MXArray, b: MXArray, *, dtype=np.float32, accumulate: str = "exact"):
             ok = False
         if not ok:
             raise ValueError(f"dtype must be np.float32 or 'exact', got {dtype!r}")
-    A = _mx_op(a.elements[None, :], a.scales[None, :], a)
-    B = _mx_op(b.elements[None, :], b.scales[None, :], b)
+    A = mx_operand(a.elements[None, :], a.scales[None, :], a)
+    B = mx_operand(b.elements[None, :], b.scales[None, :], b)
     if exact:
         if accumulate != "exact":
             raise ValueError("dtype='exact' goes with accumulate='exact' only")
@@ -522,7 +519,7 @@ def dot(a: MXArray, b: MXArray, *, dtype=np.float32, accumulate: str = "exact"):
         if fpinf[0, 0] or fninf[0, 0]:
             return float("inf") if fpinf[0, 0] else float("-inf")
         return Fraction(ints[0]) * Fraction(2) ** base
-    return _run(A, B, a.shape[0], accumulate)[0, 0]
+    return run_model(A, B, a.shape[0], accumulate)[0, 0]
 
 
 def matmul(a: MXArray, b: MXArray, *, accumulate: str = "exact") -> np.ndarray:
@@ -551,102 +548,10 @@ def matmul(a: MXArray, b: MXArray, *, accumulate: str = "exact") -> np.ndarray:
     blocks into an integer accumulator in chunks of blocks; the float32 models keep their order
     with a strictly sequential float32 running sum (``np.add.accumulate``) over blocks / K.
     (MX §6.1, §6.2)"""
-    a = _check_mx("a", a, 2, 1)
-    b = _check_mx("b", b, 2, 0)
+    a = check_mx_operand("a", a, 2, 1)
+    b = check_mx_operand("b", b, 2, 0)
     _check_pair(a, b, a.shape[1], b.shape[0])
     check_choice("accumulate", accumulate, ACCUMULATORS)
-    A = _mx_op(a.elements, a.scales, a)
-    B = _mx_op(np.ascontiguousarray(b.elements.T), np.ascontiguousarray(b.scales.T), b)
-    return _run(A, B, a.shape[1], accumulate)
-
-
-def _as_f32_values(v, name: str) -> np.ndarray:
-    """float16 / bfloat16 / float32 values as float32; float64 only when every value is a
-    float32 (else ValueError: it would have to be rounded)."""
-    arr = as_float(v, name)
-    if arr.dtype == np.float64:
-        with np.errstate(over="ignore", invalid="ignore"):
-            f = arr.astype(np.float32)
-        if not ((widen_exact(f) == arr) | np.isnan(arr)).all():
-            raise ValueError(f"{name} holds float64 values that are not float32 values; cast it "
-                             "to float32 first (the layer computes on float32 values)")
-        return f
-    return arr.astype(np.float32)
-
-
-def linear(
-    x,
-    w,
-    bias=None,
-    *,
-    act_format=None,
-    weight_format="mxfp8_e4m3",
-    block_size: int | None = None,
-    scale_rule: str = "floor",
-    rounding: str = "rne",
-    accumulate: str = "exact",
-) -> np.ndarray:
-    """Reference of an MX linear layer, y = x @ w.T + bias, float32 of shape (..., N).
-
-    x (..., K) and w (N, K) are float values (float16, bfloat16, float32; float64 only when its
-    values are float32 values). Both are quantized along K (MX §6.3, :func:`mxref.quantize`
-    with ``block_size``, ``scale_rule``, ``rounding``): x per row (activations, dynamically),
-    w per output channel. ``act_format=None`` keeps x as float32 values (weight-only);
-    ``weight_format=None`` keeps w as float32 values. The product of the two, each kept or
-    quantized, is then reduced over K under ``accumulate`` exactly as in :func:`matmul`, with
-    the blocks of the block size along K also for an unquantized side: "exact" rounds the exact
-    sum of the products x_i * w_i once; "fp32_blockwise" rounds each block's exact sum;
-    "fp32_sequential" rounds every product; the float32 sums run in K order from +0.0.
-
-    bias (N,) (float32 values): added after the reduction, y = fl32(acc + bias), one IEEE
-    float32 addition (as ``F.linear`` / ``x @ w.T + b`` in float32 and a GEMM epilogue do).
-
-    Correspondence: torchao ``MXLinear`` (and ``MXTensor`` under ``F.linear``) quantizes the
-    input rows and the weight rows along K (block 32, scale mode FLOOR by default = mxref
-    ``scale_rule="floor"``; RCEIL = "rceil"; elements RNE), then multiplies -- emulated: the
-    dequantized tensors in the input's dtype with ``torch.mm`` (order unspecified), real:
-    ``torch._scaled_mm`` with a bfloat16 output -- and adds the bias in high precision; it has
-    no weight-only MX path. Intel Neural Compressor ``MXQuantConfig(w_dtype, act_dtype,
-    weight_only, blocksize=32, round_method="nearest", out_dtype)``: weights quantized along
-    the input axis, activations along the last axis unless ``weight_only`` (= act_format=None),
-    ``F.linear`` in floating point, then ``output + bias``; ``round_method="nearest"`` is
-    microxcaling's ties-away rounding (mxref ``rounding="ties_away"``; "even" is "rne"), and its
-    default ``out_dtype="bfloat16"`` additionally rounds weights, bias and outputs element-wise to
-    bfloat16 -- mxref models ``out_dtype="float32"`` only. (MX §6.2, §6.3)"""
-    check_choice("accumulate", accumulate, ACCUMULATORS)
-    xa = as_float(x, "x")
-    wa = as_float(w, "w")
-    if xa.ndim < 1:
-        raise ValueError("x must have at least one dimension (..., K)")
-    if wa.ndim != 2:
-        raise ValueError(f"w must be 2-D (N, K), got shape {wa.shape}")
-    K = xa.shape[-1]
-    if wa.shape[1] != K:
-        raise ValueError(f"w must have K = {K} columns (x's last axis), got shape {wa.shape}")
-    N = wa.shape[0]
-    x2 = xa.reshape(-1, K)
-    if act_format is None and weight_format is None:
-        k = 32 if block_size is None else block_size
-    else:
-        k = mx_format(weight_format if weight_format is not None else act_format).block_size \
-            if block_size is None else block_size
-    if isinstance(k, bool) or not hasattr(k, "__index__") or int(k) < 1:
-        raise ValueError(f"block_size must be a positive int, got {block_size!r}")
-    k = check_block_size(k)
-    qkw = dict(block_size=k, scale_rule=scale_rule, rounding=rounding)
-
-    def operand(v, fmt, name):
-        if fmt is None:
-            return _float_op(_as_f32_values(v, name), k)
-        mx = quantize(v, fmt, axis=1, **qkw)
-        return _mx_op(mx.elements, mx.scales, mx)
-
-    A = operand(x2, act_format, "x")
-    B = operand(wa, weight_format, "w")
-    y = _run(A, B, K, accumulate)
-    if bias is not None:
-        b32 = _as_f32_values(bias, "bias")
-        if b32.shape != (N,):
-            raise ValueError(f"bias must have shape ({N},), got {b32.shape}")
-        y = _chain_f32(y, b32[None, None, :].repeat(y.shape[0], axis=1))
-    return y.reshape(*xa.shape[:-1], N)
+    A = mx_operand(a.elements, a.scales, a)
+    B = mx_operand(np.ascontiguousarray(b.elements.T), np.ascontiguousarray(b.scales.T), b)
+    return run_model(A, B, a.shape[1], accumulate)

@@ -1,0 +1,123 @@
+"""Dequantization of blocked codes (MX §5.1): X * P_i by table look-ups, exact.
+
+Works on the parts of an MXArray (element row, block size, axis, scale and element codes), so
+that both :func:`mxref.dequantize` and :meth:`mxref.MXArray.dequantize` call it without an
+import cycle.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ._arrays import ieee_subnormals, out_dtype, to_dtype
+from ._kernel import decode_table, effective_block, from_rows, pad_blocks, round_to_ieee, to_rows
+from .formats import FORMATS, Format
+
+__all__ = ["dequantize_codes", "value_table", "factor_table"]
+
+_CHUNK = 1 << 14  # elements per chunk of the table path
+_CHUNK_F32 = 1 << 17  # elements per chunk of the whole-block path
+
+
+def dequantize_codes(el: Format, block_size: int, axis: int, scales: np.ndarray, elements: np.ndarray,
+                     dtype=np.float32) -> np.ndarray:
+    """Values of codes blocked along ``axis`` (see :func:`mxref.dequantize` for the dtypes)."""
+    dt, want = out_dtype(dtype, ("float32", "float64", "float16", "bfloat16"))
+    name = dt.name
+    k = effective_block(block_size, elements.shape[axis])
+    if name in ("float32", "float64"):
+        if elements.shape[axis] % k == 0 and ieee_subnormals():
+            return to_dtype(_dequantize_blocks(el, axis, scales, elements, dt, k), want)
+        return to_dtype(_dequantize_table(el, axis, scales, elements, dt, k), want)
+    row = FORMATS[name]
+    return to_dtype(round_to_ieee(_dequantize_table(el, axis, scales, elements, np.dtype(np.float64), k),
+                                  row).view(dt), want)
+
+
+@functools.lru_cache(maxsize=None)
+def value_table(el: Format, dtype: np.dtype) -> np.ndarray:
+    """X * P for every (scale code, element code), flattened as (scale << bits) | code: the exact
+    float64 product (always representable), cast to dtype (float32: exact, or +-Inf past its
+    range). Scale 0xFF gives NaN for every element (MX §5.1)."""
+    p = decode_table(el)  # float64, exact
+    sc = np.arange(256)
+    t = np.ldexp(p[None, :], (sc - 127)[:, None].astype(np.int32))
+    t[0xFF, :] = np.nan
+    t = t.reshape(-1)
+    if dtype == np.float32:  # RNE by integers (exact here, Inf past the range): no FTZ in a cast
+        t = round_to_ieee(t, FORMATS["float32"]).view(np.float32)
+    t.setflags(write=False)
+    return t
+
+
+@functools.lru_cache(maxsize=None)
+def factor_table(dtype: np.dtype) -> np.ndarray:
+    """2^(c - 127) for every E8M0 code c (NaN for 0xFF), built from bits: exact."""
+    c = np.arange(256, dtype=np.int64)
+    if dtype == np.float32:
+        t = np.where(c == 0, 0x00400000, c << 23).astype(np.uint32).view(np.float32)
+    else:
+        t = ((c + (1023 - 127)) << 52).view(np.float64)
+    t = t.copy()
+    t[0xFF] = np.nan
+    t.setflags(write=False)
+    return t
+
+
+@functools.lru_cache(maxsize=None)
+def _pair_table(el: Format) -> np.ndarray:
+    """float32 values of two consecutive element codes, indexed by the pair read as a
+    little-endian uint16 (first code in the low byte), as uint64 words (two float32 each)."""
+    v = np.full(256, np.nan, np.float32)
+    v[: el.num_codes] = value_table(el, np.dtype(np.float32))[127 << el.bits: (127 << el.bits) + el.num_codes]
+    t = np.empty((256, 256, 2), np.float32)
+    t[:, :, 0] = v[None, :]
+    t[:, :, 1] = v[:, None]
+    t = t.reshape(-1).view(np.uint64)
+    t.setflags(write=False)
+    return t
+
+
+def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: int) -> np.ndarray:
+    """Dequantize when the blocked axis holds whole blocks: element values by table look-up
+    (two codes per look-up for float32), then times the block's 2^(scale - 127) in dt. The
+    product is exact: P has at most 8 significant bits and X * P lies within dt's range down to
+    its subnormals' quantum (2^-149 for float32), so no rounding happens (IEEE subnormals needed)."""
+    rows, lead = to_rows(elements, ax)
+    codes = np.ascontiguousarray(rows).reshape(-1)
+    scales = np.ascontiguousarray(to_rows(scales, ax)[0]).reshape(-1)
+    out = np.empty(codes.size, dt)
+    ftab = factor_table(dt)
+    vals = value_table(el, dt)[127 << el.bits: (128 << el.bits)]
+    pairs = _pair_table(el) if dt == np.float32 else None
+    step = max(1, _CHUNK_F32 // k) * k  # whole blocks per chunk
+    for e0 in range(0, codes.size, step):
+        c = codes[e0:e0 + step]
+        o = out[e0:e0 + step]
+        if pairs is not None and c.size % 2 == 0:
+            np.take(pairs, c.view(np.uint16), out=o.view(np.uint64))
+        else:
+            np.take(vals, c, out=o, mode="clip")
+        with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)
+            np.multiply(o, np.repeat(ftab.take(scales[e0 // k:(e0 + c.size) // k]), k), out=o)
+    return from_rows(out.reshape(rows.shape), lead, ax, contiguous=False)
+
+
+def _dequantize_table(el: Format, ax: int, scales, elements, dt: np.dtype, k: int) -> np.ndarray:
+    """Dequantize by one table look-up per element, in chunks of rows (blocks of k)."""
+    table = value_table(el, dt)
+    c2, lead = to_rows(elements, ax)
+    s2, _ = to_rows(scales, ax)
+    L, nb = c2.shape[1], s2.shape[1]
+    out = np.empty(c2.shape, dt)
+    pad = nb * k - L
+    per = max(1, _CHUNK // max(L, 1))
+    for r0 in range(0, c2.shape[0], per):
+        sl = slice(r0, r0 + per)
+        c = pad_blocks(c2[sl], nb, k)
+        idx = (s2[sl].astype(np.intp) << el.bits)[..., None] | c
+        v = table.take(idx)
+        out[sl] = v.reshape(c.shape[0], nb * k)[:, :L] if pad else v.reshape(c.shape[0], L)
+    return from_rows(out, lead, ax, contiguous=False)

@@ -1,0 +1,118 @@
+"""The float32 path of :func:`mxref.quantize`: the same rules as the integer path, table-driven.
+
+For float32 input each element's y = x * 2^-se is a float32 product that is exact whenever it
+matters (|y| >= 2^-126; a smaller y rounds to zero in every element format under these modes,
+whatever the float32 product rounded to, and the product keeps its sign). The element code of y
+then depends only on y's round-to-odd value at 8 significant bits: its top 16 bits with the OR
+of the low 16 bits in bit 0. Rounding that value to p <= 6 bits (every FP element format here)
+gives the same result as rounding y itself (RNE / ties-away / toward-zero from round-to-odd at
+p + 2 or more bits is exact), so one 65,536-entry table per (format, rounding), built with
+:func:`mxref.encode`, gives the code. INT8 (7 significant bits) rounds by adding 1.5 * 2^(23+q)
+(q = its quantum exponent) in float32: one correctly rounded IEEE addition, RNE.
+These paths need IEEE subnormals (no flush-to-zero / denormals-are-zero): without them the
+general integer path runs instead.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ._kernel import round_params
+from .elements import encode
+from .formats import Format
+from .options import QuantizeOptions
+from .scale import shared_exponent
+
+__all__ = ["f32_path_ok", "quantize_rows_f32", "CHUNK_F32"]
+
+_FAST_ROUNDINGS = ("rne", "ties_away", "toward_zero")
+CHUNK_F32 = 1 << 17  # elements per chunk of the float32 path (its buffers are preallocated)
+
+
+def f32_path_ok(el: Format, rounding: str) -> bool:
+    if el.integer:
+        return rounding == "rne"
+    return el.bits <= 8 and el.mantissa_bits + 1 + 2 <= 8 and rounding in _FAST_ROUNDINGS
+
+
+@functools.lru_cache(maxsize=None)
+def _rounding_table(el: Format, rounding: str) -> np.ndarray:
+    """Element code (sign included) of every float32 whose low 16 bits are zero, indexed by its
+    top 16 bits: rounded by ``rounding``, saturating; NaN patterns give 0 (never used)."""
+    h = np.arange(1 << 16, dtype=np.uint32) << np.uint32(16)
+    t = encode(h.view(np.float32), el, rounding=rounding, overflow="saturate", nan="zero").astype(np.uint8)
+    t.setflags(write=False)
+    return t
+
+
+def _block_max(a: np.ndarray, k: int) -> np.ndarray:
+    """Per-block max of a flat array of whole blocks of k: a tree of strided maxima for k a power
+    of two (no per-block loop inside NumPy), else a reduction over rows."""
+    if k & (k - 1):
+        return a.reshape(-1, k).max(axis=1)
+    m = a
+    while k > 1:
+        m = np.maximum(m[0::2], m[1::2])
+        k //= 2
+    return m
+
+
+def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, out_elems) -> bool:
+    """Fill out_scales / out_elems for float32 rows (n, L), exactly as :func:`mxref.conversion.quantize_rows`
+    would. Returns False (writing nothing) where it does not apply: a block with Inf under
+    "finite_scale", or a block whose amax is a float32 subnormal under a rule other than floor."""
+    n_rows, L = rows.shape
+    pad = nb * k - L
+    # 1. unpack: the chunk as whole blocks, |x| bits
+    x = np.pad(rows, ((0, 0), (0, pad))).reshape(-1) if pad else rows.reshape(-1)
+    u = x.view(np.uint32)
+    a = np.bitwise_and(u, np.uint32(0x7FFFFFFF))
+    if o.flush_subnormals:
+        tiny = a < np.uint32(0x00800000)
+        a[tiny] = 0
+        x = np.where(tiny, u & np.uint32(0x80000000), u).view(np.float32)
+    # 2. block amax on the bits; NaN sorts above Inf above every finite value
+    amax = _block_max(a, k)
+    nan_scale = amax >= np.uint32(0x7F800000)
+    if o.inf_policy == "finite_scale" and (amax == np.uint32(0x7F800000)).any():
+        return False
+    has_val = amax != 0
+    if o.scale_rule != "floor" and (has_val & (amax < np.uint32(0x00800000))).any():
+        return False  # exponent from the leading bit of a subnormal amax: the general path does it
+    # 3. shared exponent (MX §6.3; SCALE_RULES): amax's exponent and fraction fields as the exact
+    #    parts (significand, floor_log2) that scale.shared_exponent takes. A subnormal (or zero)
+    #    amax gets floor_log2 = -127: only "floor" reaches here with one, and it clamps to -127
+    ea = (amax >> np.uint32(23)).astype(np.int64)
+    sig = ((amax & np.uint32(0x7FFFFF)) | np.uint32(0x800000)).astype(np.uint64) << np.uint64(29)
+    se = shared_exponent(sig, np.where(ea > 0, ea - 127, -127), el, o.scale_rule)
+    over = has_val & (se > 127)
+    se = np.maximum(np.minimum(se, 127), -127)
+    scale = np.where(has_val, se + 127, o.zero_scale)
+    if o.scale_overflow == "nan":
+        nan_scale = nan_scale | over
+    scale = np.where(nan_scale, 0xFF, scale)
+    # 4. y = x * 2^-se in float32 (exact where it matters, see above)
+    y = np.multiply(x, np.repeat(np.ldexp(np.float32(1.0), -se).astype(np.float32), k))
+    # 5. round and pack
+    code = out_elems.reshape(-1) if not pad else np.empty(x.size, np.uint8)
+    if el.integer:
+        m, emin = round_params(el)
+        big = np.float32(1.5 * 2.0 ** (23 + emin - m))  # its ulp is the element quantum 2^(emin-m)
+        n = np.add(y, big).view(np.int32)
+        n -= big.view(np.int32)
+        lo = -el.code_of_max - (1 if o.int8_allow_minus128 else 0)
+        np.clip(n, lo, el.code_of_max, out=n)
+        n &= el.num_codes - 1  # two's complement in the format's bits (INT4: -1 -> 0xF)
+        np.copyto(code, n, casting="unsafe")
+    else:
+        y16 = y.view(np.uint16)  # little-endian: [low, high] halves of each float32
+        idx = np.bitwise_or(y16[1::2], np.not_equal(y16[0::2], 0))
+        np.take(_rounding_table(el, o.rounding), idx, out=code)
+    if nan_scale.any():
+        code.reshape(-1, k)[nan_scale] = 0
+    out_scales[...] = scale.reshape(n_rows, nb)
+    if pad:
+        out_elems[...] = code.reshape(n_rows, nb * k)[:, :L]
+    return True
