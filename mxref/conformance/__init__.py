@@ -45,7 +45,7 @@ recording (a file name leading out of its directory included), or a run that com
 name is not installed. Peer differences seen before are noted on MISMATCH lines only on the
 versions they were seen on (:data:`KNOWN_DIFFERENCES`).
 
-Layout: :mod:`.model` (data types, ids, levels), :mod:`.cases` (one parametrised case
+Layout: :mod:`.model` (data types, ids, levels), :mod:`.casegen` (one parametrised case
 builder), :mod:`.expected` (mxref's results), :mod:`.classify`, :mod:`.guard` (calling a
 library), :mod:`.lines` (report lines, :func:`parse_line`), :mod:`.shrink`, :mod:`.run` (one
 run loop, :func:`check`), :mod:`.known` (:data:`KNOWN_DIFFERENCES`), :mod:`.report`,
@@ -59,7 +59,7 @@ from __future__ import annotations
 
 from .adapters import (ADAPTERS, Adapter, DumpAdapter, GfloatAdapter, MicroxcalingAdapter, MlDtypesAdapter,
                        MxrefAdapter, TorchaoAdapter, VectorsAdapter, write_dump)
-from .cases import cases
+from .casegen import cases
 from .cli import main
 from .known import KNOWN_DIFFERENCES, KnownDifference
 from .lines import parse_line

@@ -1,7 +1,7 @@
 """Running a library: ONE loop for every adapter and mode, and :func:`check`.
 
 For each target the adapter's mode (:meth:`~.adapters.base.Adapter.mode`) says where the outputs
-come from -- ``run``: the library is called on :func:`~.cases.cases`; ``record``: recorded
+come from -- ``run``: the library is called on :func:`~.casegen.cases`; ``record``: recorded
 outputs on their recorded inputs; ``compare``: the adapter compares whole files itself
 (:class:`~.model.Cases`). Every mode then goes through the same steps: classify, check that
 float32-subnormal flushing is consistent, count, keep varied MISMATCH cases; :func:`check`
@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import MX_FORMATS, mx_format
 from .adapters import Adapter, make_adapter
-from .cases import cases
+from .casegen import cases
 from .classify import Blocks, classify_blocks, classify_values, open_kind
 from .expected import alternatives, reference_output
 from .guard import BAD_OUTPUT, guarded

@@ -8,7 +8,7 @@ A leaf of the layout: it imports the format registry, the options and the elemen
 constructor of the object to return (``MXArray``).
 
 MXArray files: mxref's own .npz, and the gpt-oss / Hugging Face MXFP4 checkpoint tensors
-(MX §5.1 / memory layout: outside the spec, see MX-SPEC-NOTES §7).
+(MX §5.1 / memory layout: outside the spec, see docs/layouts.md).
 
 mxref's file (:func:`save`, :meth:`MXArray.save`, :func:`load`): one uncompressed NumPy .npz
 holding everything an :class:`~mxref.MXArray` is made of, read back equal (``==``) with the same
@@ -144,7 +144,7 @@ def write_mxfile(mx, path) -> None:
     refuse (an option not in :data:`OPTION_VALUES`, a scale format other than
     E8M0, a format row under one of mxref's names that is not mxref's row) raises ValueError
     naming it, and nothing is written. (MX §5.1 / memory layout: outside the spec, see
-    MX-SPEC-NOTES §7)"""
+    docs/layouts.md)"""
     fmt, el = mx.format, mx.format.element
     try:
         _check_format(fmt)
@@ -435,7 +435,7 @@ def read_mxfile(path, build):
     file that is not an .npz, lacks a member, holds one of the wrong kind, whose parts do not fit
     together, or that would inflate far beyond its size raises ValueError naming the member and
     saying what is wrong (a missing file raises FileNotFoundError). (MX §5.1 / memory layout:
-    outside the spec, see MX-SPEC-NOTES §7)"""
+    outside the spec, see docs/layouts.md)"""
     if hasattr(path, "read"):
         raw = path.read()
         if not isinstance(raw, (bytes, bytearray, memoryview)):

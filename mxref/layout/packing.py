@@ -1,5 +1,5 @@
 """Memory layouts of MX data: element packing and GEMM scale layouts (MX §5.1 / memory layout:
-outside the spec, see MX-SPEC-NOTES §7).
+outside the spec, see docs/layouts.md).
 
 The spec defines a block as one scale and k element codes (MX §5.1) and prescribes no memory
 layout. Every kernel and checkpoint fixes one, so each layout here is a named option with a
@@ -127,7 +127,7 @@ def pack_elements(codes, fmt, *, order: str | None = None) -> np.ndarray:
     (0 ... 2^bits - 1; wider values raise ValueError). Returns uint8 [..., packed_nbytes(n)];
     each row is padded with zero bits to a whole byte. ``order``: None gives the default of the
     format's width (FP4 "low_first", FP6 "bitstream", 8-bit "byte"). The input is not modified.
-    (MX §5.1 / memory layout: outside the spec, see MX-SPEC-NOTES §7)"""
+    (MX §5.1 / memory layout: outside the spec, see docs/layouts.md)"""
     el = _element_row(fmt)
     o = _order(el, order)
     c = as_codes(codes, el.bits, "codes")
@@ -183,7 +183,7 @@ def unpack_elements(data, fmt, count, *, order: str | None = None, check_padding
     packed row per index of the leading axes; bytes objects are one row). With
     ``check_padding`` (default) the padding bits must be zero, else ValueError: non-zero padding
     means a wrong count, order or format; ``check_padding=False`` ignores them. (MX §5.1 / memory layout: outside the spec, see
-    MX-SPEC-NOTES §7)"""
+    docs/layouts.md)"""
     el = _element_row(fmt)
     o = _order(el, order)
     n = _count(count)
@@ -274,7 +274,7 @@ def swizzle_scales(scales, *, layout: str = "cublas", pad_value: int = 0) -> np.
     A @ B as [K, N]) pass the transposed scales, [N, k_blocks].
 
     "row_major": the plain C-order bytes of each matrix, no padding.
-    (MX §5.1 / memory layout: outside the spec, see MX-SPEC-NOTES §7)"""
+    (MX §5.1 / memory layout: outside the spec, see docs/layouts.md)"""
     check_choice("layout", layout, SCALE_LAYOUTS)
     pad_value = _pad_value(pad_value)
     s = _to_numpy(scales, "scales")
@@ -302,7 +302,7 @@ def unswizzle_scales(data, rows, k_blocks, *, layout: str = "cublas", check_padd
     :func:`swizzle_scales`). ``data``: uint8 [..., swizzled_nbytes(rows, k_blocks)] (exactly).
     With ``check_padding`` (default) every padding byte of the "cublas" layout must equal
     ``pad_value``, else ValueError. (MX §5.1 / memory layout: outside the spec, see
-    MX-SPEC-NOTES §7)"""
+    docs/layouts.md)"""
     check_choice("layout", layout, SCALE_LAYOUTS)
     r, k = _dims("rows", rows), _dims("k_blocks", k_blocks)
     pad_value = _pad_value(pad_value)

@@ -88,7 +88,7 @@ def to_gpt_oss(mx: MXArray, name: str, *, sep: str = ".") -> dict[str, np.ndarra
     Anything else raises ValueError saying what the convention needs. The convention holds the
     codes, not ``mx.options``: :func:`from_gpt_oss` gives them back equal to ``mx`` (MXArray
     equality compares options only where both sides record them). (MX §5.1 / memory layout:
-    outside the spec, see MX-SPEC-NOTES §7)"""
+    outside the spec, see docs/layouts.md)"""
     if not isinstance(mx, MXArray):
         raise TypeError(f"mx must be an MXArray, got {type(mx).__name__}")
     _check_name(name, sep)
@@ -145,7 +145,7 @@ def from_gpt_oss(tensors: Mapping, name: str, *, sep: str = ".") -> MXArray:
     not modified. Missing, mistyped or mismatched tensors raise ValueError / TypeError naming the
     tensor. ``from_gpt_oss(to_gpt_oss(mx, name), name) == mx``: the file holds no options, and
     equality compares options only where both sides record them. (MX §5.1 / memory layout:
-    outside the spec, see MX-SPEC-NOTES §7)"""
+    outside the spec, see docs/layouts.md)"""
     if not isinstance(tensors, Mapping):
         raise TypeError(f"tensors must be a mapping of names to arrays, got {type(tensors).__name__}")
     _check_name(name, sep)
@@ -180,7 +180,7 @@ def save_safetensors(path, tensors: Mapping, *, sep: str = ".", metadata: dict |
     value as is. ``metadata``: None or a dict of str to str. Needs the ``safetensors`` package
     (the ``safetensors`` extra). An error of the safetensors library (an array it cannot store,
     a folder that does not exist, ...) raises ValueError naming the file. (Memory layout:
-    outside the spec, see MX-SPEC-NOTES §7)"""
+    outside the spec, see docs/layouts.md)"""
     stn = _safetensors_numpy()
     if not isinstance(tensors, Mapping):
         raise TypeError(f"tensors must be a mapping of names to MXArrays / arrays, got {type(tensors).__name__}")
@@ -213,7 +213,7 @@ def load_safetensors(path, *, sep: str = ".") -> dict:
     own name. A ``blocks`` tensor without its ``scales`` (or the reverse) raises ValueError; a
     file the safetensors library cannot read (not a .safetensors file, a dtype NumPy lacks, ...)
     raises ValueError naming the file (a missing file: FileNotFoundError). Needs the
-    ``safetensors`` package. (Memory layout: outside the spec, see MX-SPEC-NOTES §7)"""
+    ``safetensors`` package. (Memory layout: outside the spec, see docs/layouts.md)"""
     stn = _safetensors_numpy()
     if not isinstance(sep, str) or not sep:
         raise TypeError(f"sep must be a non-empty string, got {sep!r}")

@@ -27,7 +27,7 @@ from .kinds import KINDS, generators, kind_of
 __all__ = ["generate", "main"]
 
 
-def generate(root: Path, level: int) -> list[dict]:
+def generate_set(root: Path, level: int) -> list[dict]:
     """Write the level's vector set into root (every kind of the registry, MANIFEST.json and
     SHA256SUMS); returns the manifest's file entries, sorted by path."""
     root = Path(root)
@@ -73,7 +73,7 @@ def main(argv=None, prog: str | None = None, default_dir: Path | None = None) ->
                      "written by tools/gen_vectors.py); refusing to write into it (use an empty or new "
                      "directory, or --force)")
         print(f"--force: writing into {out}, a non-empty directory that holds no previous vector set")
-    files = generate(out, a.level)
+    files = generate_set(out, a.level)
     total = sum(e["size"] for e in files)
     how = "replacing the previous set there" if old is not None else "a new set"
     print(f"wrote {len(files)} files, {total / 2**20:.1f} MiB, and MANIFEST.json, SHA256SUMS into {out} ({how})")

@@ -1,5 +1,5 @@
 """Element packing and GEMM scale layouts (MX §5.1 / memory layout: outside the spec, see
-MX-SPEC-NOTES §7).
+docs/layouts.md).
 
 Expected bytes come from the layout definitions: known answers worked out by hand below, and a
 reference written here with Python integers (a bit stream is the integer sum(c_i << bits * i)
@@ -208,7 +208,7 @@ def test_outputs_do_not_alias_inputs():
 
 
 def test_fp4_low_first_equals_torchao_pack_uint4():
-    # torchao >= 0.15 packs FP4 low nibble first (MX-SPEC-NOTES §7)
+    # torchao >= 0.15 packs FP4 low nibble first (docs/layouts.md)
     pytest.importorskip("torch")
     kernels = pytest.importorskip("torchao.prototype.mx_formats.kernels")
     import torch

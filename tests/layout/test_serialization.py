@@ -1,5 +1,5 @@
 """MXArray files and the gpt-oss MXFP4 checkpoint convention (MX §5.1 / memory layout: outside
-the spec, see MX-SPEC-NOTES §7).
+the spec, see docs/layouts.md).
 
 Round trips must be exact (MXArray ==); every corruption of a file must raise ValueError. The
 gpt-oss tensors are built here by hand from chosen codes, and their values typed in from the

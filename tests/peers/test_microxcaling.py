@@ -123,7 +123,7 @@ FORMATS = {
 }
 #: microxcaling round= -> mxref rounding=
 ROUNDINGS = {"nearest": "ties_away", "even": "rne"}
-#: From the spec table (MX §5.3, MX-SPEC-NOTES §1), not from mxref: emax, max normal, and the
+#: From the spec table (MX §5.3, docs/spec-notes.md), not from mxref: emax, max normal, and the
 #: smallest positive magnitude q of each element format.
 EMAX = {"fp8_e4m3": 8, "fp8_e5m2": 15, "fp6_e2m3": 2, "fp6_e3m2": 4, "fp4_e2m1": 2, "int8": 0}
 MAX_NORM = {"fp8_e4m3": 448.0, "fp8_e5m2": 57344.0, "fp6_e2m3": 7.5, "fp6_e3m2": 28.0,

@@ -12,7 +12,7 @@ A kind is an (operation, file type) pair, as :func:`kind_of` reads it from a man
 * ``compare``: reserved for a per-file comparison of a library's output (the conformance
   checker's spec_vectors adapter), None for now.
 
-:func:`mxref.vectors.generate.generate` and :func:`mxref.vectors.verify.check_reference` loop over
+:func:`mxref.vectors.generate.generate_set` and :func:`mxref.vectors.verify.check_reference` loop over
 :data:`KINDS`; an expected file of a kind with no entry is an error in both. A new vector kind is
 one entry here (and its generate / check functions in a module of this package).
 """
