@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .replay import default_recordings_dir, replay
 
@@ -19,8 +20,8 @@ def main(argv=None) -> int:
     p.add_argument("--mismatches", type=int, default=5, help="mismatch lines shown per kind")
     args = p.parse_args(argv)
     d = args.directory or default_recordings_dir()
-    if d is None:
-        print("no recordings found (set MXREF_MMA_SIM)", file=sys.stderr)
+    if d is None or not Path(d).is_dir():
+        print(f"no recordings found ({d or 'set MXREF_MMA_SIM'})", file=sys.stderr)
         return 2
     results = replay(d, max_mismatches=args.mismatches)
     for r in results.values():
