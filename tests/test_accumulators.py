@@ -517,9 +517,12 @@ def test_argument_checks():
 
 def test_presets_documented_and_parameters():
     table = {
-        "blackwell_mxf8f6f4": (32, 1, 25, "toward_zero", 23), "rtx_blackwell_mxf8f6f4": (32, 1, 25, "toward_zero", 23),
-        "blackwell_mxf4": (64, 16, 35, "toward_zero", 23), "blackwell_mxf4nvf4": (64, 16, 35, "toward_zero", 23),
-        "rtx_blackwell_mxf4nvf4": (64, 16, 35, "toward_zero", 23), "hopper_fp8": (32, 1, 13, "toward_zero", 13),
+        "blackwell_mxf8f6f4": (32, 1, 25, "toward_zero", 23),
+        "rtx_blackwell_mxf8f6f4": (32, 1, 25, "toward_zero", 23),
+        "blackwell_mxf4": (64, 16, 35, "toward_zero", 23),
+        "blackwell_mxf4nvf4": (64, 16, 35, "toward_zero", 23),
+        "rtx_blackwell_mxf4nvf4": (64, 16, 35, "toward_zero", 23),
+        "hopper_fp8": (32, 1, 13, "toward_zero", 13),
         "cdna3_fp8": (32, 1, 24, "nearest_even", 23),
     }
     assert set(acm.PRESETS) == set(table)

@@ -14,20 +14,20 @@ API
   :func:`replay` (recorded directories), :func:`decode_codes` (operand tables incl. the FNUZ
   FP8 formats and UE4M3).
 
-Model table
+Model table (source of every row: microsoft/MMA-Sim c78513835c8b, arXiv 2511.10909)
 
-==========================  ==================================  ====  ============================  ===========================  =======
-preset                      hardware                            F     grouping                      rounding                     source
-==========================  ==================================  ====  ============================  ===========================  =======
-``blackwell_mxf8f6f4``      B200 tcgen05.mma kind::mxf8f6f4     25    K=32: 32 products + C fused   terms RZ; result RZ fp32     MMA-Sim
-``rtx_blackwell_mxf8f6f4``  RTX 50 (sm_120) mma kind::mxf8f6f4  25    K=32: 32 products + C fused   terms RZ; result RZ fp32     MMA-Sim
-``blackwell_mxf4``          B200 tcgen05.mma kind::mxf4         35    K=64: 4 exact groups of 16+C  terms RZ; result RZ fp32     MMA-Sim
-``blackwell_mxf4nvf4``      B200 tcgen05.mma kind::mxf4nvf4     35    K=64: 4 exact groups of 16+C  terms RZ; result RZ fp32     MMA-Sim
-``rtx_blackwell_mxf4nvf4``  RTX 50 (sm_120) mma kind::mxf4nvf4  35    K=64: 4 exact groups of 16+C  terms RZ; result RZ fp32     MMA-Sim
-``hopper_fp8``              H100/H200 wgmma FP8                 13    K=32: 32 products + C fused   terms RZ; result RZ e8m13    MMA-Sim
-``cdna3_fp8``               MI300 v_mfma_f32_16x16x32 fp8/bf8   24    2 x 16, even/odd halves, C    terms RZ, halves floor;      MMA-Sim
-                                                                      added after (31/24 bits)      result RNE fp32 per 16
-==========================  ==================================  ====  ============================  ===========================  =======
+========================  =====================================  ==  ====================  ===========================
+preset                    hardware / instruction                 F   grouping (per instr)  rounding (terms; result)
+========================  =====================================  ==  ====================  ===========================
+blackwell_mxf8f6f4        B200 tcgen05.mma kind::mxf8f6f4        25  K=32: 32 products, C  RZ; RZ to fp32
+rtx_blackwell_mxf8f6f4    RTX 50 (sm_120) mma kind::mxf8f6f4     25  K=32: 32 products, C  RZ; RZ to fp32
+blackwell_mxf4            B200 tcgen05.mma kind::mxf4            35  K=64: 4 exact x16, C  RZ; RZ to fp32
+blackwell_mxf4nvf4        B200 tcgen05.mma kind::mxf4nvf4        35  K=64: 4 exact x16, C  RZ; RZ to fp32
+rtx_blackwell_mxf4nvf4    RTX 50 (sm_120) mma kind::mxf4nvf4     35  K=64: 4 exact x16, C  RZ; RZ to fp32
+hopper_fp8                H100/H200 wgmma FP8 (e4m3/e5m2)        13  K=32: 32 products, C  RZ; RZ to f32_e8m13
+cdna3_fp8                 MI300 v_mfma_f32_16x16x32 fp8/bf8      24  2 x 16, even/odd      RZ, halves floored, C
+                                                                     halves, C after       after; RNE to fp32 per 16
+========================  =====================================  ==  ====================  ===========================
 
 What was verified against what: every preset's arithmetic against MMA-Sim's own outputs (969,344
 recorded in ``../shared/peers/mma-sim``, 13 kinds), bit for bit (CDNA3: NaN as a class, MMA-Sim's
@@ -71,7 +71,7 @@ from .replay import ReplayResult, default_recordings_dir, preset_for_manifest, r
 __all__ = [
     "Accumulator", "PRESETS", "preset", "gemm", "instruction", "matmul_mx", "dot_mx", "replay",
     "ReplayResult", "default_recordings_dir", "preset_for_manifest", "decode_codes",
-    "fits_float64", "FNUZ_NAMES", "TERM_ROUNDINGS", "RESULT_ROUNDINGS", "C_ENTRIES", "K_ORDERS",
+    "fits_float64", "codec", "FNUZ_NAMES", "TERM_ROUNDINGS", "RESULT_ROUNDINGS", "C_ENTRIES", "K_ORDERS",
     "blackwell_mxf8f6f4", "rtx_blackwell_mxf8f6f4", "blackwell_mxf4", "blackwell_mxf4nvf4",
     "rtx_blackwell_mxf4nvf4", "hopper_fp8", "cdna3_fp8",
 ]

@@ -35,24 +35,25 @@ scales ``SA[m, k // bs]``, ``SB[k // bs, n]`` and the float32 ``C[m, n]``:
    consecutive chunks of c; each chunk's rounded float32 result is the next chunk's C.
 
 **Exactness of the float64 path** (the default; ``arithmetic="float64"``). Every number it
-handles is an integer multiple of a power of two with few significant bits, and float64 holds
-it exactly: element and scale values have at most 4 significant bits and exponents in
-[-254, 254] once scaled (a code of at most 8 bits times E8M0 or UE4M3), so a scaled product
-``a*sa * b*sb`` has at most 8 (16 with UE4M3) significant bits, a group sum of G = 16 E2M1
-products is a multiple of 2^-2 below 2^12, and C has 24. A power-of-two factor ``2^(F - E)``
-times such a value is exact unless it leaves float64's normal range: every value is at least
-2^-600 and every factor at least 2^-600 here (operand codes of at most 8 bits: values of at
-least 2^-17 and at most 2^16; scales within 2^+-127 each; C within 2^-149 ... 2^128;
-``zero_exponent`` >= -200, so every alignment exponent E and its difference to F lie within
-+-700), so nothing underflows or overflows, and after the factor every term is below ``R * 2^F`` (R the largest term
-significand relative to its alignment exponent, read from the code tables). ``np.trunc``,
-``np.floor`` and ``np.rint`` of an exact float64 are exact integers, and a sum of integers is
-exact while every partial sum stays below 2^53 -- :func:`fits_float64` checks this bound
-(``n_terms * R * 2^F + ...`` < 2^53) before the float64 path is taken (all presets: at most
-2^49, FP4 with F = 35); otherwise, and for ``fraction_bits=None`` (exact, F = infinity), the
-same algorithm runs on Python integers in numpy object arrays (``arithmetic="python"``: exact
-for any width, slower). The final rounding works on int64 integers (the float64 sums below
-2^53 convert exactly) or on the Python integers.
+handles is an integer multiple of a power of two with few significant bits, and float64 holds it
+exactly: element and scale values have at most 4 significant bits and exponents in [-254, 254]
+once scaled (a code of at most 8 bits times E8M0 or UE4M3), so a scaled product ``a*sa * b*sb``
+has at most 8 (16 with UE4M3) significant bits, a group sum of G = 16 E2M1 products is a
+multiple of 2^-2 below 2^12, and C has 24. A power-of-two factor ``2^(F - E)`` times such a
+value is exact unless the result leaves float64's normal range, which it cannot: a non-zero
+value is at least 2^-288 in magnitude (the smallest subnormal products, 2^-17 * 2^-17, times the
+smallest scales, 2^-127 each; C at least 2^-149) and an alignment exponent E at most 285 (2^16 *
+2^16 * 2^127 * 2^127), so |v| * 2^(F - E) >= 2^-573, far above 2^-1022; the largest is below R *
+2^F < 2^53 (R the largest term significand relative to its alignment exponent, read from the
+code tables); the factors themselves lie within 2^+-1000 (E >= -654 with ``zero_exponent`` >=
+-200, and F < 53 whenever this path is taken); the floors of the CDNA3 sub-sums shift integers
+>= 1 by at most 2^-940. ``np.trunc``, ``np.floor`` and ``np.rint`` of an exact float64 are exact
+integers, and a sum of integers is exact while every partial sum stays below 2^53 --
+:func:`fits_float64` checks this bound (``n_terms * R * 2^F + ...`` < 2^53) before the float64
+path is taken (all presets: at most 2^49, FP4 with F = 35); otherwise, and for
+``fraction_bits=None`` (exact, F = infinity), the same algorithm runs on Python integers in
+numpy object arrays (``arithmetic="python"``: exact for any width, slower). The final rounding
+works on int64 integers (the float64 sums below 2^53 convert exactly) or on the Python integers.
 """
 
 from __future__ import annotations
@@ -338,26 +339,29 @@ def _terms(acc, A, B, ks, wide):
         e = A.e[:, :, None, ks] + B.e[:, None, :, ks]
         q = (A.q[:, :, None, ks] + B.q[:, None, :, ks]) if wide else 0
         return x, q, e.astype(np.int64) if wide else e
-    xs, qs, es = [], [], []
     G = acc.group
-    for k0 in range(ks.start, ks.stop, G):
-        j = k0 // G
-        gs = np.matmul(A.x[:, :, k0:k0 + G], np.swapaxes(B.x[:, :, k0:k0 + G], 1, 2))
-        ba, bb = A.gblk[j], B.gblk[j]
+    L = ks.stop - ks.start
+    Bt, M, N = A.x.shape[0], A.x.shape[1], B.x.shape[1]
+    ng, j = L // G, slice(ks.start // G, ks.stop // G)
+    # all groups of the chunk in one batched matmul: (Bt, ng, M, G) @ (Bt, ng, G, N)
+    xa = np.swapaxes(A.x[:, :, ks].reshape(Bt, M, ng, G), 1, 2)
+    xb = np.swapaxes(B.x[:, :, ks].reshape(Bt, N, ng, G), 1, 2)
+    gs = np.moveaxis(np.matmul(xa, np.swapaxes(xb, 2, 3)), 1, -1)  # (Bt, M, N, ng)
 
-        def pick(v, b, axis):
-            v = np.asarray(v)
-            if v.ndim == 0:
-                return v
-            v = v[:, :, b]
-            return v[:, :, None] if axis == 0 else v[:, None, :]
+    def pick(v, blk, side):
+        v = np.asarray(v)
+        if v.ndim == 0:
+            return v
+        v = v[:, :, blk]  # (Bt, rows, ng)
+        return v[:, :, None, :] if side == 0 else v[:, None, :, :]
 
-        xs.append(gs * pick(A.sx, ba, 0) * pick(B.sx, bb, 1))
-        es.append(np.broadcast_to(pick(A.se, ba, 0) + pick(B.se, bb, 1), gs.shape))
-        qs.append(np.broadcast_to(A.q + B.q + pick(A.sq, ba, 0) + pick(B.sq, bb, 1), gs.shape))
-    x = np.stack(xs, -1)
-    q = np.stack(qs, -1).astype(np.int64) if wide else 0
-    return x, q, np.stack(es, -1).astype(np.int64)
+    ba, bb = A.gblk[j], B.gblk[j]
+    x = gs * pick(A.sx, ba, 0) * pick(B.sx, bb, 1)
+    e = np.broadcast_to(pick(A.se, ba, 0) + pick(B.se, bb, 1), gs.shape).astype(np.int64)
+    if not wide:
+        return x, 0, e
+    q = np.broadcast_to(A.q + B.q + pick(A.sq, ba, 0) + pick(B.sq, bb, 1), gs.shape)
+    return x, q.astype(np.int64), e
 
 
 def _chunk(acc, A, B, ks, c_bits, wide):
