@@ -8,7 +8,7 @@ golden vectors' verifier can hold the fast path to them.
 
 from __future__ import annotations
 
-__all__ = ["PACK_ORDERS", "pack_row", "swizzled_position", "swizzle_cublas"]
+__all__ = ["PACK_ORDERS", "pack_row", "swizzled_position", "swizzled_source", "swizzle_cublas"]
 
 #: the packing orders these references know (docs/layouts.md, "Element codes narrower than a byte")
 PACK_ORDERS = ("byte", "low_first", "bitstream", "high_first")
@@ -41,6 +41,17 @@ def swizzled_position(r: int, c: int, kblocks: int) -> int:
     tk = -(-kblocks // 4)
     i, j, rr, cc = r // 128, c // 4, r % 128, c % 4
     return (i * tk + j) * 512 + (rr % 32) * 16 + (rr // 32) * 4 + cc
+
+
+def swizzled_source(i: int, kblocks: int) -> tuple[int, int]:
+    """The inverse of :func:`swizzled_position`: the (row, K-block) of the scale matrix whose
+    scale byte ``i`` of the swizzled buffer holds (it may be padding: row or K-block past the
+    matrix)."""
+    tk = -(-kblocks // 4)
+    t, w = divmod(i, 512)
+    ti, tj = divmod(t, tk)
+    rr = (w // 16) + 32 * ((w % 16) // 4)  # w = (rr % 32) * 16 + (rr // 32) * 4 + c
+    return ti * 128 + rr, tj * 4 + w % 4
 
 
 def swizzle_cublas(scales, pad: int = 0) -> list[int]:

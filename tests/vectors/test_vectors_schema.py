@@ -64,3 +64,14 @@ def test_layout_references():
         ref_layout.pack_row([1], 4, "middle_first")
     sw = ref_layout.swizzle_cublas([[5, 6], [7, 8]] + [[0, 0]] * 30 + [[9, 0]])  # row 32 at byte 4
     assert len(sw) == 512 and sw[:2] == [5, 6] and sw[16:18] == [7, 8] and sw[4] == 9
+
+
+def test_swizzled_source_inverts_swizzled_position():
+    from mxref.reference.layout import swizzled_position, swizzled_source
+
+    for kb in (1, 3, 4, 5, 9):
+        for r in (0, 1, 31, 32, 127, 128, 200):
+            for c in range(kb):
+                assert swizzled_source(swizzled_position(r, c, kb), kb) == (r, c)
+    # every byte of a 128 x 4 tile comes from a distinct scale
+    assert len({swizzled_source(i, 4) for i in range(512)}) == 512

@@ -22,9 +22,11 @@ from ..model import (ALL_OPERATIONS, VECTOR_OPERATIONS, ID_BIT, IMPL, MISMATCH, 
 from ..classify import same64
 from ..lines import bits_str, code_str, rational_str, scale_str, val_str
 from ..untrusted import confined, printable, read_json, short
+from ...reference.layout import swizzled_source
+from ...vectors.schema import DTYPES, parse_hex_rational
 from .base import Adapter
 
-_VEC_DTYPES = {"|u1": np.dtype("u1"), "<u2": np.dtype("<u2"), "<u4": np.dtype("<u4")}
+_VEC_DTYPES = DTYPES  # the layout's one dtype map (mxref.vectors.schema)
 #: fields of a manifest entry that must agree with the reference set's entry of the same path
 _VEC_ENTRY_KEYS = ("dtype", "shape", "role", "operation", "format", "modes", "inputs", "axis", "block_size")
 #: operations of spec_vectors/ext/nvfp4 (NVFP4, not MX v1.0): listed, not checked by this adapter
@@ -417,15 +419,11 @@ class VectorsAdapter(Adapter):
         got = self._got(e).reshape(-1)
         exp = swizzle_scales(sc, layout=m["layout"], pad_value=m.get("pad_value", 0)).reshape(-1)
         rows, kb = sc.shape
-        tk = -(-kb // 4)
 
-        def source(i):  # the cuBLAS tile formula, inverted (spec_vectors/README.md)
+        def source(i):  # the cuBLAS tile formula, inverted (mxref.reference.layout)
             if m["layout"] != "cublas":
                 return f"byte {i}"
-            t, w = divmod(i, 512)
-            ti, tj = divmod(t, tk)
-            rr = w // 16 + 32 * ((w % 16) // 4)  # byte (rr % 32) * 16 + (rr // 32) * 4 + c
-            r, c = ti * 128 + rr, tj * 4 + w % 4
+            r, c = swizzled_source(i, kb)
             return f"scales[{r},{c}]=0x{int(sc[r, c]):02X}" if r < rows and c < kb else "padding"
 
         def line(i, label, note=""):
@@ -494,8 +492,6 @@ class VectorsAdapter(Adapter):
     def _exact_text(self, e, M, N) -> dict:
         """{(row, col): Fraction or "nan" / "+inf" / "-inf"} of an .exact.txt file; malformed lines
         raise ValueError."""
-        from fractions import Fraction
-
         try:
             text = confined(self.dir, e["path"], "MANIFEST.json path", self._err).read_text()
         except (OSError, UnicodeDecodeError) as exc:
@@ -510,13 +506,7 @@ class VectorsAdapter(Adapter):
                 i, j = int(i), int(j)
                 if not (0 <= i < M and 0 <= j < N) or (i, j) in out:
                     raise ValueError(f"element [{i},{j}] is outside {M} x {N} or repeated")
-                if t in ("nan", "inf", "-inf"):
-                    out[(i, j)] = {"inf": "+inf"}.get(t, t)
-                    continue
-                mant, ex = t.lstrip("-").split("p")
-                if not mant.startswith("0x"):
-                    raise ValueError(f"{t!r} is not <sign>0x<hex>p<exponent>")
-                out[(i, j)] = (-1 if t.startswith("-") else 1) * int(mant, 16) * Fraction(2) ** int(ex)
+                out[(i, j)] = parse_hex_rational(t)  # the layout's one reader (mxref.vectors.schema)
             except ValueError as exc:
                 raise self._err(f"{e['path']}:{ln}: cannot read {line!r} ({exc})") from None
         if len(out) != M * N:
