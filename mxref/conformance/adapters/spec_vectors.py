@@ -23,7 +23,7 @@ from ..classify import same64
 from ..lines import bits_str, code_str, rational_str, scale_str, val_str
 from ..untrusted import confined, printable, read_json, short
 from ...reference.layout import swizzled_source
-from ...vectors.schema import DTYPES, parse_hex_rational
+from ...vectors.schema import DTYPES, check_entry, parse_hex_rational
 from .base import Adapter
 
 _VEC_DTYPES = DTYPES  # the layout's one dtype map (mxref.vectors.schema)
@@ -129,33 +129,18 @@ class VectorsAdapter(Adapter):
             raise self._err(f"{where} must be an object with a 'files' list (spec_vectors/README.md)")
         if m.get("schema_version", 1) != 1:
             raise self._err(f"{where}: schema_version {short(m.get('schema_version'))}, this checker reads 1")
+        paths = set()
         for i, e in enumerate(m["files"]):
-            if not isinstance(e, dict) or not isinstance(e.get("path"), str):
-                raise self._err(f"{where}: files[{i}] must be an object with a 'path'")
+            try:  # the layout's one entry check (mxref.vectors.schema)
+                check_entry(i, e, paths)
+            except ValueError as exc:
+                raise self._err(f"{where}: {printable(str(exc))}") from None
             p = e["path"]
-            if p.startswith("/") or ".." in Path(p).parts or not p:
-                raise self._err(f"{where}: files[{i}] path {short(p)} must be relative, inside the directory")
-            confined(root, p, f"{where}: files[{i}] path", self._err)  # control characters, a symlink out
-            ins = e.get("inputs", [])
-            if not isinstance(ins, list) or not all(isinstance(q, str) for q in ins):
-                raise self._err(f"{where}: {short(p)}: inputs must be a list of paths, got {short(ins)}")
-            if e.get("format") is not None and not isinstance(e["format"], str):
-                raise self._err(f"{where}: {short(p)}: format must be a string, got {short(e['format'])}")
-            if e.get("modes") is not None and not isinstance(e["modes"], dict):
-                raise self._err(f"{where}: {short(p)}: modes must be an object, got {short(e['modes'])}")
-            if e.get("role") not in ("input", "expected"):
-                raise self._err(f"{where}: {p}: role must be 'input' or 'expected', got {short(e.get('role'))}")
+            paths.add(p)
+            confined(root, p, f"{where}: files[{i}] path", self._err)  # a symlink out
             if e.get("operation") not in ALL_OPERATIONS + _VEC_UNCHECKED_OPERATIONS:
                 raise self._err(f"{where}: {p}: unknown operation {short(e.get('operation'))}; known: "
                                 f"{', '.join(ALL_OPERATIONS)}")
-            if e.get("dtype") != "text":
-                if not isinstance(e.get("dtype"), str) or e["dtype"] not in _VEC_DTYPES:
-                    raise self._err(f"{where}: {p}: dtype must be one of {', '.join(_VEC_DTYPES)} or text, "
-                                    f"got {short(e.get('dtype'))}")
-                sh = e.get("shape")
-                if not isinstance(sh, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
-                                                       for n in sh):
-                    raise self._err(f"{where}: {p}: shape must be a list of sizes, got {short(sh)}")
         return m
 
     def _check_size(self, f: Path, e: dict, what: str):
