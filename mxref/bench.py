@@ -5,7 +5,8 @@ row that fails becomes a row with a note). Every time is printed also as a ratio
 ``np.copyto`` of the same float32 array into a preallocated one, measured in the same run: that
 ratio is the number to compare across machines.
 
-    mxref bench                          # (1, 4096, 11008) float32, best of 3
+    mxref bench                          # (1, 4096, 11008) float32, median of 5
+    mxref bench --matrix                 # every path (dtype, axis, rounding, rule, ...) vs the default
     mxref bench --shape 1,1024,4096 --repeat 5
     mxref bench --quick                  # a tiny size, one repetition (for the tests)
     mxref bench --profile                # also cProfile one mxref round trip per format
@@ -22,7 +23,7 @@ Rows, all on the same array (standard normal float32, fixed seed):
 * ml_dtypes' element cast only (``x.astype(float8_e4m3fn)`` / ``float4_e2m1fn`` and back to
   float32), when ml_dtypes imports: no block scale, so a lower bound of what a cast costs.
 
-Each row is the best of ``--repeat`` timed calls (default 3) after ``--warmup`` untimed ones
+Each row is the median of ``--repeat`` timed calls (default 5) after ``--warmup`` untimed ones
 (default 1): on Linux the first large call of a process can pay hundreds of thousands of page
 faults (glibc handing freed temporaries back to the kernel), which doubles mxref's time; the
 faults per timed call are printed in the notes.
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import statistics
 import os
 import sys
 import time
@@ -82,29 +84,42 @@ def _minflt() -> int:
 
 
 def best_of(fn, repeat: int, warmup: int = 0):
-    """(best seconds, last result, minor page faults per timed call) of ``repeat`` calls of fn,
-    after ``warmup`` untimed calls."""
+    """(median seconds, last result, minor page faults per timed call) of ``repeat`` calls of fn,
+    after ``warmup`` untimed calls. (The name is historical: the figure is the median.)"""
+    med, _, _, out, pf = timed(fn, repeat, warmup)
+    return med, out, pf
+
+
+def timed(fn, repeat: int, warmup: int = 0):
+    """(median, min, max seconds, last result, minor page faults per timed call) of ``repeat``
+    calls of fn after ``warmup`` untimed ones; a garbage collection before each call."""
     for _ in range(warmup):
         fn()
-    best, out = float("inf"), None
+    times, out = [], None
     f0 = _minflt()
     for _ in range(repeat):
         out = None
         gc.collect()
         t0 = time.perf_counter()
         out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out, (_minflt() - f0) / repeat
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), min(times), max(times), out, (_minflt() - f0) / repeat
 
 
 def best_of_pair(first, second, repeat: int, warmup: int = 0):
     """Time first() then second(first's result), ``repeat`` times, after ``warmup`` untimed pairs.
 
-    Returns (best first, best second, best sum over one repetition, last second result, minor
-    page faults per timed pair)."""
+    Returns (median first, median second, median sum, last second result, minor page faults per
+    timed pair); ``self.spread`` style extremes of the sums are in :func:`timed_pair`."""
+    m1, m2, msum, _, _, out, pf = timed_pair(first, second, repeat, warmup)
+    return m1, m2, msum, out, pf
+
+
+def timed_pair(first, second, repeat: int, warmup: int = 0):
+    """(median first, median second, median sum, min sum, max sum, last result, faults/pair)."""
     for _ in range(warmup):
         second(first())
-    b1 = b2 = bsum = float("inf")
+    t1s, t2s, sums = [], [], []
     out = None
     f0 = _minflt()
     for _ in range(repeat):
@@ -116,8 +131,11 @@ def best_of_pair(first, second, repeat: int, warmup: int = 0):
         out = second(mid)
         t2 = time.perf_counter()
         del mid
-        b1, b2, bsum = min(b1, t1 - t0), min(b2, t2 - t1), min(bsum, t2 - t0)
-    return b1, b2, bsum, out, (_minflt() - f0) / repeat
+        t1s.append(t1 - t0)
+        t2s.append(t2 - t1)
+        sums.append(t2 - t0)
+    med = statistics.median
+    return med(t1s), med(t2s), med(sums), min(sums), max(sums), out, (_minflt() - f0) / repeat
 
 
 def pf_note(faults: float) -> str:
@@ -132,6 +150,14 @@ def fmt_bytes(n: float) -> str:
     return f"{n:.1f} GiB"  # pragma: no cover
 
 
+def machine_load() -> str:
+    """The 1/5/15-minute load averages, where the system reports them."""
+    try:
+        return "load average " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):  # pragma: no cover - not Unix
+        return "load average unknown"
+
+
 def render(rows, headers) -> str:
     """A GitHub Markdown table (empty cells for None)."""
     return github_table([["" if c is None else str(c) for c in r] for r in rows], headers)
@@ -144,7 +170,8 @@ class Bench:
         self.warmup = warmup
         self.rows = []  # [library, operation, format, seconds or None, note]
         self.mx_out = {}  # mxref dequantized output per format, for the cross-checks
-        self.totals = {}  # (library, format) -> seconds of the round trip
+        self.totals = {}  # (library, format) -> seconds of the round trip (median)
+        self.spread = {}  # (library, format) -> (fastest, slowest) round trip
 
     def add(self, lib, op, fmt, seconds, note=""):
         self.rows.append([lib, op, fmt, seconds, note])
@@ -154,18 +181,19 @@ class Bench:
         dst = np.empty_like(self.x)
         n = max(self.repeat, 5)  # cheap: a few more repetitions steady the unit
         t, _, _ = best_of(lambda: np.copyto(dst, self.x), n, self.warmup)
-        self.add("numpy", "np.copyto (preallocated)", "float32", t, f"the unit; best of {n}")
+        self.add("numpy", "np.copyto (preallocated)", "float32", t, f"the unit; median of {n}")
         return t
 
     # --- mxref ------------------------------------------------------------------------------
     def mxref(self, fmt, label):
-        tq, td, tsum, out, pf = best_of_pair(lambda: mxref.quantize(self.x, fmt), lambda mx: mx.dequantize(),
-                                             self.repeat, self.warmup)
+        tq, td, tsum, lo, hi, out, pf = timed_pair(lambda: mxref.quantize(self.x, fmt), lambda mx: mx.dequantize(),
+                                                   self.repeat, self.warmup)
         self.mx_out[fmt] = out
         self.totals[("mxref", fmt)] = tsum
+        self.spread[("mxref", fmt)] = (lo, hi)
         self.add("mxref", "quantize", label, tq)
         self.add("mxref", "dequantize -> float32", label, td)
-        self.add("mxref", "quantize + dequantize", label, tsum, f"best single round trip; {pf_note(pf)}")
+        self.add("mxref", "quantize + dequantize", label, tsum, f"median round trip; {pf_note(pf)}")
 
     # --- torchao ----------------------------------------------------------------------------
     def torchao(self, fmt, label, torch_attr, mods):
@@ -180,13 +208,14 @@ class Bench:
                      f"skipped: torchao needs the last dimension a multiple of {BLOCK}")
             return
         with torch.no_grad():
-            tq, td, tsum, out, pf = best_of_pair(
+            tq, td, tsum, lo, hi, out, pf = timed_pair(
                 lambda: MXTensor.to_mx(t, elem, block_size=BLOCK, scaling_mode=floor),
                 lambda m: m.dequantize(torch.float32),
                 self.repeat,
                 self.warmup,
             )
         self.totals[("torchao", fmt)] = tsum
+        self.spread[("torchao", fmt)] = (lo, hi)
         note = pf_note(pf)
         ref = self.mx_out.get(fmt)
         if ref is not None:
@@ -206,6 +235,107 @@ class Bench:
         t, _, pf = best_of(lambda: self.x.astype(dt).astype(np.float32), self.repeat, self.warmup)
         self.add("ml_dtypes", f"astype({name}) + astype(float32)", label, t,
                  f"element cast only, no block scale; {pf_note(pf)}")
+
+
+# ----- --matrix: every path against the default one -------------------------------------------------
+
+MATRIX_SHAPE = (1024, 4096)
+#: what a path changes from the default (float32 input, last axis, rne, floor, float32 output)
+_DEFAULT_PATH = dict(dtype="float32", axis="last", rounding="rne", scale_rule="floor", out="float32",
+                     ragged="no")
+
+
+def _matrix_paths(ml_dtypes) -> list[dict]:
+    """One path per changed factor (one factor at a time), the default first."""
+    from .options import ROUNDING_MODES, SCALE_RULES
+
+    paths = [dict(_DEFAULT_PATH)]
+    dtypes = ["float16", "float64"] + (["bfloat16"] if ml_dtypes is not None else [])
+    outs = ["float16", "float64"] + (["bfloat16"] if ml_dtypes is not None else [])
+    for key, values in (("dtype", dtypes), ("axis", ["first"]),
+                        ("rounding", [r for r in ROUNDING_MODES if r != "rne"]),
+                        ("scale_rule", [r for r in SCALE_RULES if r != "floor"]),
+                        ("out", outs), ("ragged", ["2-D", "1-D"])):
+        for v in values:
+            paths.append(dict(_DEFAULT_PATH, **{key: v}))
+    return paths
+
+
+def _path_label(p: dict) -> str:
+    changed = [f"{k}={v}" for k, v in p.items() if _DEFAULT_PATH[k] != v]
+    return ", ".join(changed) or "default"
+
+
+def _path_call(x2: np.ndarray, fmt: str, p: dict, ml_dtypes):
+    """(input array, quantize kwargs, output dtype) of a path; the input is built outside the timing."""
+    x = x2
+    if p["ragged"] == "2-D":
+        x = np.ascontiguousarray(x2[:, : x2.shape[1] - 7])
+    elif p["ragged"] == "1-D":
+        x = x2.reshape(-1)[: x2.size - 7]
+    if p["dtype"] == "bfloat16":
+        x = x.astype(ml_dtypes.bfloat16)
+    elif p["dtype"] != "float32":
+        x = x.astype(p["dtype"])
+    kw = dict(rounding=p["rounding"], scale_rule=p["scale_rule"], axis=0 if p["axis"] == "first" else -1)
+    if p["rounding"] == "stochastic":
+        kw.update(random_bits=np.random.default_rng(1).integers(0, 256, size=x.shape, dtype=np.uint8),
+                  random_bit_count=8)
+    out = ml_dtypes.bfloat16 if p["out"] == "bfloat16" else np.dtype(p["out"])
+    return x, kw, out
+
+
+def _peak_extra(fn, baseline_bytes: int) -> float:
+    """Peak bytes traced while fn runs, as a multiple of baseline_bytes."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        r = fn()
+        peak = tracemalloc.get_traced_memory()[1] - base
+        del r
+    finally:
+        tracemalloc.stop()
+    return peak / baseline_bytes
+
+
+def run_matrix(x2: np.ndarray, formats, repeat: int, warmup: int, unit: float, ml_dtypes, memory: bool):
+    """Rows of the --matrix table: per format and path, the round-trip ratio to the copy, its
+    ratio to the format's default path, and the peak extra memory as a multiple of the input."""
+    rows = []
+    for fmt in formats:
+        base = None
+        for p in _matrix_paths(ml_dtypes):
+            label = _path_label(p)
+            log(f"matrix: {fmt}: {label}")
+            try:
+                x, kw, out = _path_call(x2, fmt, p, ml_dtypes)
+                tq, td, tsum, lo, hi, _, _ = timed_pair(lambda: mxref.quantize(x, fmt, **kw),
+                                                        lambda mx: mx.dequantize(out), repeat, warmup)
+            except Exception as exc:  # a benchmark reports, it does not fail
+                rows.append([fmt, label, "—", "—", "—", "—", "—", f"error: {type(exc).__name__}: {exc}"[:80]])
+                continue
+            if base is None:
+                base = tsum
+            mem = None
+            if memory:
+                mem = max(_peak_extra(lambda: mxref.quantize(x, fmt, **kw), x.nbytes),
+                          _peak_extra(lambda: mxref.quantize(x, fmt, **kw).dequantize(out), x.nbytes))
+            rel = tsum / base
+            flags = []
+            if rel > 2:
+                flags.append("over 2x the default path")
+            if mem is not None and mem > 1.5:
+                flags.append("memory over 1.5x the input")
+            rows.append([fmt, label, f"{tq / unit:.1f}x", f"{td / unit:.1f}x",
+                         f"{tsum / unit:.1f}x ({lo / unit:.1f}-{hi / unit:.1f})", f"{rel:.2f}",
+                         "—" if mem is None else f"{mem:.2f}x", "; ".join(flags)])
+    return rows
+
+
+MATRIX_HEADERS = ["format", "path (what differs from the default)", "quantize", "dequantize",
+                  "round trip (min-max)", "vs default", "peak extra memory", "note"]
 
 
 def import_torchao():
@@ -265,7 +395,7 @@ def main(argv=None, prog: str = "mxref bench") -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shape", type=parse_shape, default=None,
                     help="array shape, e.g. 1,4096,11008 (default) or 1x4096x11008")
-    ap.add_argument("--repeat", type=int, default=None, help="best of N repetitions (default 3)")
+    ap.add_argument("--repeat", type=int, default=None, help="median of N repetitions (default 5)")
     ap.add_argument("--warmup", type=int, default=None,
                     help="untimed calls before each timed row (default 1; 0 with --quick)")
     ap.add_argument("--quick", action="store_true",
@@ -275,16 +405,22 @@ def main(argv=None, prog: str = "mxref bench") -> int:
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc measurement")
     ap.add_argument("--profile", action="store_true",
                     help="also print a cProfile of one mxref round trip per format (top functions)")
+    ap.add_argument("--matrix", action="store_true",
+                    help="time every path (input dtype, axis, rounding, scale rule, output dtype, ragged "
+                         "shapes; one factor at a time) of every MX format against its default path, with "
+                         f"its peak memory (default shape {','.join(map(str, MATRIX_SHAPE))})")
     args = ap.parse_args(argv)
+    if args.matrix:
+        return _main_matrix(args)
     shape = args.shape or (QUICK_SHAPE if args.quick else DEFAULT_SHAPE)
-    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 3)
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 5)
     warmup = args.warmup if args.warmup is not None else (0 if args.quick else 1)
     if repeat < 1:
         ap.error("--repeat must be >= 1")
     if warmup < 0:
         ap.error("--warmup must be >= 0")
 
-    log(f"shape {shape}, best of {repeat} after {warmup} warm-up; generating standard normal float32 (seed {args.seed})")
+    log(f"shape {shape}, median of {repeat} after {warmup} warm-up; generating standard normal float32 (seed {args.seed})")
     x = np.random.default_rng(args.seed).standard_normal(shape, dtype=np.float32)
     b = Bench(x, repeat, warmup)
 
@@ -344,8 +480,8 @@ def main(argv=None, prog: str = "mxref bench") -> int:
                    f"torchao {getattr(torchao, '__version__', '?')}")
     mld = "" if isinstance(ml_dtypes, str) else f"; ml_dtypes {ml_dtypes.__version__}"
     print(f"mxref {mxref.__version__} quantize+dequantize benchmark: float32 {shape} = {n:,} elements "
-          f"({fmt_bytes(x.nbytes)}), block {BLOCK}, best of {repeat} after {warmup} untimed warm-up call(s) per row")
-    print(f"numpy {np.__version__}{threads}{mld}; {os.cpu_count()} CPUs; "
+          f"({fmt_bytes(x.nbytes)}), block {BLOCK}, median of {repeat} after {warmup} untimed warm-up call(s) per row")
+    print(f"numpy {np.__version__}{threads}{mld}; {os.cpu_count()} CPUs, {machine_load()}; "
           f"python {sys.version.split()[0]}")
     print()
     table = []
@@ -357,7 +493,8 @@ def main(argv=None, prog: str = "mxref bench") -> int:
     print(render(table, ["library", "operation", "format", "seconds", "ratio to copy", "note"]))
     print()
     print("Ratios to the copy (the time of np.copyto of the same array, measured in this run; the ratio, "
-          "not the seconds, is what to compare across machines; lower is faster):")
+          "not the seconds, is what to compare across machines; lower is faster; median, with the "
+          "fastest and slowest run in parentheses):")
     for fmt, label, _, _ in FORMATS:
         parts = []
         for lib, q, d in (("mxref", "quantize", "dequantize -> float32"), ("torchao", "to_mx", "dequantize -> float32")):
@@ -365,8 +502,9 @@ def main(argv=None, prog: str = "mxref bench") -> int:
             if t is None:
                 continue
             sec = {op: s_ for lb, op, fl, s_, _ in b.rows if lb == lib and fl == label and s_ is not None}
+            lo, hi = b.spread.get((lib, fmt), (t, t))
             parts.append(f"{lib} {q} {sec[q] / unit:.1f}x + dequantize {sec[d] / unit:.1f}x, "
-                         f"round trip {t / unit:.1f}x")
+                         f"round trip {t / unit:.1f}x ({lo / unit:.1f}-{hi / unit:.1f}x)")
         if parts:
             print(f"  {label}: " + "; ".join(parts))
     if args.quick or n < 1 << 20:
@@ -392,5 +530,33 @@ def main(argv=None, prog: str = "mxref bench") -> int:
             print(f"cProfile of one mxref quantize+dequantize, {label} (sorted by own time; NumPy "
                   "ufunc time counts in the calling function):")
             print(profile_mxref(x, fmt, 15).rstrip())
+    log("done")
+    return 0
+
+
+def _main_matrix(args) -> int:
+    shape = args.shape or ((8, 256) if args.quick else MATRIX_SHAPE)
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 5)
+    warmup = args.warmup if args.warmup is not None else (0 if args.quick else 1)
+    x = np.random.default_rng(args.seed).standard_normal(shape, dtype=np.float32)
+    x2 = x.reshape(-1, shape[-1])
+    b = Bench(x2, repeat, warmup)
+    unit = b.copy()
+    try:
+        import ml_dtypes
+    except Exception:
+        ml_dtypes = None
+    rows = run_matrix(x2, list(mxref.MX_FORMATS), repeat, warmup, unit, ml_dtypes, not args.no_memory)
+    print(f"mxref {mxref.__version__} path matrix: float32 {tuple(x2.shape)} = {x2.size:,} elements "
+          f"({fmt_bytes(x2.nbytes)}), median of {repeat} after {warmup} warm-up call(s); copy = "
+          f"{unit * 1e3:.3g} ms")
+    print(f"numpy {np.__version__}; {os.cpu_count()} CPUs, {machine_load()}; python {sys.version.split()[0]}")
+    print()
+    print(render(rows, MATRIX_HEADERS))
+    print()
+    print("Ratios are to np.copyto of the float32 input (measured in this run); 'vs default' divides a "
+          "path's round trip by the same format's default path (float32 in, last axis, rne, floor, "
+          "float32 out, whole blocks); peak extra memory is tracemalloc's peak above the input, as a "
+          "multiple of that path's input size.")
     log("done")
     return 0

@@ -74,3 +74,19 @@ def test_quick_run_without_optional_libraries():
 def test_bad_arguments_are_usage_errors():
     p = run(["--shape", "0,3"])
     assert p.returncode == 2
+
+
+def test_matrix_quick_lists_every_path():
+    p = run(["--matrix", "--quick", "--no-memory"])
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    import mxref
+    from mxref.options import ROUNDING_MODES, SCALE_RULES
+
+    for fmt in mxref.MX_FORMATS:
+        assert f"| {fmt}" in out, fmt
+    for needle in ("default", "dtype=float16", "dtype=float64", "axis=first", "out=float16", "out=float64",
+                   "ragged=2-D", "ragged=1-D", *(f"rounding={r}" for r in ROUNDING_MODES if r != "rne"),
+                   *(f"scale_rule={r}" for r in SCALE_RULES if r != "floor"), "vs default", "load average"):
+        assert needle in out, needle
+    assert "error:" not in out
