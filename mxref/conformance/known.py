@@ -319,6 +319,13 @@ def _kd_mo_fp4_ties_toward_zero(d) -> bool:
     return bool(diff) and all(a == b - 1 for a, b in diff)
 
 
+def _kd_mo_nan_scale0(d) -> bool:
+    """a NaN block: scale code 0 (NaN E cast to uint8), not 0xFF."""
+    if d.get("operation") != "quantize" or d.get("got", {}).get("scale") != 0 or d["expected"]["scale"] != 0xFF:
+        return False
+    return bool(np.isnan(_hex_block(d["input_hex"])).any())
+
+
 KNOWN_DIFFERENCES = KNOWN_DIFFERENCES + (
     KnownDifference("onnx", "e8m0_up_subnormal_code1", (1, 22), (1, 24), "1.22.0, 1.23.2",
                     "numpy_helper.to_float8e8m0 round_mode='up' adds 1 to the exponent field of every float32 "
@@ -357,4 +364,7 @@ KNOWN_DIFFERENCES = KNOWN_DIFFERENCES + (
     KnownDifference("modelopt", "fp4_ties_toward_zero", (0, 47), (0, 48), "0.47.0",
                     "MXFP4QTensor cast_fp4 counts bounds strictly below |x|: every E2M1 tie rounds toward zero",
                     _kd_mo_fp4_ties_toward_zero),
+    KnownDifference("modelopt", "nan_block_scale0", (0, 47), (0, 48), "0.47.0",
+                    "MXFP4QTensor: a NaN amax gives E = NaN, cast to uint8 as code 0 (elements: cast_fp4 codes NaN "
+                    "as 0x8)", _kd_mo_nan_scale0),
 )
