@@ -218,3 +218,153 @@ def annotate_known(adapter, results, notes: list) -> None:
     note = known_differences_note(adapter.name, version) if results else None
     if note:
         notes.append(note)
+
+
+# ----- issue 16: the CPU-installable MX ecosystem (seen at level 1 and 2; causes from the code) ----
+
+
+def _kd_onnx_e8m0_subnormal_up(d) -> bool:
+    """Cast to FLOAT8E8M0 round_mode="up": any float32 subnormal (even <= 2^-127) gives code 1."""
+    if d.get("operation") != "encode_e8m0" or d.get("got") != 1 or d.get("expected") != 0:
+        return False
+    v = _hex_value(d["input_hex"])
+    return 0 < v < 2.0**-126 and "rounding=ceil" in d.get("modes", "")
+
+
+def _kd_onnx_e8m0_subnormal_nearest(d) -> bool:
+    """round_mode="nearest": a subnormal above 2^-127 gives code 1 (rule mantissa > 0x400000)."""
+    if d.get("operation") != "encode_e8m0" or d.get("got") != 1 or d.get("expected") != 0:
+        return False
+    v = _hex_value(d["input_hex"])
+    return 2.0**-127 < v < 2.0**-126 and "rounding=ties_up" in d.get("modes", "")
+
+
+def _kd_onnx_e8m0_inf_nan(d) -> bool:
+    """+Inf cast to E8M0 with saturate=1 gives 0xFF (NaN), not 0xFE."""
+    return d.get("operation") == "encode_e8m0" and d.get("got") == 0xFF and \
+        _hex_value(d["input_hex"]) == float("inf")
+
+
+def _kd_ort_fp8_ignores_saturate0(d) -> bool:
+    """Cast saturate=0 to FP8: overflow saturates to +-max anyway."""
+    return d.get("operation") == "encode" and "overflow=nonsaturating" in d.get("modes", "") and \
+        d.get("format", "").startswith("fp8") and "got" in d and (d["got"] & 0x7F) in (0x7E, 0x7B) and \
+        abs(_hex_value(d["input_hex"])) > (448 if d["format"] == "fp8_e4m3" else 57344)
+
+
+def _kd_ort_fp8_e5m2_overflow_nan(d) -> bool:
+    """E5M2 saturate=0: overflow gives NaN (read back through a Cast to FLOAT), not +-Inf."""
+    return d.get("operation") == "encode" and d.get("format") == "fp8_e5m2" and \
+        "overflow=nonsaturating" in d.get("modes", "") and d.get("got", 0) & 0x7F in (0x7D, 0x7E, 0x7F) and \
+        (d.get("expected", 0) & 0x7F) == 0x7C
+
+
+def _kd_ort_float64_via_f32(d) -> bool:
+    """Cast from DOUBLE to FP8: rounded to float32 first (double rounding)."""
+    return _kd_ml_float64_twice(d)
+
+
+def _kd_ort_e8m0_nonsat_tiny(d) -> bool:
+    """E8M0 saturate=0: values below 2^-126 read back as NaN (0xFF)."""
+    return d.get("operation") == "encode_e8m0" and "overflow=nonsaturating" in d.get("modes", "") and \
+        d.get("got") == 0xFF and (0 < _hex_value(d["input_hex"]) < 2.0**-126 or
+                                  2.0**127 < _hex_value(d["input_hex"]) < float("inf"))
+
+
+def _kd_ct_nan_amax(d) -> bool:
+    """a block holding NaN gets scale code 127 (2^0), not 0xFF."""
+    if d.get("operation") != "quantize" or d.get("got", {}).get("scale") != 127:
+        return False
+    return bool(np.isnan(_hex_block(d["input_hex"])).any())
+
+
+def _kd_ct_even_carry(d) -> bool:
+    """amax rounded half-up overflows to Inf (amax >= 1.75 * 2^127): scale 127, elements NaN."""
+    if d.get("operation") != "quantize" or d.get("got", {}).get("scale") != 127:
+        return False
+    a = np.abs(_hex_block(d["input_hex"]).astype(np.float64))
+    return bool(np.isfinite(a).all() and a.max() >= 1.75 * 2.0**127)
+
+
+def _kd_ct_fp8_e2m1_mantissa(d) -> bool:
+    """MXFP8: the amax is rounded with E2M1's 1 mantissa bit, not E4M3's 3: one step high."""
+    if d.get("operation") != "quantize" or d.get("format") != "mxfp8_e4m3":
+        return False
+    g = d.get("got", {})
+    if g.get("scale") != d["expected"]["scale"] + 1:
+        return False
+    a = np.abs(_hex_block(d["input_hex"]).astype(np.float64))
+    a = a[np.isfinite(a)]
+    m, _ = np.frexp(a.max())
+    return 0.875 <= m * 1.0 < 0.96875  # mantissa in [1.75, 1.9375): half-up at 1 bit, not at 3
+
+
+def _kd_mo_rceil_log2(d) -> bool:
+    """ceil(log2(fp32(amax / M))) in float32: one short just above a power of two, or the quotient
+    rounding to 2^-127 (code 0 for 1)."""
+    if d.get("operation") != "quantize" or "rule=rceil" not in d.get("modes", ""):
+        return False
+    g = d.get("got", {})
+    return "scale" in g and g["scale"] == d["expected"]["scale"] - 1
+
+
+def _kd_mo_fp4_ties_toward_zero(d) -> bool:
+    """MXFP4 cast_fp4: |x| on a midpoint rounds toward zero (strict '>' against the bounds)."""
+    if d.get("operation") != "quantize" or d.get("format") != "mxfp4_e2m1" or "codes" not in d.get("got", {}):
+        return False
+    g, e = d["got"], d["expected"]
+    if g.get("scale", e["scale"]) != e["scale"]:
+        return False
+    diff = [(a & 7, b & 7) for a, b in zip(g["codes"], e["codes"]) if a != b and (a & 7 or b & 7)]
+    return bool(diff) and all(a == b - 1 for a, b in diff)
+
+
+def _kd_mo_nan_scale0(d) -> bool:
+    """a NaN block: scale code 0 (NaN E cast to uint8), not 0xFF."""
+    if d.get("operation") != "quantize" or d.get("got", {}).get("scale") != 0 or d["expected"]["scale"] != 0xFF:
+        return False
+    return bool(np.isnan(_hex_block(d["input_hex"])).any())
+
+
+KNOWN_DIFFERENCES = KNOWN_DIFFERENCES + (
+    KnownDifference("onnx", "e8m0_up_subnormal_code1", (1, 22), (1, 24), "1.22.0, 1.23.2",
+                    "numpy_helper.to_float8e8m0 round_mode='up' adds 1 to the exponent field of every float32 "
+                    "with a non-zero mantissa, so subnormals <= 2^-127 give 2^-126", _kd_onnx_e8m0_subnormal_up),
+    KnownDifference("onnx", "e8m0_nearest_subnormal", (1, 22), (1, 24), "1.22.0, 1.23.2",
+                    "to_float8e8m0 round_mode='nearest' rounds a subnormal up iff its mantissa > 0x400000 "
+                    "(lsb = exponent > 0): (2^-127, 1.5 * 2^-127) gives 2^-126", _kd_onnx_e8m0_subnormal_nearest),
+    KnownDifference("onnx", "e8m0_inf_is_nan", (1, 22), (1, 24), "1.22.0, 1.23.2",
+                    "to_float8e8m0 maps exponent field 0xFF (Inf and NaN) to 0xFF whatever saturate says",
+                    _kd_onnx_e8m0_inf_nan),
+    KnownDifference("onnxruntime", "fp8_saturate0_saturates", (1, 32), (1, 33), "1.32.0",
+                    "Cast(saturate=0) to FLOAT8E4M3FN / E5M2 still saturates overflow to +-max",
+                    _kd_ort_fp8_ignores_saturate0),
+    KnownDifference("onnxruntime", "e5m2_overflow_nan", (1, 32), (1, 33), "1.32.0",
+                    "Cast(saturate=0) to FLOAT8E5M2 gives NaN for overflow (read back as FLOAT), not +-Inf",
+                    _kd_ort_fp8_e5m2_overflow_nan),
+    KnownDifference("onnxruntime", "double_via_float32", (1, 32), (1, 33), "1.32.0",
+                    "Cast from DOUBLE to FP8 rounds to float32 first (double rounding)", _kd_ort_float64_via_f32),
+    KnownDifference("onnxruntime", "e8m0_inf_is_nan", (1, 32), (1, 33), "1.32.0",
+                    "Float8E8M0 of +Inf is 0xFF (NaN)", _kd_onnx_e8m0_inf_nan),
+    KnownDifference("onnxruntime", "e8m0_nonsat_tiny_nan", (1, 32), (1, 33), "1.32.0",
+                    "Cast(saturate=0) to FLOAT8E8M0 of a value below 2^-126 or above 2^127 reads back as NaN",
+                    _kd_ort_e8m0_nonsat_tiny),
+    KnownDifference("compressed_tensors", "nan_amax_scale_127", (0, 20), (0, 21), "0.20.1",
+                    "round_to_power_2 masks a NaN amax to a NaN, floor(log2) of it casts to int32 0: scale code 127, "
+                    "not 0xFF", _kd_ct_nan_amax),
+    KnownDifference("compressed_tensors", "even_carry_to_inf", (0, 20), (0, 21), "0.20.1",
+                    "round_to_power_2 carries amax >= 1.75 * 2^127 into exponent 0xFF (Inf): scale 127, "
+                    "elements NaN", _kd_ct_even_carry),
+    KnownDifference("compressed_tensors", "mxfp8_rounds_amax_at_e2m1", (0, 20), (0, 21), "0.20.1",
+                    "generate_mx_scales rounds the MXFP8 amax with E2M1's mantissa width (1 bit): amax mantissa "
+                    "in [1.75, 1.9375) gets a scale one step high", _kd_ct_fp8_e2m1_mantissa),
+    KnownDifference("modelopt", "rceil_float32_log2", (0, 47), (0, 48), "0.47.0",
+                    "E = ceil(log2(fp32(amax / M))) in float32: one short just above M * 2^k, and code 0 for 1 "
+                    "where the quotient rounds to 2^-127", _kd_mo_rceil_log2),
+    KnownDifference("modelopt", "fp4_ties_toward_zero", (0, 47), (0, 48), "0.47.0",
+                    "MXFP4QTensor cast_fp4 counts bounds strictly below |x|: every E2M1 tie rounds toward zero",
+                    _kd_mo_fp4_ties_toward_zero),
+    KnownDifference("modelopt", "nan_block_scale0", (0, 47), (0, 48), "0.47.0",
+                    "MXFP4QTensor: a NaN amax gives E = NaN, cast to uint8 as code 0 (elements: cast_fp4 codes NaN "
+                    "as 0x8)", _kd_mo_nan_scale0),
+)

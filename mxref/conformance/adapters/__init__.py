@@ -14,6 +14,11 @@ from .ml_dtypes_ import MlDtypesAdapter
 from .mxref_ import MxrefAdapter
 from .spec_vectors import VectorsAdapter, default_vectors
 from .torchao_ import TorchaoAdapter
+from .onnx_ import OnnxAdapter
+from .onnxruntime_ import OnnxruntimeAdapter
+from .compressed_tensors_ import CompressedTensorsAdapter
+from .modelopt_ import ModeloptAdapter
+from .recorded import RecordedAdapter, write_recordings
 
 __all__ = ["ADAPTERS", "MODES", "Adapter", "DumpAdapter", "GfloatAdapter", "MicroxcalingAdapter",
            "MlDtypesAdapter", "MxrefAdapter", "TorchaoAdapter", "VectorsAdapter", "default_recordings",
@@ -25,6 +30,9 @@ __all__ = ["ADAPTERS", "MODES", "Adapter", "DumpAdapter", "GfloatAdapter", "Micr
 ADAPTERS = {"ml_dtypes": MlDtypesAdapter, "gfloat": GfloatAdapter, "torchao": TorchaoAdapter,
             "microxcaling": MicroxcalingAdapter, "dump": DumpAdapter, "spec_vectors": VectorsAdapter,
             "mxref": MxrefAdapter}
+# issue 16: the CPU-installable MX ecosystem (one file each) and their recordings
+ADAPTERS.update({"onnx": OnnxAdapter, "onnxruntime": OnnxruntimeAdapter, "recorded": RecordedAdapter,
+                 "compressed_tensors": CompressedTensorsAdapter, "modelopt": ModeloptAdapter})
 
 #: libraries that read a directory given by --dump (not run by --library all without one)
 NEEDS_DUMP = ("dump", "spec_vectors")
