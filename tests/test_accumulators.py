@@ -187,7 +187,7 @@ def test_replay_every_recorded_output_bit_for_bit():
 
 @pytest.mark.skipif(RECORDINGS is None or not RECORDINGS.is_dir(), reason="no MMA-Sim recordings")
 def test_replay_python_integer_path_on_a_subset():
-    from mxref.accumulators.replay import find_kind_dirs, replay_kind
+    from mxref.accumulators.recorded import find_kind_dirs, replay_kind
 
     for d in find_kind_dirs(RECORDINGS):
         r = replay_kind(d, instances=slice(0, None, 37), arithmetic="python")

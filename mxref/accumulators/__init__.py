@@ -66,7 +66,7 @@ from .presets import (
     rtx_blackwell_mxf4nvf4,
     rtx_blackwell_mxf8f6f4,
 )
-from .replay import ReplayResult, default_recordings_dir, preset_for_manifest, replay
+from .recorded import ReplayResult, default_recordings_dir, preset_for_manifest, replay
 
 __all__ = [
     "Accumulator", "PRESETS", "preset", "gemm", "instruction", "matmul_mx", "dot_mx", "replay",

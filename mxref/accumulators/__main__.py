@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from .replay import default_recordings_dir, replay
+from .recorded import default_recordings_dir, replay
 
 
 def main(argv=None) -> int:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import element_format
+from ..formats import element_format
 
 __all__ = ["Codec", "codec", "decode_operand", "decode_f32_bits", "FNUZ_NAMES"]
 
