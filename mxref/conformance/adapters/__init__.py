@@ -10,13 +10,14 @@ from .base import MODES, Adapter
 from .dump import DumpAdapter, write_dump
 from .gfloat_ import GfloatAdapter
 from .microxcaling import MicroxcalingAdapter, default_recordings
+from .mma_sim import MmaSimAdapter
 from .ml_dtypes_ import MlDtypesAdapter
 from .mxref_ import MxrefAdapter
 from .spec_vectors import VectorsAdapter, default_vectors
 from .torchao_ import TorchaoAdapter
 
 __all__ = ["ADAPTERS", "MODES", "Adapter", "DumpAdapter", "GfloatAdapter", "MicroxcalingAdapter",
-           "MlDtypesAdapter", "MxrefAdapter", "TorchaoAdapter", "VectorsAdapter", "default_recordings",
+           "MlDtypesAdapter", "MmaSimAdapter", "MxrefAdapter", "TorchaoAdapter", "VectorsAdapter", "default_recordings",
            "default_vectors", "make_adapter", "write_dump"]
 
 #: Adapter classes by --library name. ``dump`` reads either layout: dump.json, or the
@@ -24,7 +25,7 @@ __all__ = ["ADAPTERS", "MODES", "Adapter", "DumpAdapter", "GfloatAdapter", "Micr
 #: (``spec_vectors`` asks for the latter by name).
 ADAPTERS = {"ml_dtypes": MlDtypesAdapter, "gfloat": GfloatAdapter, "torchao": TorchaoAdapter,
             "microxcaling": MicroxcalingAdapter, "dump": DumpAdapter, "spec_vectors": VectorsAdapter,
-            "mxref": MxrefAdapter}
+            "mxref": MxrefAdapter, "mma-sim": MmaSimAdapter}
 
 #: libraries that read a directory given by --dump (not run by --library all without one)
 NEEDS_DUMP = ("dump", "spec_vectors")
