@@ -53,7 +53,7 @@ import numpy as np
 from ._arrays import ieee_subnormals, widen_exact
 from ._dequant import value_table
 from ._kernel import decode_table, effective_block, pad_blocks, round_parts, round_to_ieee
-from . import accumulators as _acc
+from .accumulators import Accumulator as _Accumulator, gemm as _gemm, preset as _preset
 from .arrays import MXArray
 from .formats import FORMATS, e8m0
 from .options import ACCUMULATORS, FLOAT32_ACCUMULATORS, TENSOR_CORE_ACCUMULATORS, check_choice
@@ -639,7 +639,7 @@ def matmul(a: MXArray, b: MXArray, *, accumulate="exact", c=None, k_order="ascen
 
 
 def _tensor_core(accumulate) -> bool:
-    return isinstance(accumulate, _acc.Accumulator) or (
+    return isinstance(accumulate, _Accumulator) or (
         isinstance(accumulate, str) and accumulate in TENSOR_CORE_ACCUMULATORS)
 
 
@@ -670,7 +670,7 @@ def _core_operand(name, x, ndim, axis) -> dict:
 
 
 def _run_tensor_core(A, B, accumulate, c, k_order) -> np.ndarray:
-    acc = _acc.preset(accumulate)
+    acc = _preset(accumulate)
     if A["block_size"] != B["block_size"] or A["scale_fmt"] != B["scale_fmt"]:
         raise ValueError(f"a and b must have the same block size and scale format, got "
                          f"{A['block_size']} {A['scale_fmt']} and {B['block_size']} {B['scale_fmt']}")
@@ -686,7 +686,7 @@ def _run_tensor_core(A, B, accumulate, c, k_order) -> np.ndarray:
         raise ValueError("c is not taken with per-tensor-scaled (NVFP4) operands: the per-tensor "
                          "scales multiply the instruction chain's result, C would enter unscaled")
     try:
-        d = _acc.gemm(A["codes"], A["fmt"], sa, B["codes"], B["fmt"], sb, c, preset=acc,
+        d = _gemm(A["codes"], A["fmt"], sa, B["codes"], B["fmt"], sb, c, preset=acc,
                       scale_fmt=sfmt, k_order=k_order)
     except ValueError as exc:
         raise ValueError(f"accumulate={acc.name}: {exc}") from None
