@@ -128,6 +128,8 @@ def decode_table(fmt: Format) -> np.ndarray:
         val = np.where((e == e_ones) & (m != 0), np.copysign(np.nan, np.where(sign == 1, -1.0, 1.0)), val)
     elif fmt.nonfinite == "nan_only":
         val = np.where((e == e_ones) & (m == m_ones), np.copysign(np.nan, np.where(sign == 1, -1.0, 1.0)), val)
+    elif fmt.nan_encoding == "negative_zero":  # FNUZ: the -0 code is the NaN
+        val = np.where(c == fmt.sign_mask, np.nan, val)
     val.setflags(write=False)
     return val
 

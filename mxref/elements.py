@@ -66,6 +66,8 @@ def _encode_chunk(x64, fmt: Format, rounding, overflow, nan, allow_minus128, rbi
         to_max = over & keep_finite
         to_special = over & ~keep_finite
     mag = np.where(to_max, top, mag)
+    if not fmt.has_negative_zero:  # a zero has one code, +0 (FNUZ: the -0 code is the NaN)
+        neg = neg & (mag != 0)
     code = pack_code(fmt, neg, mag)
     if fmt.has_inf:
         special = np.where(neg, fmt.inf_codes[1], fmt.inf_codes[0])
@@ -76,7 +78,7 @@ def _encode_chunk(x64, fmt: Format, rounding, overflow, nan, allow_minus128, rbi
     code = np.where(to_special, special, code)
     # 4. NaN inputs
     if fmt.has_nan:
-        if fmt.nan_encoding == "all_ones":
+        if fmt.nan_encoding != "ieee":  # the all-ones NaN with its sign, or FNUZ's one NaN
             nan_code = np.where(neg, fmt.nan_codes[-1], fmt.nan_codes[0])
         else:  # quiet NaN with the mantissa MSB set, sign kept (E5M2: 0x7E / 0xFE)
             q = (((1 << fmt.exponent_bits) - 1) << fmt.mantissa_bits) | (1 << (fmt.mantissa_bits - 1))

@@ -40,6 +40,8 @@ __all__ = [
     "fp4_e3m0",
     "int4",
     "int2",
+    "fp8_e4m3fnuz",
+    "fp8_e5m2fnuz",
     "element_format",
     "format_names",
     "MXFormat",
@@ -51,9 +53,9 @@ __all__ = [
 ]
 
 #: Allowed values of :attr:`Format.nonfinite`.
-NONFINITE_KINDS = ("ieee", "nan_only", "finite")
+NONFINITE_KINDS = ("ieee", "nan_only", "finite", "nan_at_negative_zero")
 #: Allowed values of :attr:`Format.nan_encoding`.
-NAN_ENCODINGS = ("ieee", "all_ones", None)
+NAN_ENCODINGS = ("ieee", "all_ones", "negative_zero", None)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,9 @@ class Format:
       nonfinite: ``"ieee"`` (all-ones exponent holds Inf and NaNs), ``"nan_only"`` (only the
         all-ones pattern is NaN; no Inf), or ``"finite"`` (every code is a number).
       nan_encoding: ``"ieee"`` (exponent all ones, mantissa non-zero), ``"all_ones"``
-        (exponent and mantissa all ones), or ``None``.
+        (exponent and mantissa all ones), or ``None``. ``"nan_at_negative_zero"`` with
+        ``nan_encoding="negative_zero"``: the one NaN is the code of -0 (sign bit only), there is
+        no Inf and no -0, and the all-ones exponent is an ordinary binade (the FNUZ FP8 formats).
       signed: whether the MSB is a sign bit (E8M0 is unsigned).
       has_subnormals: False when E = 0 is an ordinary binade (E8M0: code 0 = 2^-127, no zero).
       integer: two's-complement integer code with implicit scale ``2^scale_exponent``.
@@ -98,7 +102,8 @@ class Format:
             raise ValueError(f"nonfinite must be one of {NONFINITE_KINDS}, got {self.nonfinite!r}")
         if self.nan_encoding not in NAN_ENCODINGS:
             raise ValueError(f"nan_encoding must be one of {NAN_ENCODINGS}, got {self.nan_encoding!r}")
-        expected_nan = {"ieee": "ieee", "nan_only": "all_ones", "finite": None}[self.nonfinite]
+        expected_nan = {"ieee": "ieee", "nan_only": "all_ones", "finite": None,
+                        "nan_at_negative_zero": "negative_zero"}[self.nonfinite]
         if self.nan_encoding != expected_nan:
             raise ValueError(
                 f"{self.name}: nonfinite={self.nonfinite!r} requires nan_encoding={expected_nan!r}"
@@ -127,8 +132,10 @@ class Format:
 
     @property
     def has_negative_zero(self) -> bool:
-        """True when a distinct -0 code exists (sign-magnitude floating formats)."""
-        return self.signed and not self.integer and self.has_subnormals
+        """True when a distinct -0 code exists (sign-magnitude floating formats; not when that
+        code is the NaN, ``nan_encoding == "negative_zero"``)."""
+        return (self.signed and not self.integer and self.has_subnormals
+                and self.nan_encoding != "negative_zero")
 
     @property
     def is_integer(self) -> bool:
@@ -186,6 +193,8 @@ class Format:
         """Every code that is NaN, in increasing order."""
         if self.nan_encoding is None:
             return ()
+        if self.nan_encoding == "negative_zero":
+            return (self.sign_mask,)
         top = self._exp_all_ones << self.mantissa_bits
         man_ones = (1 << self.mantissa_bits) - 1
         mags = range(top + 1, top + man_ones + 1) if self.nan_encoding == "ieee" else [top | man_ones]
@@ -295,6 +304,14 @@ int4 = Format("int4", 4, 0, 3, 0, "finite", None, integer=True, scale_exponent=-
               spec="not MX v1.0: microxcaling int4")
 int2 = Format("int2", 2, 0, 1, 0, "finite", None, integer=True, scale_exponent=0, extension=True,
               spec="not MX v1.0: microxcaling int2")
+#   fp8_e4m3fnuz, fp8_e5m2fnuz: the FNUZ FP8 formats (AMD CDNA3 "fp8" / "bf8"; ml_dtypes
+#     float8_e4m3fnuz / float8_e5m2fnuz; GraphCore's): bias 8 and 16, subnormals, no Inf, no -0;
+#     the one NaN is 0x80, the code of -0; the all-ones exponent is an ordinary binade (max 240
+#     = 0x7F and 57344 = 0x7F). Inputs of the cdna3_fp8 accumulator (mxref.accumulators).
+fp8_e4m3fnuz = Format("fp8_e4m3fnuz", 8, 4, 3, 8, "nan_at_negative_zero", "negative_zero", extension=True,
+                      spec="not MX v1.0: FNUZ FP8 E4M3 (AMD CDNA3 fp8; ml_dtypes float8_e4m3fnuz)")
+fp8_e5m2fnuz = Format("fp8_e5m2fnuz", 8, 5, 2, 16, "nan_at_negative_zero", "negative_zero", extension=True,
+                      spec="not MX v1.0: FNUZ FP8 E5M2 (AMD CDNA3 bf8; ml_dtypes float8_e5m2fnuz)")
 
 #: The MX element formats and the E8M0 scale format, by mxref name.
 ELEMENT_FORMATS: dict[str, Format] = {}
@@ -347,6 +364,8 @@ FORMATS.update(REFERENCE_FORMATS)
 register_element_format(fp4_e3m0, ("e3m0", "float4_e3m0", "fp4_e3m0fn"))
 register_element_format(int4, ("mxint4_element",))
 register_element_format(int2, ("mxint2_element",))
+register_element_format(fp8_e4m3fnuz, ("float8_e4m3fnuz", "e4m3fnuz", "fp8_fnuz"))
+register_element_format(fp8_e5m2fnuz, ("float8_e5m2fnuz", "e5m2fnuz", "bf8_fnuz"))
 
 
 def format_names() -> list[str]:

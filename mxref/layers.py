@@ -9,7 +9,7 @@ import numpy as np
 from ._arrays import as_float, widen_exact
 from .conversion import quantize
 from .formats import mx_format
-from .options import ACCUMULATORS, check_block_size, check_choice
+from .options import FLOAT32_ACCUMULATORS, check_block_size, check_choice
 from .products import chain_f32, float_operand, mx_operand, run_model
 
 __all__ = ["linear"]
@@ -48,7 +48,8 @@ def linear(
     with ``block_size``, ``scale_rule``, ``rounding``): x per row (activations, dynamically),
     w per output channel. ``act_format=None`` keeps x as float32 values (weight-only);
     ``weight_format=None`` keeps w as float32 values. The product of the two, each kept or
-    quantized, is then reduced over K under ``accumulate`` exactly as in :func:`matmul`, with
+    quantized, is then reduced over K under ``accumulate`` (one of the float32 models,
+    ``mxref.options.FLOAT32_ACCUMULATORS``) exactly as in :func:`matmul`, with
     the blocks of the block size along K also for an unquantized side: "exact" rounds the exact
     sum of the products x_i * w_i once; "fp32_blockwise" rounds each block's exact sum;
     "fp32_sequential" rounds every product; the float32 sums run in K order from +0.0.
@@ -68,7 +69,7 @@ def linear(
     microxcaling's ties-away rounding (mxref ``rounding="ties_away"``; "even" is "rne"), and its
     default ``out_dtype="bfloat16"`` additionally rounds weights, bias and outputs element-wise to
     bfloat16 -- mxref models ``out_dtype="float32"`` only. (MX §6.2, §6.3)"""
-    check_choice("accumulate", accumulate, ACCUMULATORS)
+    check_choice("accumulate", accumulate, FLOAT32_ACCUMULATORS)
     xa = as_float(x, "x")
     wa = as_float(w, "w")
     if xa.ndim < 1:

@@ -51,8 +51,14 @@ INF_POLICIES = ("nan_scale", "finite_scale")
 SCALE_OVERFLOW_POLICIES = ("clamp", "nan")
 
 #: Accumulator models of dot / matmul (MX §6.1, §6.2 leave internal precision and order open);
-#: each is defined exactly in :func:`mxref.matmul`.
-ACCUMULATORS = ("exact", "fp32_blockwise", "fp32_sequential")
+#: each is defined exactly in :func:`mxref.matmul`. The float32 models (every operand format,
+#: linear, the slow reference :func:`mxref.reference.dot_scalar`):
+FLOAT32_ACCUMULATORS = ("exact", "fp32_blockwise", "fp32_sequential")
+#: The tensor-core models (outside the spec; presets of :mod:`mxref.accumulators`, restated from
+#: microsoft/MMA-Sim c78513835c8b): one per instruction family, each taking only its formats.
+TENSOR_CORE_ACCUMULATORS = ("blackwell_mxf8f6f4", "rtx_blackwell_mxf8f6f4", "blackwell_mxf4",
+                            "blackwell_mxf4nvf4", "rtx_blackwell_mxf4nvf4", "hopper_fp8", "cdna3_fp8")
+ACCUMULATORS = FLOAT32_ACCUMULATORS + TENSOR_CORE_ACCUMULATORS
 
 
 def check_choice(argname: str, value, allowed) -> None:

@@ -53,9 +53,10 @@ import numpy as np
 from ._arrays import ieee_subnormals, widen_exact
 from ._dequant import value_table
 from ._kernel import decode_table, effective_block, pad_blocks, round_parts, round_to_ieee
+from .accumulators import Accumulator as _Accumulator, gemm as _gemm, preset as _preset
 from .arrays import MXArray
 from .formats import FORMATS, e8m0
-from .options import ACCUMULATORS, check_choice
+from .options import ACCUMULATORS, FLOAT32_ACCUMULATORS, TENSOR_CORE_ACCUMULATORS, check_choice
 
 __all__ = ["ACCUMULATORS", "dot", "matmul"]
 
@@ -63,6 +64,7 @@ __all__ = ["ACCUMULATORS", "dot", "matmul"]
 #:   exact            the exact sum, rounded once to float32 (RNE)
 #:   fp32_blockwise   each block's exact scaled sum rounded to float32, added in float32 in K order
 #:   fp32_sequential  each scaled product rounded to float32, added in float32 in K order
+#: and the tensor-core models (options.TENSOR_CORE_ACCUMULATORS, :mod:`mxref.accumulators`)
 
 _F32 = FORMATS["float32"]
 _M32 = np.int64(0xFFFFFFFF)
@@ -484,7 +486,7 @@ def _check_pair(a: MXArray, b: MXArray, Ka: int, Kb: int):
         raise ValueError(f"a and b must have the same block_size, got {a.block_size} and {b.block_size}")
 
 
-def dot(a: MXArray, b: MXArray, *, dtype=np.float32, accumulate: str = "exact"):
+def dot(a: MXArray, b: MXArray, *, dtype=np.float32, accumulate="exact", c=None, k_order="ascending"):
     """Dot product of two 1-D MXArrays of equal length and block size (element formats may
     differ): C = sum over blocks j of X_A,j * X_B,j * sum_i P_A,i * P_B,i (MX §6.1, §6.2).
 
@@ -492,7 +494,19 @@ def dot(a: MXArray, b: MXArray, *, dtype=np.float32, accumulate: str = "exact"):
     default "exact": the exact value rounded once, RNE). ``dtype="exact"`` (with
     accumulate="exact"): the exact value as a ``fractions.Fraction``, or the Python float nan /
     inf / -inf. NaN scale -> NaN; NaN element -> NaN; Inf x 0 -> NaN; +Inf + -Inf -> NaN;
-    an exact zero is +0.0. (MX §6.1, §6.2)"""
+    an exact zero is +0.0. A tensor-core ``accumulate`` (a preset name or an
+    :class:`mxref.accumulators.Accumulator`, see :func:`matmul`) takes ``c`` (the float32
+    accumulator input, default +0), ``k_order`` and NVFP4Array operands. (MX §6.1, §6.2)"""
+    if _tensor_core(accumulate):
+        if isinstance(dtype, str) or np.dtype(dtype) != np.float32:
+            raise ValueError("a tensor-core accumulate gives float32 only")
+        A = _core_operand("a", a, 1, 0)
+        B = _core_operand("b", b, 1, 0)
+        A = dict(A, codes=A["codes"][None, :], scales=None if A["scales"] is None else A["scales"][None, :])
+        B = dict(B, codes=B["codes"][:, None], scales=None if B["scales"] is None else B["scales"][:, None])
+        cc = None if c is None else np.asarray(c).reshape(1, 1)
+        return _run_tensor_core(A, B, accumulate, cc, k_order)[0, 0]
+    _no_tensor_core_options(c, k_order)
     a = check_mx_operand("a", a, 1, 0)
     b = check_mx_operand("b", b, 1, 0)
     _check_pair(a, b, a.shape[0], b.shape[0])
@@ -522,7 +536,7 @@ def dot(a: MXArray, b: MXArray, *, dtype=np.float32, accumulate: str = "exact"):
     return run_model(A, B, a.shape[0], accumulate)[0, 0]
 
 
-def matmul(a: MXArray, b: MXArray, *, accumulate: str = "exact") -> np.ndarray:
+def matmul(a: MXArray, b: MXArray, *, accumulate="exact", c=None, k_order="ascending") -> np.ndarray:
     """C = A @ B for A (M x K) blocked along K (axis 1) and B (K x N) blocked along K (axis 0),
     equal block sizes, element formats free; float32 (M, N). Each C[m, n] is the DotGeneral of
     row m of A and column n of B (MX §6.2) under the accumulator model ``accumulate``:
@@ -547,7 +561,71 @@ def matmul(a: MXArray, b: MXArray, *, accumulate: str = "exact") -> np.ndarray:
     Vectorized over M and N: the block sums are batched matrix products; "exact" adds all
     blocks into an integer accumulator in chunks of blocks; the float32 models keep their order
     with a strictly sequential float32 running sum (``np.add.accumulate``) over blocks / K.
-    (MX §6.1, §6.2)"""
+
+    Tensor-core models (outside the spec): ``accumulate`` = a preset name below or any
+    :class:`mxref.accumulators.Accumulator` (the generic form: instruction K, group size, F,
+    term and result rounding, C entry, chaining; see :mod:`mxref.accumulators.model`). Each is
+    bit-exact to the instruction as modelled by microsoft/MMA-Sim c78513835c8b (969,344 recorded
+    outputs reproduced, :func:`mxref.accumulators.replay`). Common rules: alignment exponents
+    are the true exponent of a normal value, 1 - bias of a subnormal and -126 of a zero
+    (element, scale or C; zeros take part in the maximum); subnormal inputs and outputs are
+    kept, never flushed; a zero result is +0 (CDNA3: an exact zero is +0).
+    **K chaining**: K is cut into instruction slices of the preset's K (32; FP4 kinds 64; K must
+    be a multiple: pad with zero codes); ``D = c`` (float32 values or uint32 bit patterns,
+    broadcast to (M, N); default +0); for each slice in ``k_order`` (default "ascending", the
+    hardware K loop; "descending", or a permutation of the slice indices)
+    ``D = instruction(A slice, B slice, C = D)``: every boundary rounds as the instruction's
+    result does.
+
+      "blackwell_mxf8f6f4"      tcgen05.mma kind::mxf8f6f4 (sm_100a) and, the same arithmetic,
+      "rtx_blackwell_mxf8f6f4"  sm_120 mma.block_scale (RTX 50): E4M3/E5M2 operands (FP6 and
+                                FP4: extrapolated), E8M0 scales, block 32, K = 32. Products
+                                s(a)s(b) at exponent e(a)+e(b)+e(sa)+e(sb) (the scales are
+                                exponent offsets, before alignment); C one more term at its own
+                                exponent; E = the largest of the 33 exponents; every term
+                                truncated toward zero (magnitude) to F = 25 fraction bits below
+                                2^E and added exactly; result truncated toward zero to float32
+                                (>= 2^128: +-Inf). NaN = 0x7FFFFFFF if an element of the row or
+                                column is NaN, a scale is 0xFF, C is NaN, Inf*0, or +Inf meets
+                                -Inf; else an E5M2 Inf or C = +-Inf gives +-Inf.
+      "blackwell_mxf4"          tcgen05 kind::mxf4 (E2M1, E8M0, block 32), kind::mxf4nvf4 (also
+      "blackwell_mxf4nvf4"      block 16, E8M0 or UE4M3 scales) and sm_120 mxf4nvf4; K = 64.
+      "rtx_blackwell_mxf4nvf4"  Four groups of 16 consecutive products, each summed exactly and
+                                times its block's scale significands, at exponent e(sa)+e(sb) (a
+                                zero group keeps it); C plus the 4 group terms truncated toward
+                                zero to F = 35 bits below the largest exponent, added exactly,
+                                truncated toward zero to float32. NaN = 0x7FFFFFFF for a NaN
+                                scale (E8M0 0xFF, UE4M3 0x7F) or a NaN C.
+      "hopper_fp8"              wgmma FP8 (sm_90a): E4M3/E5M2, no block scales, K = 32. As
+                                mxf8f6f4 with F = 13, the result truncated toward zero to 13
+                                fraction bits (f32_e8m13: a float32 whose 10 low bits are 0;
+                                subnormal quantum 2^-139), fed back as the next C.
+      "cdna3_fp8"               MI300 v_mfma_f32_16x16x32 fp8/bf8: FNUZ operands (fp8_e4m3fnuz,
+                                fp8_e5m2fnuz), no block scales, K = 32 as two sequential groups
+                                of 16. Per group: the even-k and the odd-k products are two sums,
+                                each truncated toward zero to F = 24 bits below its own largest
+                                exponent, floored to the larger one and added; E_x = max(that,
+                                e(C)); the product sum floored to 31 bits below 2^E_x, C floored
+                                to 24 (0 when e(C) < E_x - 25), added exactly, rounded to
+                                nearest even to float32: the next group's C. A 0x80 code or NaN
+                                C gives NaN (MMA-Sim's payload is host-dependent: compare it as
+                                a class); C = +-Inf passes through.
+
+    Operands of the tensor-core models: MXArrays as above, in the element formats and block
+    sizes the preset takes (else ValueError naming them). ``mxref.ext.NVFP4Array`` (E2M1, UE4M3
+    scales, block 16) for the mxf4nvf4 presets: the per-tensor scales are applied outside the
+    instructions, as a GEMM epilogue does, ``D = fl32(fl32(P_A * P_B) * acc)`` (RNE; P = 1 where
+    None), ``acc`` the instruction chain above; ``c`` is not taken then (C would enter unscaled).
+    Hopper and CDNA3 have no block scales: their MXArray operands must have every scale 127
+    (X = 1: the elements are the instruction's operands; any block size), else ValueError --
+    block scales applied outside the instruction are a kernel's technique, not the instruction
+    (:func:`mxref.accumulators.gemm` takes raw codes). (MX §6.1, §6.2 for the float32 models;
+    the tensor-core models are outside the spec)"""
+    if _tensor_core(accumulate):
+        A = _core_operand("a", a, 2, 1)
+        B = _core_operand("b", b, 2, 0)
+        return _run_tensor_core(A, B, accumulate, c, k_order)
+    _no_tensor_core_options(c, k_order)
     a = check_mx_operand("a", a, 2, 1)
     b = check_mx_operand("b", b, 2, 0)
     _check_pair(a, b, a.shape[1], b.shape[0])
@@ -555,3 +633,66 @@ def matmul(a: MXArray, b: MXArray, *, accumulate: str = "exact") -> np.ndarray:
     A = mx_operand(a.elements, a.scales, a)
     B = mx_operand(np.ascontiguousarray(b.elements.T), np.ascontiguousarray(b.scales.T), b)
     return run_model(A, B, a.shape[1], accumulate)
+
+
+# ----- tensor-core models (mxref.accumulators) --------------------------------------------------
+
+
+def _tensor_core(accumulate) -> bool:
+    return isinstance(accumulate, _Accumulator) or (
+        isinstance(accumulate, str) and accumulate in TENSOR_CORE_ACCUMULATORS)
+
+
+def _no_tensor_core_options(c, k_order):
+    if c is not None or not (isinstance(k_order, str) and k_order == "ascending"):
+        raise ValueError("c= and k_order= go with a tensor-core accumulate (one of "
+                         f"{', '.join(TENSOR_CORE_ACCUMULATORS)}, or an Accumulator); the float32 "
+                         f"models {', '.join(FLOAT32_ACCUMULATORS)} start from +0 in K order")
+
+
+def _core_operand(name, x, ndim, axis) -> dict:
+    """Codes, format, scales, scale format, block size and per-tensor scale of an operand of a
+    tensor-core model: an MXArray, or an object with ``mma_operand()`` (mxref.ext.NVFP4Array)."""
+    if isinstance(x, MXArray):
+        d = dict(codes=np.asarray(x.elements), fmt=x.format.element, scales=np.asarray(x.scales),
+                 scale_fmt="e8m0", block_size=x.block_size, pts=None)
+    elif callable(getattr(x, "mma_operand", None)):
+        d = x.mma_operand()
+    else:
+        raise TypeError(f"{name} must be an MXArray (or an NVFP4Array), got {type(x).__name__}")
+    if len(x.shape) != ndim or x.axis % ndim != axis:
+        raise ValueError(f"{name} must be {ndim}-D and blocked along axis {axis} (K), got shape "
+                         f"{x.shape} blocked along axis {x.axis}")
+    K = x.shape[axis]
+    if d["scales"] is not None and K % d["block_size"]:
+        raise ValueError(f"{name}: K = {K} is not a multiple of the block size {d['block_size']}")
+    return d
+
+
+def _run_tensor_core(A, B, accumulate, c, k_order) -> np.ndarray:
+    acc = _preset(accumulate)
+    if A["block_size"] != B["block_size"] or A["scale_fmt"] != B["scale_fmt"]:
+        raise ValueError(f"a and b must have the same block size and scale format, got "
+                         f"{A['block_size']} {A['scale_fmt']} and {B['block_size']} {B['scale_fmt']}")
+    sa, sb, sfmt = A["scales"], B["scales"], A["scale_fmt"]
+    if acc.scale_formats == ():  # Hopper, CDNA3: no block scales
+        for nm, s in (("a", sa), ("b", sb)):
+            if s is not None and (sfmt != "e8m0" or (s.size and not (s == 127).all())):
+                raise ValueError(f"accumulate={acc.name} has no block scales: {nm}'s scales must all "
+                                 "be 127 (X = 1), so that its elements are the instruction's operands")
+        sa = sb = sfmt = None
+    pts = (A["pts"], B["pts"])
+    if (pts[0] is not None or pts[1] is not None) and c is not None:
+        raise ValueError("c is not taken with per-tensor-scaled (NVFP4) operands: the per-tensor "
+                         "scales multiply the instruction chain's result, C would enter unscaled")
+    try:
+        d = _gemm(A["codes"], A["fmt"], sa, B["codes"], B["fmt"], sb, c, preset=acc,
+                      scale_fmt=sfmt, k_order=k_order)
+    except ValueError as exc:
+        raise ValueError(f"accumulate={acc.name}: {exc}") from None
+    if pts[0] is None and pts[1] is None:
+        return d
+    one = np.float32(1.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        alpha = (one if pts[0] is None else np.float32(pts[0])) * (one if pts[1] is None else np.float32(pts[1]))
+        return (np.float32(alpha) * d).astype(np.float32)

@@ -113,6 +113,8 @@ def decode_fields(code: int, fmt: Format) -> tuple[str, int, Fraction | None]:
         return ("nan" if m else "inf"), sign, None
     if fmt.nonfinite == "nan_only" and e == e_ones and m == m_ones:
         return "nan", sign, None
+    if fmt.nonfinite == "nan_at_negative_zero" and sign and e == 0 and m == 0:
+        return "nan", sign, None  # FNUZ: the -0 code is the one NaN
     frac = Fraction(m, 1 << fmt.mantissa_bits)
     if e == 0 and fmt.has_subnormals:
         mag = Fraction(2) ** (1 - fmt.bias) * frac
@@ -129,8 +131,8 @@ def _nan_mag_codes(fmt: Format) -> range:
     """The NaN codes with the sign bit clear, from the fields (a range: float32 has 2^23 - 1)."""
     top = ((1 << fmt.exponent_bits) - 1) << fmt.mantissa_bits
     m_ones = (1 << fmt.mantissa_bits) - 1
-    if fmt.integer or fmt.nonfinite == "finite":
-        return range(0)
+    if fmt.integer or fmt.nonfinite in ("finite", "nan_at_negative_zero"):
+        return range(0)  # FNUZ: its one NaN has the sign bit set (_fnuz_nan)
     if fmt.nonfinite == "ieee":
         return range(top + 1, top + m_ones + 1)
     return range(top | m_ones, (top | m_ones) + 1)  # nan_only: all ones
@@ -158,10 +160,15 @@ def _code_of_max(fmt: Format) -> int:
     return code
 
 
+def _fnuz_nan(fmt: Format) -> int | None:
+    """The NaN of a format whose -0 code is NaN (FNUZ), else None."""
+    return _sign_bit(fmt) if fmt.nonfinite == "nan_at_negative_zero" else None
+
+
 def _counts(fmt: Format) -> tuple[int, int, int]:
     """(number of NaN codes, number of Inf codes, number of finite codes)."""
     signs = 2 if fmt.signed else 1
-    n_nan = len(_nan_mag_codes(fmt)) * signs
+    n_nan = len(_nan_mag_codes(fmt)) * signs + (_fnuz_nan(fmt) is not None)
     n_inf = (signs if _inf_mag_code(fmt) is not None else 0)
     return n_nan, n_inf, (1 << fmt.bits) - n_nan - n_inf
 
@@ -291,6 +298,8 @@ def _count_text(n: int) -> str:
 def nan_encoding(fmt: Format) -> str:
     """The NaN codes: 'none', '0x7F, 0xFF', or ranges '0x7D-0x7F, 0xFD-0xFF (6 codes)'."""
     mags = _nan_mag_codes(fmt)
+    if _fnuz_nan(fmt) is not None:
+        return f"{hex_code(_fnuz_nan(fmt), fmt)} (the -0 code; no -0)"
     if len(mags) == 0:
         return "none"
     signs = (0, _sign_bit(fmt)) if fmt.signed else (0,)
@@ -367,7 +376,7 @@ def value_text(code: int, fmt: Format) -> str:
     if cls == "inf":
         return "-Inf" if sign else "+Inf"
     if cls == "nan":
-        return ("-NaN" if sign else "+NaN") if fmt.signed else "NaN"
+        return ("-NaN" if sign else "+NaN") if fmt.signed and _fnuz_nan(fmt) is None else "NaN"
     return render_exact(mag, negative=bool(sign))
 
 
@@ -431,7 +440,7 @@ def interesting_points(fmt: Format) -> list[tuple[str, int]]:
         return points
     if fmt.has_subnormals:
         points.append(("+0", 0))
-        if fmt.signed:
+        if fmt.signed and _fnuz_nan(fmt) is None:
             points.append(("-0", sb))
         if fmt.mantissa_bits:
             points.append(("min subnormal", 1))
@@ -449,6 +458,8 @@ def interesting_points(fmt: Format) -> list[tuple[str, int]]:
     if inf is not None:
         points += [("+Inf", inf), ("-Inf", inf | sb)]
     nans = _nan_mag_codes(fmt)
+    if _fnuz_nan(fmt) is not None:
+        points.append(("NaN", _fnuz_nan(fmt)))
     if len(nans):
         if len(nans) == 1:
             canonical, how = nans.start, ""

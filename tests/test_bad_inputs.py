@@ -191,7 +191,7 @@ def test_dequantize_and_dot_with_a_block_larger_than_the_axis():
     # the slow reference reads block i // block_size = 0 for every element
     ref = reference.mx_values_scalar(a)
     assert [Fraction(float(v)) for v in a.dequantize(np.float64)] == ref
-    for acc in mxref.ACCUMULATORS:
+    for acc in mxref.options.FLOAT32_ACCUMULATORS:
         want = reference.dot_scalar(a, b, accumulate=acc)
         got = mxref.dot(a, b, accumulate=acc)
         assert np.float32(got).view(np.uint32) == np.float32(want).view(np.uint32)
@@ -201,7 +201,7 @@ def test_dequantize_and_dot_with_a_block_larger_than_the_axis():
     B = mxref.quantize(x.T.copy(), "mxint8", axis=0, block_size=2**31)
     A2 = mxref.quantize(x, "mxfp8_e4m3", axis=1, block_size=50)
     B2 = mxref.quantize(x.T.copy(), "mxint8", axis=0, block_size=50)
-    for acc in mxref.ACCUMULATORS:
+    for acc in mxref.options.FLOAT32_ACCUMULATORS:
         assert np.array_equal(mxref.matmul(A, B, accumulate=acc).view(np.uint32),
                               mxref.matmul(A2, B2, accumulate=acc).view(np.uint32))
     for kw in (dict(), dict(act_format="mxfp8_e4m3"), dict(weight_format=None)):

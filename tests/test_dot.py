@@ -16,7 +16,7 @@ from mxref import reference
 from mxref.products import _grid_to_f32, _int_table
 
 MX = list(mxref.MX_FORMATS)
-MODELS = list(mxref.ACCUMULATORS)
+MODELS = list(mxref.options.FLOAT32_ACCUMULATORS)
 F32_MAX = F(2) ** 127 * (2 - F(1, 1 << 23))
 
 

@@ -14,7 +14,7 @@ import mxref
 from mxref import reference
 
 MX = list(mxref.MX_FORMATS)
-MODELS = list(mxref.ACCUMULATORS)
+MODELS = list(mxref.options.FLOAT32_ACCUMULATORS)
 
 
 def bits(a):

@@ -120,7 +120,7 @@ def main(argv=None) -> int:
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--accumulate", choices=mxref.ACCUMULATORS, default="exact")
+    p.add_argument("--accumulate", choices=mxref.options.FLOAT32_ACCUMULATORS, default="exact")
     p.add_argument("--weight-only", action="store_true", help="quantize the weights only")
     p.add_argument("--floatfmt", default=".4f")
     a = p.parse_args(argv)

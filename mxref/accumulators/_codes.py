@@ -13,11 +13,11 @@ A code becomes, by a 256-entry table built once per format from its bit fields:
                 ``zero_exponent`` (-126 in every preset) for a zero.
   ``nan``, ``inf``  special codes (their ``n`` and ``value`` are 0).
 
-OCP rows (E4M3, E5M2, E2M3, E3M2, E2M1, E8M0) are read from mxref's own :func:`mxref.element_format`
-fields. Three rows live here only for now (they will become extension format rows later):
+Element rows are read from mxref's own :func:`mxref.element_format` fields: the OCP rows (E4M3,
+E5M2, E2M3, E3M2, E2M1, E8M0) and the FNUZ extension rows ``fp8_e4m3fnuz`` (AMD CDNA3 "fp8": bias
+8, no Inf, no -0, NaN = 0x80 only; max 240) and ``fp8_e5m2fnuz`` (CDNA3 "bf8": bias 16; max 57344).
+One row lives here only, as a scale format of the NVFP4 instructions:
 
-  * ``fp8_e4m3fnuz`` (AMD CDNA3 "fp8"): bias 8, no Inf, no -0, NaN = 0x80 only; max 240.
-  * ``fp8_e5m2fnuz`` (AMD CDNA3 "bf8"): bias 16, no Inf, no -0, NaN = 0x80 only; max 57344.
   * ``ue4m3`` (NVFP4 block scale): E4M3 without sign; the sign bit is ignored (the tensor core
     takes ``|scale|``, as MMA-Sim does), 0x7F is NaN, 0x00 is zero.
 """
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import element_format
+from ..formats import element_format
 
 __all__ = ["Codec", "codec", "decode_operand", "decode_f32_bits", "FNUZ_NAMES"]
 
@@ -43,7 +43,7 @@ class Codec:
     exponent_bits: int
     mantissa_bits: int
     bias: int
-    specials: str  # "ieee" | "nan_only" | "finite" | "fnuz" | "e8m0" | "ue4m3"
+    specials: str  # a Format.nonfinite ("ieee", "nan_only", "finite", "nan_at_negative_zero"), "e8m0", "ue4m3"
     signed: bool = True
 
     @property
@@ -53,21 +53,18 @@ class Codec:
 
 
 _LOCAL = {
-    "fp8_e4m3fnuz": Codec("fp8_e4m3fnuz", 8, 4, 3, 8, "fnuz"),
-    "fp8_e5m2fnuz": Codec("fp8_e5m2fnuz", 8, 5, 2, 16, "fnuz"),
     "ue4m3": Codec("ue4m3", 8, 4, 3, 7, "ue4m3", signed=False),
 }
 _ALIASES = {
-    "e4m3fnuz": "fp8_e4m3fnuz", "float8_e4m3fnuz": "fp8_e4m3fnuz", "fp8_fnuz": "fp8_e4m3fnuz",
-    "e5m2fnuz": "fp8_e5m2fnuz", "float8_e5m2fnuz": "fp8_e5m2fnuz", "bf8_fnuz": "fp8_e5m2fnuz",
     "fp8_ue4m3": "ue4m3", "e4m3_unsigned": "ue4m3", "ue8m0": "e8m0",
 }
 FNUZ_NAMES = ("fp8_e4m3fnuz", "fp8_e5m2fnuz")
 
 
 def codec(fmt) -> Codec:
-    """The :class:`Codec` of an operand or scale format: mxref's element formats and E8M0 (any name
-    :func:`mxref.element_format` accepts), ``fp8_e4m3fnuz``, ``fp8_e5m2fnuz`` and ``ue4m3``."""
+    """The :class:`Codec` of an operand or scale format: mxref's element formats (spec and
+    extension rows, FNUZ included) and E8M0 (any name :func:`mxref.element_format` accepts), and
+    ``ue4m3``."""
     if isinstance(fmt, Codec):
         return fmt
     if isinstance(fmt, str):
@@ -104,7 +101,7 @@ def _table(c: Codec, zero_exponent: int, flush_subnormals: bool):
         e = (body >> mb) & ((1 << eb) - 1)
         m = body & ((1 << mb) - 1)
         top = e == (1 << eb) - 1
-        if (c.specials == "ieee" and top and m) or (c.specials == "fnuz" and code == 0x80) or (
+        if (c.specials == "ieee" and top and m) or (c.specials == "nan_at_negative_zero" and code == 1 << (c.bits - 1)) or (
                 c.specials in ("nan_only", "ue4m3") and top and m == (1 << mb) - 1):
             nan[code] = True
         elif c.specials == "ieee" and top:

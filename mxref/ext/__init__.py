@@ -13,9 +13,10 @@ choice a named option and a slow exact reference beside the fast path:
 * slow exact references: :mod:`mxref.ext.reference`.
 """
 
-from ..formats import EXT_MX_FORMATS, EXTENSION_FORMATS, fp4_e3m0, int2, int4
+from ..formats import EXT_MX_FORMATS, EXTENSION_FORMATS, fp4_e3m0, fp8_e4m3fnuz, fp8_e5m2fnuz, int2, int4
 from . import mxqllm, reference
 from .nvfp4 import NVFP4Array, dequantize_nvfp4, nvfp4_per_tensor_scale, quantize_nvfp4
 
-__all__ = ["EXTENSION_FORMATS", "EXT_MX_FORMATS", "fp4_e3m0", "int4", "int2", "NVFP4Array",
+__all__ = ["EXTENSION_FORMATS", "EXT_MX_FORMATS", "fp4_e3m0", "int4", "int2", "fp8_e4m3fnuz", "fp8_e5m2fnuz",
+           "NVFP4Array",
            "quantize_nvfp4", "dequantize_nvfp4", "nvfp4_per_tensor_scale", "mxqllm", "reference"]

@@ -151,6 +151,13 @@ class NVFP4Array(CheckedFields):
     def dequantize(self, dtype=np.float32, *, arithmetic: str = "exact") -> np.ndarray:
         return dequantize_nvfp4(self, dtype, arithmetic=arithmetic)
 
+    def mma_operand(self) -> dict:
+        """The operand of a tensor-core model (``mxref.matmul(a, b, accumulate="blackwell_mxf4nvf4")``):
+        E2M1 codes, UE4M3 block scales (block 16), and the per-tensor scale, which the model
+        applies outside the instruction chain (see :func:`mxref.matmul`)."""
+        return dict(codes=np.asarray(self.elements), fmt="fp4_e2m1", scales=np.asarray(self.scales),
+                    scale_fmt="ue4m3", block_size=self.block_size, pts=self.per_tensor_scale)
+
     def __eq__(self, other) -> bool:
         if not isinstance(other, NVFP4Array):
             return NotImplemented

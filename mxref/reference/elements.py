@@ -50,6 +50,8 @@ def decode_exact(code: int, fmt) -> tuple[int, Fraction] | str:
         return "-inf" if sign else "+inf"
     if fmt.nonfinite == "nan_only" and e == e_ones and m == m_ones:
         return "-nan" if sign else "+nan"
+    if fmt.nan_encoding == "negative_zero" and code == fmt.sign_mask:
+        return "+nan"  # FNUZ: the code of -0 is the one NaN
     if e == 0 and fmt.has_subnormals:
         mag = Fraction(m, 1 << m_bits) * Fraction(2) ** (1 - fmt.bias)
     else:
@@ -84,7 +86,7 @@ def _side_table(fmt: Format, sign: int, allow_minus128: bool):
             # zero belongs to both sides: -0 for the negative side when the format has it
             if fmt.integer or not fmt.signed:
                 rows.append((mag, code))
-            elif s == sign:
+            elif s == sign or not fmt.has_negative_zero:  # FNUZ: +0 serves both signs
                 rows.append((mag, code))
             continue
         if s != sign:
@@ -164,7 +166,7 @@ def encode_scalar(
         if fmt.has_nan:
             # NaN keeps its sign (OFP8 leaves sign and payload open): E4M3 S.1111.111,
             # E5M2 the quiet pattern S.11111.10
-            if fmt.nan_encoding == "all_ones":
+            if fmt.nan_encoding != "ieee":  # all ones with the sign; FNUZ's one NaN
                 return fmt.nan_codes[-1] if v == "-nan" else fmt.nan_codes[0]
             return _canonical_ieee_nan(fmt) | (fmt.sign_mask if v == "-nan" else 0)
         if nan == "raise":

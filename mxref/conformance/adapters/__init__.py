@@ -10,6 +10,7 @@ from .base import MODES, Adapter
 from .dump import DumpAdapter, write_dump
 from .gfloat_ import GfloatAdapter
 from .microxcaling import MicroxcalingAdapter, default_recordings
+from .mma_sim import MmaSimAdapter
 from .ml_dtypes_ import MlDtypesAdapter
 from .mxref_ import MxrefAdapter
 from .spec_vectors import VectorsAdapter, default_vectors
@@ -21,7 +22,7 @@ from .modelopt_ import ModeloptAdapter
 from .recorded import RecordedAdapter, write_recordings
 
 __all__ = ["ADAPTERS", "MODES", "Adapter", "DumpAdapter", "GfloatAdapter", "MicroxcalingAdapter",
-           "MlDtypesAdapter", "MxrefAdapter", "TorchaoAdapter", "VectorsAdapter", "default_recordings",
+           "MlDtypesAdapter", "MmaSimAdapter", "MxrefAdapter", "TorchaoAdapter", "VectorsAdapter", "default_recordings",
            "default_vectors", "make_adapter", "write_dump"]
 
 #: Adapter classes by --library name. ``dump`` reads either layout: dump.json, or the
@@ -29,7 +30,7 @@ __all__ = ["ADAPTERS", "MODES", "Adapter", "DumpAdapter", "GfloatAdapter", "Micr
 #: (``spec_vectors`` asks for the latter by name).
 ADAPTERS = {"ml_dtypes": MlDtypesAdapter, "gfloat": GfloatAdapter, "torchao": TorchaoAdapter,
             "microxcaling": MicroxcalingAdapter, "dump": DumpAdapter, "spec_vectors": VectorsAdapter,
-            "mxref": MxrefAdapter}
+            "mxref": MxrefAdapter, "mma-sim": MmaSimAdapter}
 # issue 16: the CPU-installable MX ecosystem (one file each) and their recordings
 ADAPTERS.update({"onnx": OnnxAdapter, "onnxruntime": OnnxruntimeAdapter, "recorded": RecordedAdapter,
                  "compressed_tensors": CompressedTensorsAdapter, "modelopt": ModeloptAdapter})

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ... import MXArray, decode, dot, matmul, mx_format, pack_elements, swizzle_scales
+from ...accumulators import PRESETS, gemm
 from ...formats import element_format
 from ..model import (ALL_OPERATIONS, VECTOR_OPERATIONS, ID_BIT, IMPL, MISMATCH, PASS, UNSUPPORTED, Cases, Line, Output,
                      Profile, Target, to_blocks)
@@ -209,6 +210,14 @@ class VectorsAdapter(Adapter):
             if op == "swizzle_scales":
                 return Target("swizzle_scales", "e8m0", Profile(m["layout"]),
                               detail=f"layout={m['layout']} pad_value={m.get('pad_value', 0)}")
+            if e["path"].endswith(".d.f32.u32"):  # a tensor-core model (ext/tensor_core, extension)
+                model = m["accumulate"]
+                if model not in PRESETS:
+                    raise ValueError(f"unknown tensor-core accumulate {model!r}")
+                fa, fb = (self._entry(q)["format"] for q in self._tc_inputs(e)[:2])
+                return Target("matmul", f"{fa}__{fb}", Profile(model),
+                              detail=f"accumulate={model} k_order={m.get('k_order', 'ascending')} to=float32 "
+                                     f"set={Path(e['path']).name[:-len('.d.f32.u32')]}")
             # matmul: inputs are A scales, A elements, B scales, B elements
             fa, fb = (mx_format(self._entry(e["inputs"][i])["format"]).name for i in (1, 3))
             if e["dtype"] == "text":
@@ -425,9 +434,55 @@ class VectorsAdapter(Adapter):
                     np.ascontiguousarray(xb))
         return a, b
 
+    def _tc_inputs(self, e) -> list:
+        """A codes, [A scales,] B codes, [B scales,] C of a tensor-core D file, as (A codes, B codes,
+        A scales, B scales, C) paths (None for no scales)."""
+        ins = e.get("inputs") or []
+        if len(ins) == 5:
+            return [ins[0], ins[2], ins[1], ins[3], ins[4]]
+        if len(ins) == 3:
+            return [ins[0], ins[1], None, None, ins[2]]
+        raise self._err(f"MANIFEST.json entry {e['path']!r}: a tensor-core D lists 3 or 5 inputs, got {len(ins)}")
+
+    def _cmp_tensor_core(self, target, e):
+        """Every element of D = A @ B + C under the entry's tensor-core model
+        (mxref.accumulators.gemm, the instructions chained along K in k_order); NaN as a class
+        where the preset compares it so (CDNA3: another NaN payload is IMPL_DEFINED:nan_payload)."""
+        pa, pb, psa, psb, pc = self._tc_inputs(e)
+        a, b, c = self._input(pa, e["path"]), self._input(pb, e["path"]), self._input(pc, e["path"])
+        sa = None if psa is None else self._input(psa, e["path"])
+        sb = None if psb is None else self._input(psb, e["path"])
+        sf = None if psa is None else self._entry(psa)["format"]
+        acc = PRESETS[e["modes"]["accumulate"]]
+        try:
+            exp = gemm(a, self._entry(pa)["format"], sa, b, self._entry(pb)["format"], sb, c, preset=acc,
+                       scale_fmt=sf, k_order=e["modes"].get("k_order", "ascending")).view(np.uint32)
+        except (TypeError, ValueError) as exc:
+            raise self._err(f"{e['path']}: its inputs do not make a {acc.name} GEMM ({exc})") from None
+        got = self._got(e)
+        if got.shape != exp.shape:
+            raise self._err(f"{e['path']}: shape {list(got.shape)}, its inputs give {list(exp.shape)}")
+        g, x = got.view(np.float32), exp.view(np.float32)
+        same = got == exp
+        nan = ~same & np.isnan(g) & np.isnan(x) & (acc.nan_compare == "class")
+        cls = np.where(same, PASS, np.where(nan, IMPL, MISMATCH)).reshape(-1)
+        ids = np.where(nan, ID_BIT["nan_payload"], 0).reshape(-1)
+        N = exp.shape[1]
+
+        def line(n, label, note=""):
+            i, j = divmod(n, N)
+            inp = f"row {i} of A x column {j} of B, C {bits_str(c.reshape(exp.shape)[i, j])}"
+            return self._line(target, e, label, inp, f"got {bits_str(got[i, j])} expected {bits_str(exp[i, j])}",
+                              note, dict(input_hex=inp, got=int(got[i, j]), expected=int(exp[i, j]), row=i, col=j),
+                              f"[{i},{j}]")
+        return Cases(cls, ids, line)
+
     def _cmp_matmul(self, target, e):
         """Every element of C = A @ B (MX §6.2): float32 under the entry's accumulator model
-        (mxref.matmul), or the exact value (mxref.dot, dtype="exact") in the .exact.txt files."""
+        (mxref.matmul), or the exact value (mxref.dot, dtype="exact") in the .exact.txt files;
+        the ext/tensor_core D files under their tensor-core model (:meth:`_cmp_tensor_core`)."""
+        if e["path"].endswith(".d.f32.u32"):
+            return self._cmp_tensor_core(target, e)
         a, b = self._operands(e)
         M, N = a.shape[0], b.shape[1]
         k = a.block_size

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import elements, layout, matmul, mx, nvfp4, text
+from . import elements, layout, matmul, mx, nvfp4, tensor_core, text
 from .common import FILE_TYPES, Ctx, checked_with_scales, kind_of
 
 __all__ = ["Kind", "KINDS", "kind_of", "generators", "FILE_TYPES", "Ctx"]
@@ -73,6 +73,9 @@ _ENTRIES = (
          nvfp4.generate_nvfp4, checked_with_scales),
     Kind("quantize_nvfp4", "per_tensor_scale.f32.u32", "NVFP4 (extension) float32 per-tensor scale (1.0 for "
          "none), checked with the scales file", nvfp4.generate_nvfp4, checked_with_scales),
+    Kind("matmul", "d.f32.u32", "D = A @ B + C of a tensor-core accumulator model (extension; mxref.accumulators "
+         "presets, two instructions along K), from element codes, scale codes and C bits",
+         tensor_core.generate_tensor_core, tensor_core.check_tensor_core),
     Kind("dequantize_nvfp4", "dequantized.f32.u32", "P * S * e of the NVFP4 blocks as float32 (extension)",
          nvfp4.generate_nvfp4, nvfp4.check_dequantize_nvfp4),
 )

@@ -12,7 +12,7 @@ from ..schema import array_of
 
 #: file types of expected files, longest first: the part of the name after the base
 FILE_TYPES = ("dequantized.f32.u32", "per_tensor_scale.f32.u32", "scales.u8", "elements.u8", "exact.txt",
-              "f32.u32", "tv", "u8")
+              "d.f32.u32", "f32.u32", "tv", "u8")
 
 
 def kind_of(e: dict) -> tuple[str, str]:

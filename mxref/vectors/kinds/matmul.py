@@ -32,7 +32,7 @@ def generate_matmul(w: Writer, level: int):
                    w.raw(f"{base}.a.elements.u8", a.elements, "input", "matmul", an, axis=1, block_size=K // 2),
                    w.raw(f"{base}.b.scales.u8", b.scales, "input", "matmul", bn, axis=0, block_size=K // 2),
                    w.raw(f"{base}.b.elements.u8", b.elements, "input", "matmul", bn, axis=0, block_size=K // 2)]
-            for model in mxref.ACCUMULATORS:
+            for model in mxref.options.FLOAT32_ACCUMULATORS:
                 c = mxref.matmul(a, b, accumulate=model)
                 w.raw(f"{base}.{model}.f32.u32", c.view(np.uint32), "expected", "matmul", f"{an} x {bn}",
                       modes=dict(accumulate=model), inputs=ins)
