@@ -3,14 +3,15 @@
     PYTHONPATH=. python tools/record_peers.py LIBRARY [DIR]
 
 Runs the adapter on level-1 cases and keeps a small sample per target
-(mxref.conformance.adapters.recorded.write_recordings); the tests classify it without the library.
+(mxref.conformance.record.write_recordings); the tests classify it without the library.
 """
 
 import sys
 import time
 from pathlib import Path
 
-from mxref.conformance.adapters import make_adapter, write_recordings
+from mxref.conformance.adapters import make_adapter
+from mxref.conformance.record import write_recordings
 from mxref.conformance.adapters.compressed_tensors_ import ct_call
 from mxref.conformance.adapters.modelopt_ import modelopt_call
 from mxref.conformance.adapters.onnx_ import onnx_call

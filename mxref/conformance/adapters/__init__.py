@@ -19,7 +19,7 @@ from .onnx_ import OnnxAdapter
 from .onnxruntime_ import OnnxruntimeAdapter
 from .compressed_tensors_ import CompressedTensorsAdapter
 from .modelopt_ import ModeloptAdapter
-from .recorded import RecordedAdapter, write_recordings
+from .recorded import RecordedAdapter
 
 __all__ = ["ADAPTERS", "MODES", "Adapter", "DumpAdapter", "GfloatAdapter", "MicroxcalingAdapter",
            "MlDtypesAdapter", "MmaSimAdapter", "MxrefAdapter", "TorchaoAdapter", "VectorsAdapter", "default_recordings",
