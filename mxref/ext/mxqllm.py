@@ -448,6 +448,11 @@ def _int_asym_blocks(v, valid, bad, el: Format, o):
     # 2. zero point and levels
     r = o["rounding"]
     if o["arithmetic"] == "exact":
+        # |lo| / s >= 2^40 makes a zero point far beyond int32 (refused below); checked first, since
+        # the integer rounding core takes quotients below 2^52 only (a 53-bit significand)
+        far = ~bad & (np.abs(lo) >= np.ldexp(s, 40))  # exact: s times a power of two
+        if far.any():
+            _check_shift(np.where(far, np.abs(lo) / s, 0))
         lo_q = np.where(lo < 0, -1, 1) * round_quotient(np.abs(lo), s, INTEGERS, r)
         shift = -lo_q - half
         _check_shift(np.where(bad, 0, shift))

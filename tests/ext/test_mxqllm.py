@@ -371,3 +371,15 @@ def test_bad_inputs_raise():
     x0 = x.copy()
     mxqllm.quantize(x, "int4", asymmetric=True, scale_mode="float")
     assert np.array_equal(x, x0)
+
+
+def test_huge_block_minimum_is_refused_not_misrounded():
+    # found by Hypothesis: a one-element INT8 block at 2^53 (scale 1) made the exact path round
+    # 2^53 / 1 with a quotient past the rounding core's 53-bit range (zero point -130); the zero
+    # point is 2^53 + 128, far beyond int32, so it must be refused like any other
+    kw = dict(scale_mode="pot", asymmetric=True, rounding="rne", int_clamp="full", arithmetic="exact")
+    for v in (2.0**53, 2.0**52, -(2.0**60), 2.0**41):
+        with pytest.raises(ValueError, match="zero point"):
+            mxqllm.quantize(np.array([v], np.float32), "int8", **kw)
+        r = mxqllm_block_scalar([v], "int8", **{k: w for k, w in kw.items() if k != "arithmetic"})
+        assert abs(r["zero_point"]) >= 2**31  # the reference agrees it is out of range
