@@ -103,17 +103,18 @@ def profile(name: str) -> Profile:
 
 
 def apply_profile(x, fmt, prof, *, operation: str | None = None, axis: int = -1, block_size: int | None = None,
-                  overflow: str | None = None, nan: str = "zero"):
+                  overflow: str | None = None, nan: str = "zero", **options):
     """What the profiled library gives for x: an MXArray (operation "quantize", fmt an MX format;
     the default for quantize profiles), element codes (operation "encode", fmt an element
     format) or E8M0 codes (operation "encode_e8m0"; fmt ignored, pass "e8m0"). ``prof``: a
-    Profile or its name."""
+    Profile or its name. ``options``: further mxref.quantize keywords (quantize only)."""
     p = profile(prof) if isinstance(prof, str) else prof
     if operation is None:
         operation = "encode_e8m0" if fmt == "e8m0" else ("quantize" if p.kind == "quantize" else "encode")
     opts = dict(p.options)
     if operation == "quantize":
         q_opts = {k: v for k, v in opts.items() if k not in ("fp8_overflow", "e8m0_rounding", "e8m0_overflow")}
+        q_opts.update(options)
         return quantize_model(x, fmt, axis=axis, block_size=block_size, scale_rule=p.scale_rule, rounding=p.rounding,
                               models=p.models, **q_opts)
     if operation == "encode":
