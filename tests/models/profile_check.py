@@ -67,12 +67,13 @@ def _strict(target, x, exp: Output, got: Output):
 
 
 def verify(profile_name: str, level: int = 1):
-    """{target modes text: (cases, bit-equal, checker MISMATCH)} and the library version."""
-    lib, aprof = RUNNABLE[profile_name]
+    """({target modes text: (cases, bit-equal, checker MISMATCH, of which in NaN-holding
+    blocks)}, library version), or (None, why not available)."""
+    lib, aprof = RUNNABLE[profile_name if isinstance(profile_name, str) else profile_name.name]
     a, why = adapter(lib)
     if why:
         return None, why
-    prof = mm.profile(profile_name)
+    prof = mm.profile(profile_name) if isinstance(profile_name, str) else profile_name
     p = a.profiles()[aprof]
     out = {}
     for t in a.targets(p, level):
@@ -100,7 +101,7 @@ def verify(profile_name: str, level: int = 1):
                                    for c in (got.scales, got.codes, got.values)))
                     x = x[keep]
                 batches.append((x, got))
-        n = eq = mis = 0
+        n = eq = mis = mis_nan = 0
         for x, got in batches:
             with np.errstate(all="ignore"):
                 exp = model_output(prof, t, x)
@@ -108,11 +109,15 @@ def verify(profile_name: str, level: int = 1):
             n += c
             eq += e
             if t.operation == "quantize":
-                cls = classify_blocks(t, x, exp, got, {}).cls
+                b = classify_blocks(t, x, exp, got, {})
+                cls = b.cls
+                nan_blk = (np.isnan(b.x.astype(np.float64)) & b.valid).any(1)
             else:
                 cls, _ = classify_values(t, x, exp, got, {})
+                nan_blk = np.isnan(np.asarray(x, np.float64)).reshape(-1)
             mis += int((cls == MISMATCH).sum())
-        out[f"{t.operation} {t.format} {t.modes}"] = (n, eq, mis)
+            mis_nan += int(((cls == MISMATCH) & nan_blk).sum())
+        out[f"{t.operation} {t.format} {t.modes}"] = (n, eq, mis, mis_nan)
     return out, a.version()
 
 
@@ -124,8 +129,8 @@ if __name__ == "__main__":
         if res is None:
             print(f"{name}: not run ({ver})")
             continue
-        tot = [sum(v[i] for v in res.values()) for i in range(3)]
-        print(f"{name} [{ver}]: {tot[0]} cases, {tot[1]} bit-equal, {tot[2]} MISMATCH")
+        tot = [sum(v[i] for v in res.values()) for i in range(4)]
+        print(f"{name} [{ver}]: {tot[0]} cases, {tot[1]} bit-equal, {tot[2]} MISMATCH ({tot[3]} in NaN blocks)")
         for k, v in res.items():
             if v[2] or v[1] != v[0]:
                 print(f"   {k}: {v}")
