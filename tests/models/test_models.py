@@ -443,3 +443,15 @@ def test_speed_thousands_of_blocks_in_milliseconds():
     t = time.perf_counter()
     mm.quantize_model(x, "mxfp8_e4m3", models=("scale_log2_f32", "scale_min_normal_divisor"))
     assert time.perf_counter() - t < 0.5
+
+
+def test_models_package_stays_below_the_checker():
+    """mxref.models is built on the core only: the checker may import it, never the reverse."""
+    import ast
+    from pathlib import Path
+
+    for p in Path(mm.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                name = ("." * node.level) + (node.module or "")
+                assert not any(s in name for s in ("conformance", "vectors", "ext")), (p.name, name)
