@@ -18,6 +18,34 @@ class Report:
     errors: int
     unavailable: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)  # remarks on the whole run (e.g. files checked)
+    diagnosis: bool = True  # the targets carry a diagnosis of their MISMATCH cases
+    identify: bool = False  # rank the catalogue's profiles (identify_ranking)
+
+    def identify_ranking(self) -> list:
+        """[{"profile", "blocks_reproduced", "of"}] over every quantize target: the catalogue's
+        profiles, and the best candidate of each target's diagnosis, by the share of blocks
+        reproduced (PASS and MISMATCH blocks; implementation-defined ones say nothing)."""
+        from .diagnose import rank
+
+        entries = [e for r in self.results for e in r.identify]
+        for r in self.results:
+            d = r.diagnosis
+            if r.identify and d is not None and d.best is not None:
+                of = r.identify[0][2]
+                entries.append((f"{d.best.label(d.operation)} (diagnosis of {r.target.format})",
+                                of - d.mismatch + d.best_n, of))
+        return rank(entries)
+
+    def diagnosis_lines(self) -> list:
+        out = []
+        for r in self.results:
+            d = r.diagnosis
+            if d is None or not d.mismatch:
+                continue
+            t = r.target
+            out.append(f"{r.library} {r.version} {t.profile.name}: {t.operation} {t.format} ({t.modes}): {d.text()}")
+            out += ["  " + line.text for line in d.unexplained_lines]
+        return out
 
     def totals(self) -> list:
         t = [0, 0, 0, 0, 0]
@@ -98,7 +126,10 @@ class Report:
         return {
             "mxref_version": __version__, "level": self.level, "seed": self.seed, "strict": self.strict,
             "errors_shown": self.errors,
-            "summary": self.rows(),
+            "summary": [row | ({"diagnosis": r.diagnosis.to_json() if r.diagnosis is not None else
+                                 {"mismatch_blocks": 0, "explained": 0, "best": [], "per_model": {},
+                                  "unexplained": []}} if self.diagnosis else {})
+                        for r, row in zip(self.results, self.rows())],
             "totals": {n: t[i] for i, n in enumerate(CLASS_NAMES)} | {"cases": sum(t)},
             "impl_defined_ids": self.impl_id_counts(),
             "impl_defined_meaning": {k: IMPL_DEFINED_IDS[k] for k in self.impl_id_counts()},
@@ -112,7 +143,7 @@ class Report:
             "run_notes": list(self.notes),
             "nothing_compared": self.why_nothing_compared(),
             "exit_status": self.exit_status,
-        }
+        } | ({"identify": {"ranking": self.identify_ranking()}} if self.identify else {})
 
     def text(self) -> str:
         out = []
@@ -158,6 +189,19 @@ class Report:
             out.append("")
             out.append(table(["impl-defined id", "cases", "meaning"],
                               [[k, v, IMPL_DEFINED_IDS[k]] for k, v in ids.items()]))
+        dl = self.diagnosis_lines() if self.diagnosis else []
+        if dl:
+            out.append("")
+            out.append("Diagnosis (mxref.models: the implementation models that reproduce the MISMATCH cases):")
+            out += dl
+        if self.identify:
+            ranking = self.identify_ranking()
+            out.append("")
+            out.append("Identification (profiles of mxref.models by the blocks each reproduces):")
+            out.append(table(["profile", "blocks reproduced", "of", "share"],
+                             [[e["profile"], e["blocks_reproduced"], e["of"],
+                               f"{e['blocks_reproduced'] / e['of']:.1%}" if e["of"] else "-"] for e in ranking])
+                       if ranking else "no quantize blocks to identify a profile from")
         out.append("")
         verdict = {0: "PASS", 1: "FAIL", 2: "NOTHING CHECKED"}[self.exit_status]
         if self.exit_status == 2:
@@ -181,7 +225,9 @@ def table(headers, rows) -> str:
     return "\n".join(lines)
 
 
-def merge_reports(reports, level, seed, strict, errors, unavailable) -> Report:
+def merge_reports(reports, level, seed, strict, errors, unavailable, diagnosis: bool = True,
+                  identify: bool = False) -> Report:
     """One Report of several runs (one per library) and the libraries skipped."""
     res = [r for rep in reports for r in rep.results]
-    return Report(res, level, seed, strict, errors, unavailable, [n for rep in reports for n in rep.notes])
+    return Report(res, level, seed, strict, errors, unavailable, [n for rep in reports for n in rep.notes],
+                  diagnosis, identify)
