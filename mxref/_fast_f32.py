@@ -5,8 +5,11 @@ matters (|y| >= 2^-126; a smaller y rounds to zero in every element format under
 whatever the float32 product rounded to, and the product keeps its sign). The element code of y
 then depends only on y's round-to-odd value at 8 significant bits: its top 16 bits with the OR
 of the low 16 bits in bit 0. Rounding that value to p <= 6 bits (every FP element format here)
-gives the same result as rounding y itself (RNE / ties-away / toward-zero from round-to-odd at
-p + 2 or more bits is exact), so one 65,536-entry table per (format, rounding), built with
+gives the same result as rounding y itself (RNE / ties-away / ties-toward-zero / toward-zero
+from round-to-odd at p + 2 or more bits is exact: the round-to-odd value is y itself when y has
+at most p + 2 significant bits, else an odd multiple of 2^-(p+1) ulps, strictly between the same
+two points of the p + 1 bit grid as y, so it lies on the same side of every p-bit midpoint and
+is a midpoint exactly when y is), so one 65,536-entry table per (format, rounding), built with
 :func:`mxref.encode`, gives the code. INT8 (7 significant bits) rounds by adding 1.5 * 2^(23+q)
 (q = its quantum exponent) in float32: one correctly rounded IEEE addition, RNE.
 These paths need IEEE subnormals (no flush-to-zero / denormals-are-zero): without them the
@@ -27,7 +30,7 @@ from .scale import shared_exponent
 
 __all__ = ["f32_path_ok", "quantize_rows_f32", "CHUNK_F32"]
 
-_FAST_ROUNDINGS = ("rne", "ties_away", "toward_zero")
+_FAST_ROUNDINGS = ("rne", "ties_away", "toward_zero", "ties_toward_zero")
 CHUNK_F32 = 1 << 17  # elements per chunk of the float32 path (its buffers are preallocated)
 
 

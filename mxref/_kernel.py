@@ -74,6 +74,8 @@ def round_parts(neg, sig, flog2, fmt: Format, rounding: str, random_bits=None, r
         up = (rem > half) | ((rem == half) & odd)
     elif rounding == "ties_away":
         up = rem >= (one << (s_c - one))
+    elif rounding == "ties_toward_zero":
+        up = rem > (one << (s_c - one))
     elif rounding == "toward_zero":
         up = np.zeros(sig.shape, bool)
     elif rounding == "up":

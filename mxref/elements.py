@@ -120,7 +120,8 @@ def encode(
     :func:`mxref.bfloat16_bits_to_float32`), float32 or float64 -- each value is taken exactly
     (float64 is never rounded to float32 first).
 
-    rounding: "rne" (ties to even, the spec's), "ties_away", "toward_zero", "up", "down", or
+    rounding: "rne" (ties to even, the spec's), "ties_away", "ties_toward_zero" (nearest, a tie to
+    the smaller magnitude: llama.cpp's and ModelOpt's FP4 casts), "toward_zero", "up", "down", or
     "stochastic". Stochastic needs ``random_bits`` (integers in [0, 2^n), broadcast to x) and
     ``random_bit_count`` n in 1..32: with f in [0, 1) the fraction of a quantum that the exact
     magnitude lies above the representable value below it, the magnitude rounds away from zero iff

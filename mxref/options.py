@@ -17,7 +17,11 @@ import numpy as np
 #:  down         toward -Inf
 #:  stochastic   away from zero with probability equal to the discarded fraction, decided by
 #:               caller-supplied random bits (see mxref.encode)
-ROUNDING_MODES = ("rne", "ties_away", "toward_zero", "up", "down", "stochastic")
+#:  ties_toward_zero  round to nearest, ties toward zero (smaller magnitude): what an argmin over
+#:               an ordered codebook with a strict "<" does (llama.cpp ggml-quants.c
+#:               best_index_mxfp4) and a count of strict bound comparisons (ModelOpt
+#:               MXFP4QTensor cast_fp4); see mxref.models
+ROUNDING_MODES = ("rne", "ties_away", "toward_zero", "up", "down", "stochastic", "ties_toward_zero")
 
 #: Overflow handling (OFP8 §5.2.1 Table 3): "saturate" clamps to +-max (OFP8 SAT, MX §6.3);
 #: "nonsaturating" gives Inf (E5M2) or NaN (E4M3) as IEEE 754 §7.4 prescribes per rounding mode.

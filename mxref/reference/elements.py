@@ -128,6 +128,8 @@ def _away(rounding, negative, lo, hi, a, lo_par, rnd, nbits) -> bool:
         return a - lo > hi - a or (a - lo == hi - a and lo_par == 1)
     if rounding == "ties_away":
         return a - lo >= hi - a
+    if rounding == "ties_toward_zero":
+        return a - lo > hi - a
     if rounding == "toward_zero":
         return False
     if rounding == "up":

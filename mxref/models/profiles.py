@@ -1,0 +1,136 @@
+"""Profiles: named compositions of the spec's options and implementation models that reproduce
+one library, version by version (issue 14 §2).
+
+A :class:`Profile` says which ``mxref.quantize`` scale rule and rounding the library's rule is a
+variant of, which models (:data:`mxref.models.MODELS`) make mxref compute what it computes, any
+further mxref.quantize / encode options, and what the profile was verified against: a run of the
+library here (how many of the checker's level-1 cases, bit for bit) or its published reference
+restated from the source (cited), not run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .quantize import check_models, encode_e8m0_model, encode_model, quantize_model
+
+__all__ = ["Profile", "PROFILES", "profile", "apply_profile"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """name: "<library>[-<version>]:<mode>" (e.g. "torchao-0.18:rceil"); library and versions it
+    was seen on; scale_rule / rounding: mxref's names; models: model ids; options: further keywords
+    (quantize: zero_scale, ...; casts: "overflow", "fp8_overflow", "e8m0_rounding",
+    "e8m0_overflow"); formats: the MX formats (quantize profiles) or element formats (cast
+    profiles) the library offers in this mode (empty: all); verified_against: what it was checked
+    against; kind: "quantize" (block conversion) or "cast" (element and E8M0 casts)."""
+
+    name: str
+    library: str
+    versions: tuple
+    scale_rule: str
+    rounding: str
+    models: tuple
+    options: dict = field(default_factory=dict)
+    verified_against: str = ""
+    kind: str = "quantize"
+    formats: tuple = ()
+
+
+_MX = ("mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4_e2m1")
+_FP = ("mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4_e2m1")
+
+_P = [
+    Profile("torchao-0.18:floor", "torchao", ("0.18.0",), "floor", "rne", ("scale_min_normal_divisor",),
+            formats=_FP),
+    Profile("torchao-0.18:ceil", "torchao", ("0.18.0",), "ceil", "rne", ("scale_min_normal_divisor",), formats=_FP),
+    Profile("torchao-0.18:even", "torchao", ("0.18.0",), "even", "rne", ("scale_min_normal_divisor",), formats=_FP),
+    Profile("torchao-0.18:rceil", "torchao", ("0.18.0",), "rceil", "rne",
+            ("scale_rceil_log2_f32", "scale_code0_as_one"), formats=_FP),
+    Profile("microxcaling:even", "microxcaling", ("3b429a84", "4adf988d"), "floor", "rne",
+            ("scale_log2_f32", "elements_ties_away_f32_floor"), formats=_MX + ("mxint8",)),
+    Profile("microxcaling:nearest", "microxcaling", ("3b429a84", "4adf988d"), "floor", "ties_away",
+            ("scale_log2_f32", "elements_ties_away_f32_floor"), formats=_MX + ("mxint8",)),
+    Profile("gfloat-0.5", "gfloat", ("0.5.2",), "floor", "rne", ("scale_log2_f64",), formats=_MX + ("mxint8",)),
+    Profile("ml_dtypes-0.6", "ml_dtypes", ("0.6.0",), "floor", "rne",
+            ("input_double_round_f32", "e8m0_subnormal_to_min_normal"),
+            {"fp8_overflow": "nonsaturating", "e8m0_rounding": "ties_up", "e8m0_overflow": "nonsaturating"},
+            kind="cast"),
+    Profile("ml_dtypes-0.7", "ml_dtypes", ("0.7.0",), "floor", "rne", (),
+            {"fp8_overflow": "nonsaturating", "e8m0_rounding": "ties_up", "e8m0_overflow": "nonsaturating"},
+            kind="cast"),
+    Profile("transformer_engine:mxfp8", "transformer_engine", ("03198ae1",), "rceil", "rne",
+            ("scale_rceil_recip_mul", "scale_code0_as_one"), formats=("mxfp8_e4m3", "mxfp8_e5m2"),
+            verified_against="published reference (NVIDIA/TransformerEngine transformer_engine/common/util/"
+                             "ptx.cuh float_to_e8m0, exp2f_rcp @03198ae195d7; tests/cpp/test_common.h "
+                             "@024ef1585311), not run: the differing amax per format"),
+    Profile("triton_kernels:round_up", "triton_kernels", ("018a674f",), "rceil", "rne",
+            ("scale_round_up_f32_quotient",), formats=("mxfp8_e4m3", "mxfp8_e5m2", "mxfp4_e2m1"),
+            verified_against="published reference (triton-lang/triton python/triton_kernels/triton_kernels/"
+                             "numerics_details/mxfp.py downcast_to_mxfp_torch @018a674f6d6d), not run"),
+    Profile("triton_kernels:round_down", "triton_kernels", ("018a674f",), "floor", "rne",
+            ("scale_round_down_f32_quotient",), formats=("mxfp8_e4m3", "mxfp8_e5m2", "mxfp4_e2m1"),
+            verified_against="published reference (triton-lang/triton .../numerics_details/mxfp.py "
+                             "downcast_to_mxfp_torch @018a674f6d6d), not run"),
+    Profile("modelopt:mxfp8", "modelopt", ("a8d544b3",), "rceil", "rne", ("scale_rceil_log2_f32",),
+            formats=("mxfp8_e4m3",),
+            verified_against="published reference (NVIDIA/Model-Optimizer modelopt/torch/quantization/qtensor/"
+                             "mxfp8_tensor.py MXFP8QTensor @a8d544b397d7), not run"),
+    Profile("modelopt:mxfp4", "modelopt", ("cb98b221",), "rceil", "ties_toward_zero", ("scale_rceil_log2_f32",),
+            formats=("mxfp4_e2m1",),
+            verified_against="published reference (NVIDIA/TensorRT-Model-Optimizer modelopt/torch/quantization/"
+                             "qtensor/mxfp4_tensor.py MXFP4QTensor.quantize @cb98b221), not run; zeros: "
+                             "ModelOpt codes +0 as 8 (-0), a signed-zero difference not modelled"),
+    Profile("llama.cpp:mxfp4", "llama.cpp", ("01243c58",), "floor", "ties_toward_zero",
+            ("scale_log2_f32", "scale_no_clamp_wrap"), formats=("mxfp4_e2m1",),
+            verified_against="published reference (ggml-org/llama.cpp ggml/src/ggml-quants.c "
+                             "quantize_row_mxfp4_ref, best_index_mxfp4 @01243c587fec), not run; -0 results "
+                             "are coded +0 there (signed zero, not modelled)"),
+]
+
+#: every profile by name
+PROFILES: dict[str, Profile] = {p.name: p for p in _P}
+
+
+def profile(name: str) -> Profile:
+    """The profile called ``name`` (ValueError listing the known names)."""
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+def apply_profile(x, fmt, prof, *, operation: str | None = None, axis: int = -1, block_size: int | None = None,
+                  overflow: str | None = None, nan: str = "zero"):
+    """What the profiled library gives for x: an MXArray (operation "quantize", fmt an MX format;
+    the default for quantize profiles), element codes (operation "encode", fmt an element
+    format) or E8M0 codes (operation "encode_e8m0"; fmt ignored, pass "e8m0"). ``prof``: a
+    Profile or its name."""
+    p = profile(prof) if isinstance(prof, str) else prof
+    if operation is None:
+        operation = "encode_e8m0" if fmt == "e8m0" else ("quantize" if p.kind == "quantize" else "encode")
+    opts = dict(p.options)
+    if operation == "quantize":
+        q_opts = {k: v for k, v in opts.items() if k not in ("fp8_overflow", "e8m0_rounding", "e8m0_overflow")}
+        return quantize_model(x, fmt, axis=axis, block_size=block_size, scale_rule=p.scale_rule, rounding=p.rounding,
+                              models=p.models, **q_opts)
+    if operation == "encode":
+        from ..formats import element_format
+
+        el = element_format(fmt)
+        ov = overflow or (opts.get("fp8_overflow", "saturate") if (el.has_nan or el.has_inf) else "saturate")
+        ms = [m for m in p.models if check_models((m,)) and _kind(m) == "input"]
+        return encode_model(x, el, rounding=p.rounding, overflow=ov, nan=nan, models=ms)
+    if operation == "encode_e8m0":
+        ms = [m for m in p.models if _kind(m) in ("input", "e8m0")]
+        return encode_e8m0_model(x, rounding=opts.get("e8m0_rounding", "floor"),
+                                 overflow=opts.get("e8m0_overflow", "saturate"), models=ms)
+    raise ValueError(f"operation must be 'quantize', 'encode' or 'encode_e8m0', got {operation!r}")
+
+
+def _kind(mid: str) -> str:
+    from .catalogue import MODELS
+
+    return MODELS[mid.partition("=")[0]].kind
