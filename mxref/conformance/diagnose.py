@@ -145,8 +145,8 @@ def single_changes(target, cat, cases: Cases_, base_scales=None) -> list:
     op = target.operation
     p = target.profile
     out = []
-    kinds = {"quantize": ("scale", "element", "input"), "encode": ("element", "input"),
-             "encode_e8m0": ("scale", "element", "input")}[op]
+    kinds = {"quantize": ("scale", "element", "input"), "encode": ("input",),
+             "encode_e8m0": ("e8m0", "input")}[op]
     if op == "quantize":
         out += [f"scale_rule={r}" for r in SCALE_RULES if r != p.scale_rule]
         if p.rounding != "stochastic":
@@ -178,7 +178,10 @@ def _param_values(mid: str, cases: Cases_, base_scales) -> list:
     return []
 
 
-def make_candidate(target, changes: tuple) -> Candidate | None:
+def make_candidate(target, changes: tuple, cat=None) -> Candidate | None:
+    """The candidate of a set of changes (None: two changes of one dimension). A model that is a
+    variant of another scale rule or rounding (its ``rules`` / ``roundings``) brings the first of
+    them along unless a change sets it."""
     p = target.profile
     rule, rnd, models = p.scale_rule, p.rounding, []
     if target.operation == "encode_e8m0":
@@ -195,6 +198,17 @@ def make_candidate(target, changes: tuple) -> Candidate | None:
             rnd = c.split("=", 1)[1]
         else:
             models.append(c)
+    if cat is not None and target.operation == "quantize":
+        for mid in models:
+            m = cat.MODELS.get(mid.split("=")[0])
+            if m is None:
+                continue
+            if getattr(m, "rules", ()) and rule not in m.rules and "scale_rule" not in seen:
+                rule = m.rules[0]
+                seen.add("scale_rule")
+            if getattr(m, "roundings", ()) and rnd not in m.roundings and "rounding" not in seen:
+                rnd = m.roundings[0]
+                seen.add("rounding")
     return Candidate(rule, rnd, tuple(models), tuple(changes))
 
 
@@ -206,8 +220,6 @@ def run_candidate(target, cat, cand: Candidate, cases: Cases_, rows=None):
                                                 for k, v in cases.extra.items()}
     p = target.profile
     try:
-        if cand.models:
-            cat.check_models(cand.models)
         with np.errstate(all="ignore"):
             if target.operation == "quantize":
                 opts = dict(p.options)
@@ -221,8 +233,11 @@ def run_candidate(target, cat, cand: Candidate, cases: Cases_, rows=None):
                 out["value"] = np.asarray(mx.dequantize(np.float64), np.float64).reshape(x.shape)
                 return out
             if target.operation == "encode":
+                kw = dict(extra)
+                if p.int8_allow_minus128:
+                    kw["int8_allow_minus128"] = True
                 c = cat.encode_model(x, target.format, rounding=cand.rounding, overflow=target.overflow,
-                                     nan=p.nan or "zero", models=cand.models)
+                                     nan=p.nan or "zero", models=cand.models, **kw)
                 return {"code": np.asarray(c, np.int64).reshape(-1)}
             xs = np.where(_nonpositive(x), 1.0, x)
             c = cat.encode_e8m0_model(xs, rounding=cand.rounding, overflow=p.e8m0_overflow, models=cand.models)
@@ -311,7 +326,7 @@ class Diagnosis:
 
     def text(self) -> str:
         M, N, u = self.mismatch, self.explained, self.unit
-        if self.note and not self.best:
+        if self.note.startswith("not diagnosed"):
             return f"diagnosis: {M} mismatching {u}: {self.note}"
         if not M:
             return f"diagnosis: no mismatching {u}"
@@ -323,7 +338,8 @@ class Diagnosis:
             if self.extras:
                 s += " (" + ", ".join(f"+ {self._extra_label(c)} for {n} {u}" for c, n in self.extras) + ")"
         if M > N:
-            s += f"; {M - N} unexplained" + (", e.g.:" if self.unexplained_lines else "")
+            s += f"; {M - N} unexplained" + (f" ({self.note})" if self.note else "") + \
+                (", e.g.:" if self.unexplained_lines else "")
         return s
 
     def _extra_label(self, c: Candidate) -> str:
@@ -354,7 +370,7 @@ def diagnose(target, mis: Cases_ | None, ref: Cases_ | None = None, cat=None) ->
     if cat is None:
         D.note = "not diagnosed (mxref.models, the model catalogue, is not importable)"
         return D
-    base = run_candidate(target, cat, make_candidate(target, ()), mis)
+    base = run_candidate(target, cat, make_candidate(target, (), cat), mis)
     if base is None:
         D.note = "not diagnosed (mxref.models refuses the claimed profile's options)"
         return D
@@ -364,7 +380,7 @@ def diagnose(target, mis: Cases_ | None, ref: Cases_ | None = None, cat=None) ->
     results: dict = {}  # changes -> match vector
 
     def evaluate(ch: tuple):
-        cand = make_candidate(target, ch)
+        cand = make_candidate(target, ch, cat)
         if cand is None or ch in results:
             return None
         elem_only = all(c.startswith("rounding=") or _kind(cat, c) == "element" for c in ch)
@@ -440,6 +456,14 @@ def diagnose(target, mis: Cases_ | None, ref: Cases_ | None = None, cat=None) ->
         left = np.nonzero(~done)[0]
     else:
         left = np.arange(mis.n)
+    if left.size and "code" in mis.got:
+        ncodes = 256 if op == "encode_e8m0" else element_of(target).num_codes if op == "quantize" else \
+            element_format(target.format).num_codes
+        c = mis.got["code"][left]
+        bad = ((c < 0) | (c >= ncodes)).reshape(left.size, -1).any(1)
+        if bad.any():
+            D.note = (f"{int(bad.sum())} of the unexplained {unit} hold codes outside the format "
+                      f"(0..{ncodes - 1}), which no model gives")
     for i in left[:EXAMPLES]:
         if i < len(mis.refs) and mis.refs[i][0] is not None:
             g, ci = mis.refs[i]
@@ -456,38 +480,52 @@ def _kind(cat, change: str) -> str:
 # ----- identification ------------------------------------------------------------------------------
 
 
-def profile_groups(cat) -> list:
-    """Catalogue profiles grouped by definition: [(joined name, Profile)], names joined by " = "
-    where two profiles define the same rule (they cannot be told apart by any output)."""
+#: profile options that are not mxref.quantize keywords (they describe the library's casts)
+_CAST_OPTIONS = ("fp8_overflow", "e8m0_rounding", "e8m0_overflow", "overflow")
+
+
+def profile_key(p) -> tuple:
+    """What a quantize profile computes: rule, rounding, models, quantize options."""
+    return (p.scale_rule, p.rounding, tuple(sorted(p.models)),
+            tuple(sorted((k, v) for k, v in (p.options or {}).items() if k not in _CAST_OPTIONS)))
+
+
+def profile_groups(cat, fmt: str | None = None) -> list:
+    """The quantize profiles of the catalogue (those offering format ``fmt``, when given) grouped
+    by definition: [(joined name, Profile)], names joined by " = " where two profiles compute the
+    same (no output can tell them apart)."""
     groups: dict = {}
     for name, p in cat.PROFILES.items():
-        key = (p.scale_rule, p.rounding, tuple(sorted(p.models)), tuple(sorted((p.options or {}).items())))
-        groups.setdefault(key, []).append(name)
+        if getattr(p, "kind", "quantize") != "quantize" or not profile_applies(p, fmt):
+            continue
+        groups.setdefault(profile_key(p), []).append(name)
     return [(" = ".join(names), cat.PROFILES[names[0]]) for names in groups.values()]
 
 
-def profile_applies(p, fmt: str) -> bool:
-    """Whether a profile speaks about format fmt: its ``options`` may list ``formats``."""
-    fm = (p.options or {}).get("formats")
-    return fm is None or fmt in fm
+def profile_applies(p, fmt: str | None) -> bool:
+    """Whether a profile offers format fmt (its ``formats``; empty: every format)."""
+    fm = getattr(p, "formats", ())
+    return fmt is None or not fm or fmt in fm
 
 
 def profile_candidate(p) -> tuple:
     return Candidate(p.scale_rule, p.rounding, tuple(p.models), ()), {k: v for k, v in (p.options or {}).items()
-                                                                      if k != "formats"}
+                                                                      if k not in _CAST_OPTIONS}
 
 
-def identify_target(target, cases: Cases_ | None, cat=None) -> list:
-    """[(name, reproduced, of)] for every catalogue profile (grouped by definition) that applies
-    to the target's format, over ``cases`` (its PASS and MISMATCH cases)."""
+def identify_target(target, cases: Cases_ | None, cat=None, extra=()) -> list:
+    """[(name, reproduced, of)] for every catalogue profile (grouped by definition) that offers
+    the target's format, over ``cases`` (its PASS and MISMATCH cases); ``extra``: further
+    (name, Candidate) pairs (e.g. a diagnosis' best candidate) counted the same way."""
     cat = cat or catalogue()
     if cat is None or cases is None or not cases.n or target.operation != "quantize" or target.format == NVFP4:
         return []
+    todo = [(name,) + profile_candidate(p) for name, p in profile_groups(cat, target.format)]
+    todo += [(name, c, dict(target.profile.options)) for name, c in extra]
+    if target.profile.int8_allow_minus128:  # an open choice (MX §5.3.4) the library claims, not a rule
+        todo = [(n, c, {"int8_allow_minus128": True} | o) for n, c, o in todo]
     out = []
-    for name, p in profile_groups(cat):
-        if not profile_applies(p, target.format):
-            continue
-        cand, opts = profile_candidate(p)
+    for name, cand, opts in todo:
         try:
             with np.errstate(all="ignore"):
                 mx = cat.quantize_model(cases.x, target.format, axis=-1, block_size=cases.x.shape[1],

@@ -21,20 +21,21 @@ class Report:
     diagnosis: bool = True  # the targets carry a diagnosis of their MISMATCH cases
     identify: bool = False  # rank the catalogue's profiles (identify_ranking)
 
-    def identify_ranking(self) -> list:
-        """[{"profile", "blocks_reproduced", "of"}] over every quantize target: the catalogue's
-        profiles, and the best candidate of each target's diagnosis, by the share of blocks
-        reproduced (PASS and MISMATCH blocks; implementation-defined ones say nothing)."""
+    def identify_ranking(self, library: str | None = None) -> list:
+        """[{"profile", "blocks_reproduced", "of"}] over the quantize targets (of ``library``, a
+        summary-table library name, when given): the catalogue's profiles and each target's
+        diagnosed best candidate, by the share of blocks reproduced (PASS and MISMATCH blocks;
+        implementation-defined ones say nothing)."""
         from .diagnose import rank
 
-        entries = [e for r in self.results for e in r.identify]
-        for r in self.results:
-            d = r.diagnosis
-            if r.identify and d is not None and d.best is not None:
-                of = r.identify[0][2]
-                entries.append((f"{d.best.label(d.operation)} (diagnosis of {r.target.format})",
-                                of - d.mismatch + d.best_n, of))
-        return rank(entries)
+        return rank([e for r in self.results if library is None or r.library == library for e in r.identify])
+
+    def identify_json(self) -> dict:
+        libs = list(dict.fromkeys(r.library for r in self.results if r.identify))
+        d = {"ranking": self.identify_ranking()}
+        if len(libs) > 1:
+            d["by_library"] = {lib: self.identify_ranking(lib) for lib in libs}
+        return d
 
     def diagnosis_lines(self) -> list:
         out = []
@@ -143,7 +144,7 @@ class Report:
             "run_notes": list(self.notes),
             "nothing_compared": self.why_nothing_compared(),
             "exit_status": self.exit_status,
-        } | ({"identify": {"ranking": self.identify_ranking()}} if self.identify else {})
+        } | ({"identify": self.identify_json()} if self.identify else {})
 
     def text(self) -> str:
         out = []
@@ -195,13 +196,18 @@ class Report:
             out.append("Diagnosis (mxref.models: the implementation models that reproduce the MISMATCH cases):")
             out += dl
         if self.identify:
-            ranking = self.identify_ranking()
+            libs = list(dict.fromkeys(r.library for r in self.results if r.identify))
             out.append("")
-            out.append("Identification (profiles of mxref.models by the blocks each reproduces):")
-            out.append(table(["profile", "blocks reproduced", "of", "share"],
-                             [[e["profile"], e["blocks_reproduced"], e["of"],
-                               f"{e['blocks_reproduced'] / e['of']:.1%}" if e["of"] else "-"] for e in ranking])
-                       if ranking else "no quantize blocks to identify a profile from")
+            out.append("Identification (profiles of mxref.models, and the diagnosed candidates, by the blocks each "
+                       "reproduces):")
+            if not libs:
+                out.append("no quantize blocks to identify a profile from")
+            for lib in libs:
+                ranking = self.identify_ranking(lib)
+                out.append(f"{lib}:")
+                out.append(table(["profile", "blocks reproduced", "of", "share"],
+                                 [[e["profile"], e["blocks_reproduced"], e["of"],
+                                   f"{e['blocks_reproduced'] / e['of']:.1%}" if e["of"] else "-"] for e in ranking]))
         out.append("")
         verdict = {0: "PASS", 1: "FAIL", 2: "NOTHING CHECKED"}[self.exit_status]
         if self.exit_status == 2:

@@ -272,7 +272,9 @@ def diagnose_target(res: TargetResult, target: Target, groups: list, diagnosis: 
     if identify and batches:
         both = dg._stack([dg.cases_of_batch(target, g.batch, np.isin(g.cls, dg.CLASSES_FOR_IDENTIFY))
                           for g in batches])
-        res.identify = dg.identify_target(target, both)
+        d = res.diagnosis
+        extra = [(f"{d.best.label(target.operation)} (diagnosis)", d.best)] if d is not None and d.best else []
+        res.identify = dg.identify_target(target, both, extra=extra)
 
 
 def render_mismatches(res: TargetResult, adapter: Adapter, n: int) -> None:
