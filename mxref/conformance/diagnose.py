@@ -40,10 +40,13 @@ from .model import IMPL, MISMATCH, NVFP4, PASS, element_of, to_blocks
 ROUNDINGS = ("rne", "ties_away", "toward_zero", "ties_toward_zero", "up", "down")
 #: most changes from the claimed profile in one candidate
 MAX_CHANGES = 3
-#: single changes kept for pairs and triples (the ones changing the most cases)
-MAX_RELEVANT = 14
+#: single changes kept for pairs, and for triples (the ones explaining, then changing, the most cases)
+MAX_RELEVANT = 24
+MAX_RELEVANT_TRIPLES = 12
 #: reference cases (the library agreed with the spec) used to break ties, per target
 TIE_CASES = 4096
+#: candidates explaining the most cases scored on the reference cases, per target
+TOP_SCORED = 64
 #: unexplained example lines per target
 EXAMPLES = 10
 
@@ -309,6 +312,10 @@ class Diagnosis:
     note: str = ""
     seconds: float = 0.0
     candidates_run: int = 0
+    #: candidates as good as the best on every case looked at (the cases cannot tell them apart)
+    equally: list = field(default_factory=list)
+    ref_kept: int = 0  # reference cases (the library agreed with mxref) the best keeps
+    ref_n: int = 0     # of this many looked at
 
     def to_json(self) -> dict:
         d = {"mismatch_blocks": self.mismatch, "explained": self.explained,
@@ -318,6 +325,8 @@ class Diagnosis:
              "also": [{"models": list(c.changes), "label": c.label(self.operation), "blocks": n}
                       for c, n in self.extras],
              "per_model": dict(self.per_model),
+             "equally": [list(c.changes) for c in self.equally],
+             "passing_kept": self.ref_kept, "passing_of": self.ref_n,
              "unexplained": [dict(line.data, text=line.text) for line in self.unexplained_lines],
              "unit": self.unit, "seconds": round(self.seconds, 4), "candidates_run": self.candidates_run}
         if self.note:
@@ -337,6 +346,13 @@ class Diagnosis:
             s = f"diagnosis: {N} of {M} mismatching {u} reproduced by {self.best.label(self.operation)}"
             if self.extras:
                 s += " (" + ", ".join(f"+ {self._extra_label(c)} for {n} {u}" for c, n in self.extras) + ")"
+            if self.ref_n and self.ref_kept < self.ref_n:
+                s += (f" -- which changes {self.ref_n - self.ref_kept} of the {self.ref_n} blocks the library "
+                      f"computes as mxref does").replace("blocks", u)
+            if self.equally:
+                s += ("; as well by " + ", ".join(c.label(self.operation) for c in self.equally[:4])
+                      + (f" and {len(self.equally) - 4} more" if len(self.equally) > 4 else "")
+                      + " (these cases do not tell them apart)")
         if M > N:
             s += f"; {M - N} unexplained" + (f" ({self.note})" if self.note else "") + \
                 (", e.g.:" if self.unexplained_lines else "")
@@ -409,32 +425,48 @@ def diagnose(target, mis: Cases_ | None, ref: Cases_ | None = None, cat=None) ->
     singles.sort(key=lambda t: (-int(t[1][1].sum()), -int(t[1][2].sum())))
     relevant = [ch[0] for ch, _ in singles[:MAX_RELEVANT]]
 
-    def covered():
-        best = 0
-        for _, m, _ in results.values():
-            best = max(best, int(m.sum()))
-        return best
-
-    for size in range(2, MAX_CHANGES + 1):
-        if covered() == mis.n:
-            break
-        for combo in itertools.combinations(relevant, size):
-            if len({_dims(c) for c in combo}) < size:
-                continue
-            evaluate(tuple(combo))
-    # the best: most cases, fewest changes, then more reference cases kept, then order
-    ranked = sorted(results.items(), key=lambda t: (-int(t[1][1].sum()), len(t[0])))
-    top = [t for t in ranked if int(t[1][1].sum()) == int(ranked[0][1][1].sum()) and len(t[0]) == len(ranked[0][0])]
-    if len(top) > 1 and ref is not None and ref.n:
+    sub = None
+    if ref is not None and ref.n:
         sub = Cases_(ref.x[:TIE_CASES], {k: v[:TIE_CASES] for k, v in ref.got.items()},
                      None if ref.valid is None else ref.valid[:TIE_CASES],
                      {k: (v[:TIE_CASES] if isinstance(v, np.ndarray) else v) for k, v in ref.extra.items()})
+    kept_cache: dict = {}
 
-        def kept(t):
-            out = run_candidate(target, cat, t[1][0], sub)
-            return -1 if out is None else int(matches(target, sub, out).sum())
-        scores = [kept(t) for t in top]
-        top = [top[int(np.argmax(scores))]]
+    def kept(ch) -> int:
+        """Reference cases (where the library agreed with mxref) the candidate keeps."""
+        if sub is None:
+            return 0
+        if ch not in kept_cache:
+            out = run_candidate(target, cat, results[ch][0], sub)
+            kept_cache[ch] = -1 if out is None else int(matches(target, sub, out).sum())
+        return kept_cache[ch]
+
+    def perfect() -> bool:
+        """Some candidate explains every case and keeps every reference case."""
+        return any(int(m.sum()) == mis.n and kept(ch) == (sub.n if sub is not None else 0)
+                   for ch, (_, m, _) in list(results.items()))
+
+    for size in range(2, MAX_CHANGES + 1):
+        if perfect():
+            break
+        for combo in itertools.combinations(relevant if size == 2 else relevant[:MAX_RELEVANT_TRIPLES], size):
+            if len({_dims(c) for c in combo}) < size:
+                continue
+            evaluate(tuple(combo))
+    # the best: most cases, then most reference cases kept (a candidate that breaks what the
+    # library got right is not its rule), then fewest changes, then catalogue order
+    most = max((int(m.sum()) for _, m, _ in results.values()), default=0)
+    top = [ch for ch, (_, m, _) in results.items() if int(m.sum()) == most]
+    top.sort(key=len)
+    top = top[:TOP_SCORED]
+    key = {ch: (-kept(ch), len(ch)) for ch in top}
+    top.sort(key=lambda ch: key[ch])
+    top = [ch for ch in top if key[ch] == key[top[0]]] if top else []
+    ranked = [(ch, results[ch]) for ch in top]
+    if sub is not None and top:
+        D.ref_kept, D.ref_n = kept(top[0]), sub.n
+    D.equally = [results[ch][0] for ch in top[1:]]
+    top = ranked
     if ranked and int(ranked[0][1][1].sum()):
         bch, (bcand, bm, _) = top[0]
         D.best, D.best_n = bcand, int(bm.sum())
