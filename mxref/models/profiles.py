@@ -45,22 +45,31 @@ _FP = ("mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4_e2m1")
 
 _P = [
     Profile("torchao-0.18:floor", "torchao", ("0.18.0",), "floor", "rne", ("scale_min_normal_divisor",),
+            verified_against="torchao 0.18.0 (torch 2.13 CPU) run here: MXTensor.to_mx FLOOR on the checker's level-1 cases, 5 MX formats x 1112 blocks: 0 MISMATCH, 5445 of 5560 blocks bit-equal (the rest NaN/Inf blocks, implementation-defined)",
             formats=_FP),
-    Profile("torchao-0.18:ceil", "torchao", ("0.18.0",), "ceil", "rne", ("scale_min_normal_divisor",), formats=_FP),
-    Profile("torchao-0.18:even", "torchao", ("0.18.0",), "even", "rne", ("scale_min_normal_divisor",), formats=_FP),
+    Profile("torchao-0.18:ceil", "torchao", ("0.18.0",), "ceil", "rne", ("scale_min_normal_divisor",), verified_against='torchao 0.18.0 run here: CEIL, level 1, 5560 blocks: 0 MISMATCH, 5387 bit-equal (the rest NaN/Inf blocks)',
+            formats=_FP),
+    Profile("torchao-0.18:even", "torchao", ("0.18.0",), "even", "rne", ("scale_min_normal_divisor",), verified_against='torchao 0.18.0 run here: EVEN, level 1, 5560 blocks: 0 MISMATCH, 5387 bit-equal (the rest NaN/Inf blocks)',
+            formats=_FP),
     Profile("torchao-0.18:rceil", "torchao", ("0.18.0",), "rceil", "rne",
-            ("scale_rceil_log2_f32", "scale_code0_as_one"), formats=_FP),
-    Profile("microxcaling:even", "microxcaling", ("3b429a84", "4adf988d"), "floor", "rne",
-            ("scale_log2_f32", "elements_ties_away_f32_floor"), formats=_MX + ("mxint8",)),
-    Profile("microxcaling:nearest", "microxcaling", ("3b429a84", "4adf988d"), "floor", "ties_away",
-            ("scale_log2_f32", "elements_ties_away_f32_floor"), formats=_MX + ("mxint8",)),
-    Profile("gfloat-0.5", "gfloat", ("0.5.2",), "floor", "rne", ("scale_log2_f64",), formats=_MX + ("mxint8",)),
+            ("scale_rceil_log2_f32", "scale_code0_as_one"), verified_against='torchao 0.18.0 run here: RCEIL (eager CPU path), level 1, 5560 blocks: 0 MISMATCH, 5387 bit-equal (the rest NaN/Inf blocks)',
+            formats=_FP),
+    Profile("microxcaling:even", "microxcaling", ("7bc41952",), "floor", "rne",
+            ("scale_log2_f32", "elements_ties_away_f32_floor"), verified_against="microxcaling recordings (commit 7bc41952, round='even', 6 formats x 1030 blocks) through the checker's microxcaling adapter: 0 MISMATCH, 5775 of 6180 bit-equal (the rest implementation-defined: NaN/Inf blocks, signed zeros)",
+            formats=_MX + ("mxint8",)),
+    Profile("microxcaling:nearest", "microxcaling", ("7bc41952",), "floor", "ties_away",
+            ("scale_log2_f32", "elements_ties_away_f32_floor"), verified_against="microxcaling recordings (commit 7bc41952, round='nearest', 6180 blocks): 0 MISMATCH, 5775 bit-equal (the rest implementation-defined)",
+            formats=_MX + ("mxint8",)),
+    Profile("gfloat-0.5", "gfloat", ("0.5.2",), "floor", "rne", ("scale_log2_f64",), verified_against='gfloat 0.5.2 run here: encode_block/quantize_block on level-1 cases, 6 formats x float32/float64, 14400 blocks: 0 MISMATCH outside NaN-holding blocks; 80 blocks of FP6/FP4/INT8 holding NaN among tiny values come back with scale 0 and the NaN as 0 (not modelled: models describe finite blocks)',
+            formats=_MX + ("mxint8",)),
     Profile("ml_dtypes-0.6", "ml_dtypes", ("0.6.0",), "floor", "rne",
             ("input_double_round_f32", "e8m0_subnormal_to_min_normal"),
             {"fp8_overflow": "nonsaturating", "e8m0_rounding": "ties_up", "e8m0_overflow": "nonsaturating"},
+            verified_against='ml_dtypes 0.6.0 run here (pip --target): every element cast and float8_e8m0fnu on level-1 cases from float32 and float64, 135797 values: 0 MISMATCH, 135773 bit-equal (the rest NaN payloads / signed zeros / NaN into FP6-FP4)',
             kind="cast"),
     Profile("ml_dtypes-0.7", "ml_dtypes", ("0.7.0",), "floor", "rne", (),
             {"fp8_overflow": "nonsaturating", "e8m0_rounding": "ties_up", "e8m0_overflow": "nonsaturating"},
+            verified_against='ml_dtypes 0.7.0 run here: the same 135797 level-1 values: 0 MISMATCH, 135773 bit-equal',
             kind="cast"),
     Profile("transformer_engine:mxfp8", "transformer_engine", ("03198ae1",), "rceil", "rne",
             ("scale_rceil_recip_mul", "scale_code0_as_one"), formats=("mxfp8_e4m3", "mxfp8_e5m2"),
@@ -103,17 +112,18 @@ def profile(name: str) -> Profile:
 
 
 def apply_profile(x, fmt, prof, *, operation: str | None = None, axis: int = -1, block_size: int | None = None,
-                  overflow: str | None = None, nan: str = "zero"):
+                  overflow: str | None = None, nan: str = "zero", **options):
     """What the profiled library gives for x: an MXArray (operation "quantize", fmt an MX format;
     the default for quantize profiles), element codes (operation "encode", fmt an element
     format) or E8M0 codes (operation "encode_e8m0"; fmt ignored, pass "e8m0"). ``prof``: a
-    Profile or its name."""
+    Profile or its name. ``options``: further mxref.quantize keywords (quantize only)."""
     p = profile(prof) if isinstance(prof, str) else prof
     if operation is None:
         operation = "encode_e8m0" if fmt == "e8m0" else ("quantize" if p.kind == "quantize" else "encode")
     opts = dict(p.options)
     if operation == "quantize":
         q_opts = {k: v for k, v in opts.items() if k not in ("fp8_overflow", "e8m0_rounding", "e8m0_overflow")}
+        q_opts.update(options)
         return quantize_model(x, fmt, axis=axis, block_size=block_size, scale_rule=p.scale_rule, rounding=p.rounding,
                               models=p.models, **q_opts)
     if operation == "encode":
