@@ -18,7 +18,7 @@ The *best* candidate explains the most cases with the fewest changes (ties: the 
 more of the target's passing cases as the library gave them, then catalogue order); cases it
 leaves are covered greedily by further candidates; the rest are *unexplained*.
 
-:func:`identify_target` counts, for every catalogue profile (:data:`mxref.models.PROFILES`;
+:func:`search_models` is the search; :func:`identify_target` counts, for every catalogue profile (:data:`mxref.models.PROFILES`;
 profiles with the same definition count as one), the cases of a target it reproduces.
 """
 
@@ -80,7 +80,7 @@ class Cases_:
         return self.x.shape[0]
 
 
-def _stack(parts: list) -> Cases_ | None:
+def stack(parts: list) -> Cases_ | None:
     parts = [p for p in parts if p.n]
     if not parts:
         return None
@@ -365,7 +365,7 @@ class Diagnosis:
         return "instead " + c.label(self.operation)
 
 
-def diagnose(target, mis: Cases_ | None, ref: Cases_ | None = None, cat=None) -> Diagnosis:
+def search_models(target, mis: Cases_ | None, ref: Cases_ | None = None, cat=None) -> Diagnosis:
     """Search the catalogue for the candidates reproducing the MISMATCH cases ``mis`` of a
     target; ``ref``: cases where the library agreed with mxref (ties between equally good
     candidates go to the one that keeps more of them)."""
@@ -586,5 +586,5 @@ def rank(entries: list) -> list:
 
 
 CLASSES_FOR_IDENTIFY = (PASS, MISMATCH)
-__all__ = ["Diagnosis", "Candidate", "diagnose", "identify_target", "rank", "profile_groups", "catalogue",
+__all__ = ["Diagnosis", "Candidate", "search_models", "stack", "identify_target", "rank", "profile_groups", "catalogue",
            "cases_of_batch", "IMPL"]

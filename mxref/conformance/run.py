@@ -257,24 +257,24 @@ def run_target(adapter: Adapter, target: Target, level: int, seed: int, strict: 
 
 def diagnose_target(res: TargetResult, target: Target, groups: list, diagnosis: bool, identify: bool) -> None:
     """The diagnosis (and, with ``identify``, the profile counts) of a target from its classified
-    groups: its MISMATCH cases stacked into one array (:func:`.diagnose.diagnose`)."""
-    from . import diagnose as dg
+    groups: its MISMATCH cases stacked into one array (:func:`.diagnose.search_models`)."""
+    from .diagnose import CLASSES_FOR_IDENTIFY, Diagnosis, cases_of_batch, identify_target, search_models, stack
 
     batches = [g for g in groups if g.batch is not None and (target.operation != "quantize" or g.batch.B is not None)]
-    mis = dg._stack([dg.cases_of_batch(target, g.batch, g.cls == MISMATCH, g) for g in batches]) if batches else None
+    mis = stack([cases_of_batch(target, g.batch, g.cls == MISMATCH, g) for g in batches]) if batches else None
     if diagnosis and (res.mismatch_total or mis is not None):
-        ref = dg._stack([dg.cases_of_batch(target, g.batch, g.cls == PASS) for g in batches]) if batches else None
+        ref = stack([cases_of_batch(target, g.batch, g.cls == PASS) for g in batches]) if batches else None
         if mis is None and res.mismatch_total:  # compared files (compare mode): no inputs to rerun
-            res.diagnosis = dg.Diagnosis(target.operation, "cases", res.mismatch_total,
+            res.diagnosis = Diagnosis(target.operation, "cases", res.mismatch_total,
                                          note=f"not diagnosed ({target.operation} files are compared as they are)")
         else:
-            res.diagnosis = dg.diagnose(target, mis, ref)
+            res.diagnosis = search_models(target, mis, ref)
     if identify and batches:
-        both = dg._stack([dg.cases_of_batch(target, g.batch, np.isin(g.cls, dg.CLASSES_FOR_IDENTIFY))
+        both = stack([cases_of_batch(target, g.batch, np.isin(g.cls, CLASSES_FOR_IDENTIFY))
                           for g in batches])
         d = res.diagnosis
         extra = [(f"{d.best.label(target.operation)} (diagnosis)", d.best)] if d is not None and d.best else []
-        res.identify = dg.identify_target(target, both, extra=extra)
+        res.identify = identify_target(target, both, extra=extra)
 
 
 def render_mismatches(res: TargetResult, adapter: Adapter, n: int) -> None:
