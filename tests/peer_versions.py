@@ -46,10 +46,24 @@ OBSERVED = {
         # and float16 grids casts (RNE, overflow and Inf -> NaN 0x80, -0 -> 0x00) as mxref's rows
         # with overflow="nonsaturating"; seen on 0.7.0.
         "fnuz": [((0, 7, 0), (0, 8, 0), "equal_nonsaturating")],
+        # diagnosis of the level-1 MISMATCH values: 0.6.0 casts float64 through float32
+        # (input_double_round_f32) and E8M0 (2^-127, 1.5 * 2^-127) to code 1
+        # (e8m0_subnormal_to_min_normal); 0.7.0 has no MISMATCH.
+        "diagnosis": [((0, 6, 0), (0, 7, 0), "double_round_and_e8m0"), ((0, 7, 0), (0, 8, 0), "none")],
     },
     "gfloat": {
         # round_float TiesToAway decides delta + 0.5 >= 1.0 in float64: seen on 0.5.2.
         "round_float": [((0, 4, 0), (0, 6, 0), "ties_away_slip")],
+        # the checker's diagnosis of the level-1 MISMATCH blocks: quantize from float64 takes
+        # floor(float64 log2(amax)) (scale_log2_f64); E8M0 casts below 2^-127 give codes outside
+        # 0..254, which no model gives (unexplained). Seen on 0.5.2.
+        "diagnosis": [((0, 5, 0), (0, 6, 0), "scale_log2_f64")],
+    },
+    "torchao": {
+        # diagnosis of the level-1 MISMATCH blocks, torch 2.x CPU: FLOOR / CEIL / EVEN divide by
+        # max(2^E, 2^-126) (scale_min_normal_divisor); RCEIL takes a float32 log2 of the float32
+        # quotient and applies code 0 as 1.0. Seen on 0.18.0.
+        "diagnosis": [((0, 18, 0), (0, 19, 0), "torchao_0.18")],
     },
 }
 

@@ -45,6 +45,13 @@ def build_parser(prog: str = "python -m mxref.conformance"):
     p.add_argument("--errors", type=int, default=20, help="MISMATCH lines shown (default 20; 0 = all)")
     p.add_argument("--strict", action="store_true", help="implementation-defined differences count as MISMATCH")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    p.add_argument("--no-diagnosis", dest="diagnosis", action="store_false",
+                   help="do not search the model catalogue (mxref.models) for what reproduces each target's "
+                        "MISMATCH cases (on by default; one closing paragraph per target)")
+    p.add_argument("--identify", action="store_true",
+                   help="rank the catalogue's profiles (mxref.models.PROFILES) and the diagnosed model "
+                        "combinations by the blocks each reproduces (e.g. a --dump of spec_vectors/identify "
+                        "outputs)")
     p.add_argument("--list", action="store_true", help="list the libraries, their availability and profiles")
     return p
 
@@ -162,7 +169,8 @@ def main(argv=None, prog: str = "python -m mxref.conformance") -> int:
             progress(f"{name} {adapter.version()}: level {args.level}, seed {args.seed}")
             reports.append(check(adapter, profile=args.profile, level=args.level, seed=args.seed,
                                  strict=args.strict, errors=args.errors, formats=args.format,
-                                 operations=ops, progress=progress))
+                                 operations=ops, progress=progress, diagnosis=args.diagnosis,
+                                 identify=args.identify))
         except (ValueError, TypeError) as exc:
             say(f"error: {name}: {exc}")
             return 2
@@ -170,7 +178,8 @@ def main(argv=None, prog: str = "python -m mxref.conformance") -> int:
         known = "; ".join(f"{n}: {', '.join(p)}" for n, p in no_profile.items())
         say(f"error: no library has profile {args.profile!r}; known profiles: {known} (or 'all')")
         return 2
-    rep = merge_reports(reports, args.level, args.seed, args.strict, args.errors, unavailable)
+    rep = merge_reports(reports, args.level, args.seed, args.strict, args.errors, unavailable, args.diagnosis,
+                        args.identify)
     print(rep.text())
     if args.json:
         try:

@@ -216,6 +216,8 @@ class TargetResult:
     candidates: list = field(default_factory=list, repr=False)  # MISMATCH cases, varied first
     no_flush: bool = False  # blocks equal to the flushed result were counted as MISMATCH
     mode: str = "run"  # how the adapter gave the outputs: run, record or compare (adapters.base)
+    diagnosis: object = None  # the diagnosis of its MISMATCH cases (diagnose.Diagnosis), if run
+    identify: list = field(default_factory=list)  # [(profile, cases reproduced, of)] (--identify)
 
     @property
     def cases(self) -> int:

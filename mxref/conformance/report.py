@@ -18,6 +18,35 @@ class Report:
     errors: int
     unavailable: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)  # remarks on the whole run (e.g. files checked)
+    diagnosis: bool = True  # the targets carry a diagnosis of their MISMATCH cases
+    identify: bool = False  # rank the catalogue's profiles (identify_ranking)
+
+    def identify_ranking(self, library: str | None = None) -> list:
+        """[{"profile", "blocks_reproduced", "of"}] over the quantize targets (of ``library``, a
+        summary-table library name, when given): the catalogue's profiles and each target's
+        diagnosed best candidate, by the share of blocks reproduced (PASS and MISMATCH blocks;
+        implementation-defined ones say nothing)."""
+        from .diagnose import rank
+
+        return rank([e for r in self.results if library is None or r.library == library for e in r.identify])
+
+    def identify_json(self) -> dict:
+        libs = list(dict.fromkeys(r.library for r in self.results if r.identify))
+        d = {"ranking": self.identify_ranking()}
+        if len(libs) > 1:
+            d["by_library"] = {lib: self.identify_ranking(lib) for lib in libs}
+        return d
+
+    def diagnosis_lines(self) -> list:
+        out = []
+        for r in self.results:
+            d = r.diagnosis
+            if d is None or not d.mismatch:
+                continue
+            t = r.target
+            out.append(f"{r.library} {r.version} {t.profile.name}: {t.operation} {t.format} ({t.modes}): {d.text()}")
+            out += ["  " + line.text for line in d.unexplained_lines]
+        return out
 
     def totals(self) -> list:
         t = [0, 0, 0, 0, 0]
@@ -98,7 +127,10 @@ class Report:
         return {
             "mxref_version": __version__, "level": self.level, "seed": self.seed, "strict": self.strict,
             "errors_shown": self.errors,
-            "summary": self.rows(),
+            "summary": [row | ({"diagnosis": r.diagnosis.to_json() if r.diagnosis is not None else
+                                 {"mismatch_blocks": 0, "explained": 0, "best": [], "per_model": {},
+                                  "unexplained": []}} if self.diagnosis else {})
+                        for r, row in zip(self.results, self.rows())],
             "totals": {n: t[i] for i, n in enumerate(CLASS_NAMES)} | {"cases": sum(t)},
             "impl_defined_ids": self.impl_id_counts(),
             "impl_defined_meaning": {k: IMPL_DEFINED_IDS[k] for k in self.impl_id_counts()},
@@ -112,7 +144,7 @@ class Report:
             "run_notes": list(self.notes),
             "nothing_compared": self.why_nothing_compared(),
             "exit_status": self.exit_status,
-        }
+        } | ({"identify": self.identify_json()} if self.identify else {})
 
     def text(self) -> str:
         out = []
@@ -158,6 +190,24 @@ class Report:
             out.append("")
             out.append(table(["impl-defined id", "cases", "meaning"],
                               [[k, v, IMPL_DEFINED_IDS[k]] for k, v in ids.items()]))
+        dl = self.diagnosis_lines() if self.diagnosis else []
+        if dl:
+            out.append("")
+            out.append("Diagnosis (mxref.models: the implementation models that reproduce the MISMATCH cases):")
+            out += dl
+        if self.identify:
+            libs = list(dict.fromkeys(r.library for r in self.results if r.identify))
+            out.append("")
+            out.append("Identification (profiles of mxref.models, and the diagnosed candidates, by the blocks each "
+                       "reproduces):")
+            if not libs:
+                out.append("no quantize blocks to identify a profile from")
+            for lib in libs:
+                ranking = self.identify_ranking(lib)
+                out.append(f"{lib}:")
+                out.append(table(["profile", "blocks reproduced", "of", "share"],
+                                 [[e["profile"], e["blocks_reproduced"], e["of"],
+                                   f"{e['blocks_reproduced'] / e['of']:.1%}" if e["of"] else "-"] for e in ranking]))
         out.append("")
         verdict = {0: "PASS", 1: "FAIL", 2: "NOTHING CHECKED"}[self.exit_status]
         if self.exit_status == 2:
@@ -181,7 +231,9 @@ def table(headers, rows) -> str:
     return "\n".join(lines)
 
 
-def merge_reports(reports, level, seed, strict, errors, unavailable) -> Report:
+def merge_reports(reports, level, seed, strict, errors, unavailable, diagnosis: bool = True,
+                  identify: bool = False) -> Report:
     """One Report of several runs (one per library) and the libraries skipped."""
     res = [r for rep in reports for r in rep.results]
-    return Report(res, level, seed, strict, errors, unavailable, [n for rep in reports for n in rep.notes])
+    return Report(res, level, seed, strict, errors, unavailable, [n for rep in reports for n in rep.notes],
+                  diagnosis, identify)

@@ -12,7 +12,7 @@ picks the lines round-robin over the targets and :func:`render_mismatches` rende
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -79,6 +79,7 @@ class Batch:
     recorded: bool
     sub: np.ndarray | None = None  # quantize: blocks holding float32-subnormal inputs
     files: tuple = ()  # recorded: the files the outputs came from (named in the report lines)
+    extra: dict = field(default_factory=dict)  # keywords every mxref call of the batch took (random bits)
 
 
 def classify_batch(adapter, target: Target, x: np.ndarray, recorded: Output | None,
@@ -127,7 +128,7 @@ def classify_batch(adapter, target: Target, x: np.ndarray, recorded: Output | No
             ok = open_ids[ci] and not msg.startswith(BAD_OUTPUT)
             cls[ci], ids[ci] = (IMPL, open_ids[ci]) if ok else (ERROR, 0)
             err_msg[int(ci)] = msg
-    return Batch(x, exp, got, B, cls, ids, err_msg, recorded is not None, sub, tuple(aux.get("files", ())))
+    return Batch(x, exp, got, B, cls, ids, err_msg, recorded is not None, sub, tuple(aux.get("files", ())), extra)
 
 
 @dataclass
@@ -204,9 +205,11 @@ def _groups(adapter, target: Target, mode: str, level: int, seed: int, res: Targ
 
 
 def run_target(adapter: Adapter, target: Target, level: int, seed: int, strict: bool, keep: int,
-               progress=None) -> TargetResult:
+               progress=None, diagnosis: bool = True, identify: bool = False) -> TargetResult:
     """Classify and count every case of one target, and keep up to ``keep`` varied MISMATCH
-    candidates (rendered later by :func:`render_mismatches`); ``progress`` gets one line."""
+    candidates (rendered later by :func:`render_mismatches`); ``progress`` gets one line.
+    ``diagnosis``: search the model catalogue for what reproduces its MISMATCH cases
+    (:mod:`.diagnose`); ``identify``: count the cases each catalogue profile reproduces."""
     t0 = time.perf_counter()
     mode = adapter.mode(target)
     res = TargetResult(adapter.report_name, adapter.version(), target, mode=mode)
@@ -240,6 +243,8 @@ def run_target(adapter: Adapter, target: Target, level: int, seed: int, strict: 
             failing = failing[:PICK_LIMIT]
         keys = [g.key(ci) for g, ci, _ in failing]
         res.candidates = [failing[i] for i in diversity_order(keys)[:keep]]
+        if diagnosis or identify:
+            diagnose_target(res, target, groups, diagnosis, identify)
     res.seconds = time.perf_counter() - t0
     if progress:
         c = res.counts
@@ -248,6 +253,28 @@ def run_target(adapter: Adapter, target: Target, level: int, seed: int, strict: 
                  f"{c[IMPL]} impl-defined, {c[UNSUPPORTED]} unsupported, {c[ERROR]} error "
                  f"[{res.seconds:.1f} s]")
     return res
+
+
+def diagnose_target(res: TargetResult, target: Target, groups: list, diagnosis: bool, identify: bool) -> None:
+    """The diagnosis (and, with ``identify``, the profile counts) of a target from its classified
+    groups: its MISMATCH cases stacked into one array (:func:`.diagnose.search_models`)."""
+    from .diagnose import CLASSES_FOR_IDENTIFY, Diagnosis, cases_of_batch, identify_target, search_models, stack
+
+    batches = [g for g in groups if g.batch is not None and (target.operation != "quantize" or g.batch.B is not None)]
+    mis = stack([cases_of_batch(target, g.batch, g.cls == MISMATCH, g) for g in batches]) if batches else None
+    if diagnosis and (res.mismatch_total or mis is not None):
+        ref = stack([cases_of_batch(target, g.batch, g.cls == PASS) for g in batches]) if batches else None
+        if mis is None and res.mismatch_total:  # compared files (compare mode): no inputs to rerun
+            res.diagnosis = Diagnosis(target.operation, "cases", res.mismatch_total,
+                                         note=f"not diagnosed ({target.operation} files are compared as they are)")
+        else:
+            res.diagnosis = search_models(target, mis, ref)
+    if identify and batches:
+        both = stack([cases_of_batch(target, g.batch, np.isin(g.cls, CLASSES_FOR_IDENTIFY))
+                          for g in batches])
+        d = res.diagnosis
+        extra = [(f"{d.best.label(target.operation)} (diagnosis)", d.best)] if d is not None and d.best else []
+        res.identify = identify_target(target, both, extra=extra)
 
 
 def render_mismatches(res: TargetResult, adapter: Adapter, n: int) -> None:
@@ -312,7 +339,7 @@ def resolve_formats(formats):
 
 def check(library, *, profile=None, level: int = 1, seed: int = 0, strict: bool = False, errors: int = 20,
           formats=None, operations=None, progress=None, dump=None, recordings=None,
-          vectors=None, microxcaling_dir=None) -> Report:
+          vectors=None, microxcaling_dir=None, diagnosis: bool = True, identify: bool = False) -> Report:
     """Run one library (a name of :data:`~.adapters.ADAPTERS` or an :class:`~.adapters.Adapter`)
     and return the :class:`~.report.Report`. ``profile``: a name, comma-separated names, "all",
     or None (the adapter's defaults); ``formats`` / ``operations``: optional filters; ``errors``:
@@ -321,7 +348,10 @@ def check(library, *, profile=None, level: int = 1, seed: int = 0, strict: bool 
     "dump" (``dump.json``, or the spec_vectors layout with ``MANIFEST.json``); ``recordings``
     (alias ``microxcaling_dir``): the microxcaling recordings directory (default:
     :func:`~.adapters.microxcaling.default_recordings`); ``vectors``: the reference spec_vectors
-    set for a dump in that layout (default: :func:`~.adapters.spec_vectors.default_vectors`)."""
+    set for a dump in that layout (default: :func:`~.adapters.spec_vectors.default_vectors`).
+    ``diagnosis`` (default on): name the catalogue models that reproduce each target's MISMATCH
+    cases (:mod:`.diagnose`); ``identify``: rank the catalogue's profiles by the cases each
+    reproduces (the report's ``identify`` ranking)."""
     if level not in LEVEL_MINIMUM:
         raise ValueError(f"level must be 1 or 2, got {level!r}")
     if isinstance(errors, bool) or not isinstance(errors, int) or errors < 0:
@@ -350,7 +380,7 @@ def check(library, *, profile=None, level: int = 1, seed: int = 0, strict: bool 
                 continue
             if operations is not None and t.operation not in ops:
                 continue
-            results.append(run_target(adapter, t, level, seed, strict, keep, progress))
+            results.append(run_target(adapter, t, level, seed, strict, keep, progress, diagnosis, identify))
     # MISMATCH lines: round-robin over the targets, capped by errors; only those are shrunk
     take = [0] * len(results)
     left = errors if errors else 10**9
@@ -373,4 +403,4 @@ def check(library, *, profile=None, level: int = 1, seed: int = 0, strict: bool 
             f"no target of {name} matches{asked or ' its profiles'}: its targets are "
             f"{', '.join(sorted({t.operation for t in offered})) or 'none'} on "
             f"{', '.join(sorted({t.format for t in offered})) or 'no format'}"))
-    return Report(results, level, seed, strict, errors, notes=notes)
+    return Report(results, level, seed, strict, errors, notes=notes, diagnosis=diagnosis, identify=identify)

@@ -78,7 +78,10 @@ def _assert_well_formed(rep: C.Report):
     assert len(rep.mismatch_lines()) == min(sum(r["mismatch"] for r in rows), rep.errors or 10**9) or \
         rep.errors == 0
     js = json.loads(json.dumps(rep.to_json()))
-    assert js["summary"] == rows
+    # each row as the table has it, plus the diagnosis of its MISMATCH cases (on by default)
+    assert [{k: v for k, v in r.items() if k != "diagnosis"} for r in js["summary"]] == rows
+    assert all(r["diagnosis"]["mismatch_blocks"] == (res.diagnosis.mismatch if res.diagnosis else 0)
+               for r, res in zip(js["summary"], rep.results))
     assert js["totals"]["cases"] == sum(t)
     assert [d["text"] for d in js["mismatch_lines"]] == [ln.text for ln in rep.mismatch_lines()]
     assert js["mismatch_total"] == t[C.MISMATCH]

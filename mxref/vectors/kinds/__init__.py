@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import elements, layout, matmul, mx, nvfp4, tensor_core, text
+from . import elements, identify, layout, matmul, mx, nvfp4, tensor_core, text
 from .common import FILE_TYPES, Ctx, checked_with_scales, kind_of
 
 __all__ = ["Kind", "KINDS", "kind_of", "generators", "FILE_TYPES", "Ctx"]
@@ -78,6 +78,11 @@ _ENTRIES = (
          tensor_core.generate_tensor_core, tensor_core.check_tensor_core),
     Kind("dequantize_nvfp4", "dequantized.f32.u32", "P * S * e of the NVFP4 blocks as float32 (extension)",
          nvfp4.generate_nvfp4, nvfp4.check_dequantize_nvfp4),
+    Kind("quantize", "identify.scales.u8", "identify/: blocks on which every catalogue profile and model (mxref.models) "
+         "differs from every other; the spec result's scales (MX §6.3), checked with the elements",
+         identify.generate_identify, identify.check_identify),
+    Kind("quantize", "identify.elements.u8", "identify/: the spec result's element codes, checked block by block "
+         "with the scales file", identify.generate_identify, identify.check_identify_elements),
 )
 
 #: (operation, file type) -> Kind, in generation order

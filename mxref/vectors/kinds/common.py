@@ -11,8 +11,8 @@ import numpy as np
 from ..schema import array_of
 
 #: file types of expected files, longest first: the part of the name after the base
-FILE_TYPES = ("dequantized.f32.u32", "per_tensor_scale.f32.u32", "scales.u8", "elements.u8", "exact.txt",
-              "d.f32.u32", "f32.u32", "tv", "u8")
+FILE_TYPES = ("identify.elements.u8", "identify.scales.u8", "dequantized.f32.u32", "per_tensor_scale.f32.u32",
+              "scales.u8", "elements.u8", "exact.txt", "d.f32.u32", "f32.u32", "tv", "u8")
 
 
 def kind_of(e: dict) -> tuple[str, str]:
