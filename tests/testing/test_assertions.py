@@ -67,6 +67,8 @@ def test_ties_away_fails_with_the_shrunk_block(fmt):
     ls = _lines(msg)
     assert ls and all(f["format"] == fmt and f["block_len"] == "32" for f in ls)
     assert "shrunk from" in msg and "31 zeros" in msg  # one tie is enough
+    # the diagnosis names the cause: the spec's scale rule with ties away from zero
+    assert "diagnosis: 4 of 4 mismatching blocks reproduced by floor + rounding=ties_away" in msg
     # without impl= the block is shown as found, and the message says how to shrink it
     r = compare_quantize(x, bad.scales, bad.elements, fmt)
     assert not r.ok and "give impl=" in str(r)
@@ -93,6 +95,19 @@ def test_scale_off_by_one_fails():
         assert_quantize_equal(x, s, mx.elements, "mxfp8_e4m3")
     msg = _message(ei)
     assert "1 of 8 blocks differ" in msg and "scale got 0x7A(2^-5) expected 0x79(2^-6)" in msg
+    assert "diagnosis: 1 of 1 mismatching blocks reproduced by" in msg  # a one-off scale: some model
+
+
+def test_diagnosis_names_a_constant_scale_offset():
+    # every scale two codes low (the bias-125 storage bug) is diagnosed as scale_code_offset=-2
+    x = _x()
+    mx = mxref.quantize(x, "mxfp8_e4m3")
+    with pytest.raises(AssertionError) as ei:
+        assert_quantize_equal(x, mx.scales - np.uint8(2), mx.elements, "mxfp8_e4m3")
+    msg = _message(ei)
+    assert "8 of 8 blocks differ" in msg and "scale_code_offset=-2" in msg
+    d = compare_quantize(x, mx.scales - np.uint8(2), mx.elements, "mxfp8_e4m3").diagnosis
+    assert "8 of 8 mismatching blocks reproduced" in str(d)
 
 
 def test_swizzle_error_fails():
