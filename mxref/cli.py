@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "vectors": ("mxref.vectors", "generate or verify the golden vectors (spec_vectors/)"),
     "bench": ("mxref.bench", "time quantize/dequantize as ratios to a copy, beside peers"),
     "sweep": ("mxref.sweep", "check every float32 input / amax against an independent oracle, on Dask"),
+    "audit": ("mxref.audit", "audit the MX tensors of a .safetensors checkpoint (structure; --source: re-quantize)"),
 }
 
 
