@@ -47,7 +47,11 @@ class _Recorder:
     """Appends chunk results to the checkpoint file, one line each."""
 
     def __init__(self, path):
-        self.fh = open(path, "a", encoding="utf-8") if path else None
+        self.fh = open(path, "a+", encoding="utf-8") if path else None
+        if self.fh is not None and self.fh.tell() > 0:
+            self.fh.seek(self.fh.tell() - 1)
+            if self.fh.read(1) != "\n":  # a torn last line: start a fresh one
+                self.fh.write("\n")
 
     def add(self, result: dict):
         if self.fh is not None:
