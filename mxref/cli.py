@@ -4,6 +4,8 @@
     mxref check [...]                the conformance checker (mxref.conformance)
     mxref vectors generate|verify    the golden vectors (mxref.vectors)
     mxref bench [...]                the benchmark (mxref.bench)
+    mxref sweep [...]                exhaustive sweeps against an independent oracle (mxref.sweep)
+    mxref audit CHECKPOINT [...]     structural / re-quantization audit of a checkpoint (mxref.audit)
 
 Each subcommand takes ``--help``. A subcommand's module is imported only when it runs, so
 ``mxref formats`` needs nothing beyond NumPy. Exit status: the subcommand's (2 for bad arguments).
@@ -23,6 +25,8 @@ SUBCOMMANDS = {
     "check": ("mxref.conformance", "check a library's (or a dump's) MX outputs against mxref"),
     "vectors": ("mxref.vectors", "generate or verify the golden vectors (spec_vectors/)"),
     "bench": ("mxref.bench", "time quantize/dequantize as ratios to a copy, beside peers"),
+    "sweep": ("mxref.sweep", "check every float32 input / amax against an independent oracle, on Dask"),
+    "audit": ("mxref.audit", "audit the MX tensors of a .safetensors checkpoint (structure; --source: re-quantize)"),
 }
 
 

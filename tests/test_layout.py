@@ -17,7 +17,7 @@ CORE = ("formats", "options", "_kernel", "_arrays", "elements", "scale", "conver
         "_dequant", "arrays", "products", "layers", "layout", "reference", "tables",
         "accumulators")
 ABOVE = ("mxref.ext", "mxref.conformance", "mxref.vectors", "mxref.cli", "mxref.bench", "mxref.testing",
-         "mxref.strategies", "mxref.models")
+         "mxref.strategies", "mxref.models", "mxref.sweep", "mxref.audit")
 
 
 def _modules() -> dict:

@@ -1,0 +1,16 @@
+#!/usr/bin/env python3
+"""The checkpoint audit: the same as ``mxref audit`` (the code is :mod:`mxref.audit`; this wrapper
+runs it from a checkout without installing)."""
+
+import sys
+from pathlib import Path
+
+try:
+    import mxref  # noqa: F401
+except ImportError:  # run from a checkout without installing
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mxref.audit import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(prog="audit.py"))
