@@ -12,7 +12,7 @@ import functools
 import numpy as np
 
 from ._arrays import ieee_subnormals, out_dtype, to_dtype
-from ._kernel import decode_table, effective_block, from_rows, pad_blocks, round_to_ieee, to_rows
+from ._kernel import decode_table, effective_block, from_rows, pad_blocks, round_to_ieee, row_pieces, to_rows
 from .formats import FORMATS, Format
 
 __all__ = ["dequantize_codes", "value_table", "factor_table"]
@@ -31,22 +31,24 @@ def dequantize_codes(el: Format, block_size: int, axis: int, scales: np.ndarray,
         if elements.shape[axis] % k == 0 and ieee_subnormals():
             return to_dtype(_dequantize_blocks(el, axis, scales, elements, dt, k), want)
         return to_dtype(_dequantize_table(el, axis, scales, elements, dt, k), want)
-    row = FORMATS[name]
-    return to_dtype(round_to_ieee(_dequantize_table(el, axis, scales, elements, np.dtype(np.float64), k),
-                                  row).view(dt), want)
+    # float16 / bfloat16: a table of the 16-bit results (each exact value rounded once, RNE)
+    return to_dtype(_dequantize_table(el, axis, scales, elements, dt, k).view(dt), want)
 
 
 @functools.lru_cache(maxsize=None)
 def value_table(el: Format, dtype: np.dtype) -> np.ndarray:
     """X * P for every (scale code, element code), flattened as (scale << bits) | code: the exact
     float64 product (always representable), cast to dtype (float32: exact, or +-Inf past its
-    range). Scale 0xFF gives NaN for every element (MX §5.1)."""
+    range; float16 / bfloat16: their uint16 bit patterns, RNE once from the exact value, as
+    :func:`mxref._kernel.round_to_ieee` rounds). Scale 0xFF gives NaN for every element (MX §5.1)."""
     p = decode_table(el)  # float64, exact
     sc = np.arange(256)
     t = np.ldexp(p[None, :], (sc - 127)[:, None].astype(np.int32))
     t[0xFF, :] = np.nan
     t = t.reshape(-1)
-    if dtype == np.float32:  # RNE by integers (exact here, Inf past the range): no FTZ in a cast
+    if dtype.name in ("float16", "bfloat16"):  # the 16-bit bits of the exact value rounded once (RNE)
+        t = round_to_ieee(t, FORMATS[dtype.name])
+    elif dtype == np.float32:  # RNE by integers (exact here, Inf past the range): no FTZ in a cast
         t = round_to_ieee(t, FORMATS["float32"]).view(np.float32)
     t.setflags(write=False)
     return t
@@ -106,18 +108,17 @@ def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: i
 
 
 def _dequantize_table(el: Format, ax: int, scales, elements, dt: np.dtype, k: int) -> np.ndarray:
-    """Dequantize by one table look-up per element, in chunks of rows (blocks of k)."""
+    """Dequantize by one table look-up per element (:func:`value_table`), in chunks of about
+    _CHUNK elements (rows, or whole-block pieces of a long row). float16 / bfloat16 come back as
+    their uint16 bits."""
     table = value_table(el, dt)
     c2, lead = to_rows(elements, ax)
     s2, _ = to_rows(scales, ax)
-    L, nb = c2.shape[1], s2.shape[1]
-    out = np.empty(c2.shape, dt)
-    pad = nb * k - L
-    per = max(1, _CHUNK // max(L, 1))
-    for r0 in range(0, c2.shape[0], per):
-        sl = slice(r0, r0 + per)
-        c = pad_blocks(c2[sl], nb, k)
-        idx = (s2[sl].astype(np.intp) << el.bits)[..., None] | c
-        v = table.take(idx)
-        out[sl] = v.reshape(c.shape[0], nb * k)[:, :L] if pad else v.reshape(c.shape[0], L)
+    out = np.empty(c2.shape, table.dtype)
+    for rs, c0, c1 in row_pieces(c2.shape[0], c2.shape[1], k, _CHUNK):
+        s = s2[rs, c0 // k:-(-c1 // k)]
+        c = pad_blocks(c2[rs, c0:c1], s.shape[1], k)
+        idx = (s.astype(np.intp) << el.bits)[..., None] | c
+        v = table.take(idx).reshape(c.shape[0], -1)
+        out[rs, c0:c1] = v[:, :c1 - c0]
     return from_rows(out, lead, ax, contiguous=False)

@@ -455,3 +455,34 @@ def test_empty_inputs(shape, axis):
         assert mx.scales.shape == shape[:axis % len(shape)] + (nb,) + shape[axis % len(shape) + 1:]
         for out in (np.float32, np.float64, np.float16):
             assert mx.dequantize(out).shape == shape
+
+
+@pytest.mark.parametrize("name", MX)
+def test_dequantize_16_bit_tables_equal_rounding_the_exact_value(name):
+    """dequantize(float16 / bfloat16) looks up a table of 16-bit results: for every (scale,
+    element code) pair, on whole-block, ragged 1-D and axis=0 layouts, the same bits as the
+    exact float64 value rounded once (RNE) by the integer rounding core (NaNs: the quiet NaN)."""
+    from mxref._kernel import round_to_ieee
+    from mxref.formats import FORMATS
+    mxf = mxref.mx_format(name)
+    nc = mxf.element.num_codes
+    k = min(32, nc)
+    # every scale code with every element code: (256, nc) pairs, blocks of 32 along the last axis
+    codes = np.tile(np.arange(nc, dtype=np.uint8), (256, 1))                   # (256, nc)
+    scales = np.repeat(np.arange(256, dtype=np.uint8)[:, None], nc // k, 1)    # (256, nc / 32)
+    layouts = [mxref.MXArray(mxf, k, 1, codes.shape, scales, codes),
+               mxref.MXArray(mxf, k, 0, codes.T.shape, scales.T, codes.T),
+               mxref.MXArray(mxf, 40, 0, (codes.size - 5,), np.repeat(np.arange(256, dtype=np.uint8), nc)[::40],
+                             codes.reshape(-1)[:-5])]
+    for mx in layouts:
+        v64 = mx.dequantize(np.float64)
+        for row in ("float16", "bfloat16"):
+            dt = np.float16 if row == "float16" else pytest.importorskip("ml_dtypes").bfloat16
+            got = mx.dequantize(dt).view(np.uint16)
+            want = round_to_ieee(v64, FORMATS[row])
+            nan = np.isnan(v64)
+            want[nan] &= 0x7FFF  # NaN signs: compared apart (below)
+            assert np.array_equal(np.where(nan, got & 0x7FFF, got), want), (name, row)
+            # an element NaN keeps its code's sign; a NaN scale (0xFF) gives the positive quiet NaN
+            assert np.array_equal(got[nan] >> 15, np.where(np.take(mx.scales.repeat(mx.block_size, mx.axis), np.arange(v64.shape[mx.axis]), mx.axis)
+                                                             [nan] == 0xFF, 0, np.signbit(v64[nan])))
