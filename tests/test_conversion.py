@@ -439,7 +439,7 @@ def test_float32_path_equals_general_path():
         x[4, : min(L, 3)] = np.float32(1.9 * 2.0**127)
         for name in MX:
             for rule in SCALE_RULES:
-                for rounding in ("rne", "ties_away", "toward_zero"):
+                for rounding in ("rne", "ties_away", "toward_zero", "ties_toward_zero", "up", "down"):
                     kw = dict(scale_rule=rule, rounding=rounding, flush_subnormals=bool(t % 2),
                               int8_allow_minus128=bool(t % 3), inf_policy=INF_POLICIES[t % 2],
                               scale_overflow=("clamp", "nan")[t % 7 == 0])
@@ -486,3 +486,20 @@ def test_dequantize_16_bit_tables_equal_rounding_the_exact_value(name):
             # an element NaN keeps its code's sign; a NaN scale (0xFF) gives the positive quiet NaN
             assert np.array_equal(got[nan] >> 15, np.where(np.take(mx.scales.repeat(mx.block_size, mx.axis), np.arange(v64.shape[mx.axis]), mx.axis)
                                                              [nan] == 0xFF, 0, np.signbit(v64[nan])))
+
+
+@pytest.mark.parametrize("name", MX)
+def test_float32_path_equals_general_path_on_every_float16(name):
+    """Every float16 value (as float16 input, which takes the float32 table path) against the same
+    values as float64 (the general path), for every rounding of the table path and every scale
+    rule; once in blocks of neighbouring values, once with a large value heading each block (the
+    small ones then underflow in the float32 product y: the directed roundings' sticky bit)."""
+    h = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    h = np.where(np.isfinite(h), h, np.float16(0)).reshape(-1, 32)
+    big = h.copy()
+    big[:, 0] = np.float16(-60000.0)
+    for x in (h, big):
+        for rule in SCALE_RULES:
+            for rounding in ("rne", "ties_away", "toward_zero", "ties_toward_zero", "up", "down"):
+                kw = dict(scale_rule=rule, rounding=rounding)
+                assert mxref.quantize(x, name, **kw) == mxref.quantize(x.astype(np.float64), name, **kw), (rule, rounding)
