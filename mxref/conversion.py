@@ -14,7 +14,7 @@ import numpy as np
 from ._arrays import _to_numpy, as_float, ieee_subnormals, widen_exact
 from ._dequant import dequantize_codes
 from ._fast_f32 import CHUNK_F32, f32_path_ok, quantize_rows_f32
-from ._kernel import effective_block, from_rows, max_mag, pack_code, pad_blocks, round_parts, split_float64, to_rows
+from ._kernel import effective_block, from_rows, max_mag, pack_code, pad_blocks, round_parts, row_pieces, split_float64, to_rows
 from .arrays import MXArray, Owned
 from .formats import MX_FORMATS, Format, mx_format  # noqa: F401 (MX_FORMATS re-exported)
 from .options import (INF_POLICIES, MAX_BLOCK_SIZE, SCALE_OVERFLOW_POLICIES, SCALE_RULES, QuantizeOptions,  # noqa: F401
@@ -103,32 +103,33 @@ def quantize(
     # 1. lay the blocked axis last: rows of length L, nb blocks per row
     rows, lead = to_rows(xa, ax)
     L = rows.shape[1]
-    rbr = to_rows(rb, ax)[0].astype(np.uint64) if rb is not None else None
+    rbr = to_rows(rb, ax)[0] if rb is not None else None  # widened to uint64 per chunk
     k_req, k = k, effective_block(k, L)  # a block longer than the axis: one short block
     nb = -(-L // k)
     scales = np.empty((rows.shape[0], nb), np.uint8)
     elems = np.empty(rows.shape, np.uint8)
-    # 2. convert in chunks of whole rows -- of single blocks when rows hold whole blocks only.
+    # 2. convert in chunks of about a fixed number of elements: whole rows, single blocks when
+    #    rows hold whole blocks only, or whole-block pieces of a long ragged row.
     #    Inputs exact in float32 take the uint32 path when it applies.
-    rows_c, scales_c, elems_c, rb_c, L_c, nb_c = rows, scales, elems, rbr, L, nb
+    rows_c, scales_c, elems_c, rb_c, L_c = rows, scales, elems, rbr, L
     if L % k == 0 and nb > 1:
         rows_c, scales_c, elems_c = rows.reshape(-1, k), scales.reshape(-1, 1), elems.reshape(-1, k)
         rb_c = rbr.reshape(-1, k) if rbr is not None else None
-        L_c, nb_c = k, 1
+        L_c = k
     narrow = rows.dtype != np.float64 and f32_path_ok(el, o.rounding) and ieee_subnormals()
-    per = max(1, (CHUNK_F32 if narrow else _CHUNK) // max(L_c, 1))
-    for r0 in range(0, rows_c.shape[0], per):
-        sl = slice(r0, r0 + per)
-        chunk = rows_c[sl]
+    for rs, c0, c1 in row_pieces(rows_c.shape[0], L_c, k, CHUNK_F32 if narrow else _CHUNK):
+        chunk = rows_c[rs, c0:c1]
+        s_out, e_out = scales_c[rs, c0 // k:-(-c1 // k)], elems_c[rs, c0:c1]
+        nb_c = s_out.shape[1]
         done = False
         if narrow:
             c32 = chunk if chunk.dtype == np.float32 else chunk.astype(np.float32)
-            done = quantize_rows_f32(c32, k, nb_c, el, o, scales_c[sl], elems_c[sl])
+            done = quantize_rows_f32(c32, k, nb_c, el, o, s_out, e_out)
         if not done:
-            c64 = widen_exact(chunk)
-            s_, e_ = quantize_rows(c64, k, nb_c, el, o, rb_c[sl] if rb_c is not None else None, nrnd)
-            scales_c[sl] = s_
-            elems_c[sl] = e_
+            r_ = rb_c[rs, c0:c1].astype(np.uint64) if rb_c is not None else None
+            s_, e_ = quantize_rows(widen_exact(chunk), k, nb_c, el, o, r_, nrnd)
+            s_out[...] = s_
+            e_out[...] = e_
     return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(from_rows(scales, lead, ax)),
                    Owned(from_rows(elems, lead, ax)), o.as_dict())
 

@@ -503,3 +503,25 @@ def test_float32_path_equals_general_path_on_every_float16(name):
             for rounding in ("rne", "ties_away", "toward_zero", "ties_toward_zero", "up", "down"):
                 kw = dict(scale_rule=rule, rounding=rounding)
                 assert mxref.quantize(x, name, **kw) == mxref.quantize(x.astype(np.float64), name, **kw), (rule, rounding)
+
+
+@pytest.mark.parametrize("dtype, rounding", [(np.float32, "rne"), (np.float64, "rne"), (np.float32, "stochastic")])
+def test_long_ragged_row_in_pieces_equals_blocks_one_by_one(dtype, rounding):
+    """A long 1-D array with a short last block is converted in whole-block pieces of the row:
+    the same codes as its whole blocks laid out as rows of one block plus the short tail alone."""
+    rng = np.random.default_rng(11)
+    n = (1 << 18) + 13
+    x = (rng.standard_normal(n) * 2.0 ** rng.integers(-20, 20, n)).astype(dtype)
+    kw = {}
+    rb = rng.integers(0, 1 << 8, n, dtype=np.uint16)
+    if rounding == "stochastic":
+        kw = dict(random_bits=rb, random_bit_count=8)
+    for name in MX:
+        mx = mxref.quantize(x, name, rounding=rounding, **kw)
+        w = n - 13
+        kwb = dict(kw, random_bits=rb[:w].reshape(-1, 32)) if kw else {}
+        kwt = dict(kw, random_bits=rb[w:]) if kw else {}
+        blocks = mxref.quantize(x[:w].reshape(-1, 32), name, rounding=rounding, **kwb)
+        tail = mxref.quantize(x[w:], name, rounding=rounding, **kwt)
+        assert np.array_equal(mx.scales, np.concatenate([blocks.scales.reshape(-1), tail.scales]))
+        assert np.array_equal(mx.elements, np.concatenate([blocks.elements.reshape(-1), tail.elements]))
