@@ -29,6 +29,7 @@ __all__ = ["quantize", "dequantize"]
 #: Smallest float32 normal; flush_subnormals=True zeroes inputs below it (the MX paper's algorithm).
 _FLT_MIN_LOG2 = -126
 _CHUNK = 1 << 14  # elements per chunk: temporaries stay small enough to be reused, not re-mapped
+_MIN_POST = 64  # axis not last: columns after it from which chunks of them are transposed
 
 
 # ----- quantize -----------------------------------------------------------------------------------
@@ -100,17 +101,47 @@ def quantize(
         if rb.size and (int(rb.min()) < 0 or int(rb.max()) >= (1 << nrnd)):
             raise ValueError(f"random_bits must lie in [0, 2**{nrnd})")
 
-    # 1. lay the blocked axis last: rows of length L, nb blocks per row
-    rows, lead = to_rows(xa, ax)
-    L = rows.shape[1]
-    rbr = to_rows(rb, ax)[0] if rb is not None else None  # widened to uint64 per chunk
+    L = xa.shape[ax]
     k_req, k = k, effective_block(k, L)  # a block longer than the axis: one short block
     nb = -(-L // k)
+    pre = int(np.prod(xa.shape[:ax], dtype=np.int64))
+    post = int(np.prod(xa.shape[ax + 1:], dtype=np.int64))
+    s_shape = xa.shape[:ax] + (nb,) + xa.shape[ax + 1:]
+    if post >= _MIN_POST and xa.flags.c_contiguous and (rb is None or rb.flags.c_contiguous):
+        # blocked axis not last: (pre, L, post), converted in chunks of post columns, each
+        # transposed to rows and back (no whole-array moveaxis copy)
+        x3 = xa.reshape(pre, L, post)
+        r3 = rb.reshape(pre, L, post) if rb is not None else None
+        scales, elems = np.empty((pre, nb, post), np.uint8), np.empty((pre, L, post), np.uint8)
+        w = max(1, CHUNK_F32 // max(L, 1))
+        for p0 in range(pre):
+            for j0 in range(0, post, w):
+                cols = slice(j0, j0 + w)
+                rows = np.ascontiguousarray(x3[p0, :, cols].T)
+                rbr = np.ascontiguousarray(r3[p0, :, cols].T) if r3 is not None else None
+                s_, e_ = np.empty((rows.shape[0], nb), np.uint8), np.empty(rows.shape, np.uint8)
+                _quantize_2d(rows, rbr, k, el, o, nrnd, s_, e_)
+                scales[p0, :, cols] = s_.T
+                elems[p0, :, cols] = e_.T
+        return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(scales.reshape(s_shape)),
+                       Owned(elems.reshape(xa.shape)), o.as_dict())
+    # 1. lay the blocked axis last: rows of length L, nb blocks per row
+    rows, lead = to_rows(xa, ax)
+    rbr = to_rows(rb, ax)[0] if rb is not None else None  # widened to uint64 per chunk
     scales = np.empty((rows.shape[0], nb), np.uint8)
     elems = np.empty(rows.shape, np.uint8)
-    # 2. convert in chunks of about a fixed number of elements: whole rows, single blocks when
-    #    rows hold whole blocks only, or whole-block pieces of a long ragged row.
-    #    Inputs exact in float32 take the uint32 path when it applies.
+    _quantize_2d(rows, rbr, k, el, o, nrnd, scales, elems)
+    return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(from_rows(scales, lead, ax)),
+                   Owned(from_rows(elems, lead, ax)), o.as_dict())
+
+
+def _quantize_2d(rows, rbr, k, el: Format, o: QuantizeOptions, nrnd, scales, elems) -> None:
+    """Fill scales (n, nb) / elems (n, L) (C-contiguous) for rows (n, L) blocked by k along the
+    last axis, in chunks of about a fixed number of elements: whole rows, single blocks when rows
+    hold whole blocks only, or whole-block pieces of a long ragged row. Inputs exact in float32
+    take the uint32 path when it applies."""
+    L = rows.shape[1]
+    nb = scales.shape[1]
     rows_c, scales_c, elems_c, rb_c, L_c = rows, scales, elems, rbr, L
     if L % k == 0 and nb > 1:
         rows_c, scales_c, elems_c = rows.reshape(-1, k), scales.reshape(-1, 1), elems.reshape(-1, k)
@@ -130,8 +161,6 @@ def quantize(
             s_, e_ = quantize_rows(widen_exact(chunk), k, nb_c, el, o, r_, nrnd)
             s_out[...] = s_
             e_out[...] = e_
-    return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(from_rows(scales, lead, ax)),
-                   Owned(from_rows(elems, lead, ax)), o.as_dict())
 
 
 def quantize_rows(rows, k, nb, el: Format, o: QuantizeOptions, rb, nrnd):

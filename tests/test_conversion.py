@@ -525,3 +525,25 @@ def test_long_ragged_row_in_pieces_equals_blocks_one_by_one(dtype, rounding):
         tail = mxref.quantize(x[w:], name, rounding=rounding, **kwt)
         assert np.array_equal(mx.scales, np.concatenate([blocks.scales.reshape(-1), tail.scales]))
         assert np.array_equal(mx.elements, np.concatenate([blocks.elements.reshape(-1), tail.elements]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_axis_not_last_in_transposed_chunks_equals_last_axis(dtype):
+    """A blocked axis with many columns after it is converted in transposed chunks of columns:
+    the same codes as the data moved to the last axis (every format, every rounding, ragged)."""
+    from mxref.options import ROUNDING_MODES
+    rng = np.random.default_rng(12)
+    for shape, axis in (((3, 70, 130), 1), ((45, 200), 0), ((2, 5000, 64), 1)):
+        x = (rng.standard_normal(shape) * 2.0 ** rng.integers(-30, 30, shape)).astype(dtype)
+        rb = rng.integers(0, 1 << 6, shape, dtype=np.uint8)
+        xm = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+        rbm = np.ascontiguousarray(np.moveaxis(rb, axis, -1))
+        for name in MX:
+            for rounding in ROUNDING_MODES:
+                kw, kwm = {}, {}
+                if rounding == "stochastic":
+                    kw, kwm = dict(random_bits=rb, random_bit_count=6), dict(random_bits=rbm, random_bit_count=6)
+                mx = mxref.quantize(x, name, axis=axis, rounding=rounding, **kw)
+                mm = mxref.quantize(xm, name, axis=-1, rounding=rounding, **kwm)
+                assert np.array_equal(mx.elements, np.moveaxis(mm.elements, -1, axis)), (name, rounding)
+                assert np.array_equal(mx.scales, np.moveaxis(mm.scales, -1, axis)), (name, rounding)
