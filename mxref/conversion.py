@@ -29,6 +29,9 @@ __all__ = ["quantize", "dequantize"]
 #: Smallest float32 normal; flush_subnormals=True zeroes inputs below it (the MX paper's algorithm).
 _FLT_MIN_LOG2 = -126
 _CHUNK = 1 << 14  # elements per chunk: temporaries stay small enough to be reused, not re-mapped
+#: float64 chunks holding only float32 values take the float32 table path (tests turn it off to
+#: hold that path to the general one)
+F64_AS_F32 = True
 _MIN_POST = 64  # axis not last: columns after it from which chunks of them are transposed
 
 
@@ -147,15 +150,19 @@ def _quantize_2d(rows, rbr, k, el: Format, o: QuantizeOptions, nrnd, scales, ele
         rows_c, scales_c, elems_c = rows.reshape(-1, k), scales.reshape(-1, 1), elems.reshape(-1, k)
         rb_c = rbr.reshape(-1, k) if rbr is not None else None
         L_c = k
-    narrow = rows.dtype != np.float64 and f32_path_ok(el, o.rounding) and ieee_subnormals()
+    narrow = f32_path_ok(el, o.rounding) and ieee_subnormals()
+    wide = rows.dtype == np.float64
     for rs, c0, c1 in row_pieces(rows_c.shape[0], L_c, k, CHUNK_F32 if narrow else _CHUNK):
         chunk = rows_c[rs, c0:c1]
         s_out, e_out = scales_c[rs, c0 // k:-(-c1 // k)], elems_c[rs, c0:c1]
         nb_c = s_out.shape[1]
         done = False
         if narrow:
-            c32 = chunk if chunk.dtype == np.float32 else chunk.astype(np.float32)
-            done = quantize_rows_f32(c32, k, nb_c, el, o, s_out, e_out)
+            with np.errstate(over="ignore", invalid="ignore"):
+                c32 = chunk if chunk.dtype == np.float32 else chunk.astype(np.float32)
+            # float64 input: a chunk whose every value is a float32 (NaN aside) is the same data
+            if not wide or (F64_AS_F32 and np.array_equal(c32, chunk, equal_nan=True)):
+                done = quantize_rows_f32(c32, k, nb_c, el, o, s_out, e_out)
         if not done:
             r_ = rb_c[rs, c0:c1].astype(np.uint64) if rb_c is not None else None
             s_, e_ = quantize_rows(widen_exact(chunk), k, nb_c, el, o, r_, nrnd)

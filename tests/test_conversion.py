@@ -420,6 +420,16 @@ def test_gfloat_block_quantizer_random_blocks():
             assert np.array_equal(ours, theirs), (name, t)
 
 
+def _general(x, name, **kw):
+    """quantize on the general (integer) path: x as float64, the float64-as-float32 shortcut off."""
+    import mxref.conversion as conv
+    conv.F64_AS_F32 = False
+    try:
+        return mxref.quantize(x.astype(np.float64), name, **kw)
+    finally:
+        conv.F64_AS_F32 = True
+
+
 def test_float32_path_equals_general_path():
     """float32 input (uint32 path) and the same values as float64 (general path) give equal
     MXArrays for every format, rule, rounding it covers and option, on arrays with NaN, Inf,
@@ -443,7 +453,7 @@ def test_float32_path_equals_general_path():
                     kw = dict(scale_rule=rule, rounding=rounding, flush_subnormals=bool(t % 2),
                               int8_allow_minus128=bool(t % 3), inf_policy=INF_POLICIES[t % 2],
                               scale_overflow=("clamp", "nan")[t % 7 == 0])
-                    assert mxref.quantize(x, name, **kw) == mxref.quantize(x.astype(np.float64), name, **kw)
+                    assert mxref.quantize(x, name, **kw) == _general(x, name, **kw)
 
 
 @pytest.mark.parametrize("shape, axis", [((0,), 0), ((3, 0), -1), ((0, 64), -1), ((0, 64), 0), ((2, 0, 5), 1)])
@@ -502,7 +512,7 @@ def test_float32_path_equals_general_path_on_every_float16(name):
         for rule in SCALE_RULES:
             for rounding in ("rne", "ties_away", "toward_zero", "ties_toward_zero", "up", "down"):
                 kw = dict(scale_rule=rule, rounding=rounding)
-                assert mxref.quantize(x, name, **kw) == mxref.quantize(x.astype(np.float64), name, **kw), (rule, rounding)
+                assert mxref.quantize(x, name, **kw) == _general(x, name, **kw), (rule, rounding)
 
 
 @pytest.mark.parametrize("dtype, rounding", [(np.float32, "rne"), (np.float64, "rne"), (np.float32, "stochastic")])
@@ -547,3 +557,23 @@ def test_axis_not_last_in_transposed_chunks_equals_last_axis(dtype):
                 mm = mxref.quantize(xm, name, axis=-1, rounding=rounding, **kwm)
                 assert np.array_equal(mx.elements, np.moveaxis(mm.elements, -1, axis)), (name, rounding)
                 assert np.array_equal(mx.scales, np.moveaxis(mm.scales, -1, axis)), (name, rounding)
+
+
+def test_float64_holding_float32_values_takes_the_table_path_with_the_same_codes():
+    """float64 chunks whose values are all float32 values (NaN, Inf, float32 subnormals and
+    values past float32's range elsewhere) give the same MXArray with the shortcut on and off."""
+    from mxref.options import ROUNDING_MODES
+    rng = np.random.default_rng(13)
+    x = (rng.standard_normal((6, 50000)) * 2.0 ** rng.integers(-140, 120, (6, 50000))).astype(np.float32)
+    x = x.astype(np.float64)
+    x[0, ::7] = np.nan
+    x[1, 3] = np.inf
+    x[2, :100] += 2.0 ** -60  # not float32 values: that chunk takes the general path
+    x[3, 5] = 1e300
+    for name in MX:
+        for rounding in ROUNDING_MODES:
+            if rounding == "stochastic":
+                continue
+            for rule in SCALE_RULES:
+                assert mxref.quantize(x, name, rounding=rounding, scale_rule=rule) == _general(
+                    x, name, rounding=rounding, scale_rule=rule), (name, rounding, rule)
