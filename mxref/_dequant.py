@@ -22,9 +22,27 @@ _CHUNK_F32 = 1 << 17  # elements per chunk of the whole-block path
 
 
 def dequantize_codes(el: Format, block_size: int, axis: int, scales: np.ndarray, elements: np.ndarray,
-                     dtype=np.float32) -> np.ndarray:
-    """Values of codes blocked along ``axis`` (see :func:`mxref.dequantize` for the dtypes)."""
+                     dtype=np.float32, out=None) -> np.ndarray:
+    """Values of codes blocked along ``axis`` (see :func:`mxref.dequantize` for the dtypes);
+    ``out``: a preallocated array of the result's shape and dtype, written and returned."""
     dt, want = out_dtype(dtype, ("float32", "float64", "float16", "bfloat16"))
+    if out is not None:
+        if not isinstance(out, np.ndarray) or out.shape != elements.shape or out.dtype != want:
+            raise ValueError(f"out must be a numpy array of shape {elements.shape} and dtype {want}, got "
+                             f"{getattr(out, 'shape', None)} {getattr(out, 'dtype', type(out).__name__)}")
+        if not out.flags.writeable:
+            raise ValueError("out must be writeable")
+        k = effective_block(block_size, elements.shape[axis]) if elements.ndim else 1
+        if (out.flags.c_contiguous and want.isnative and axis == elements.ndim - 1 and dt.name in ("float32", "float64")
+                and elements.shape[axis] % k == 0 and ieee_subnormals()):
+            _dequantize_blocks(el, axis, scales, elements, dt, k, out.reshape(-1))  # written in place
+        else:
+            np.copyto(out, _dequantize_any(el, block_size, axis, scales, elements, dt, want))
+        return out
+    return _dequantize_any(el, block_size, axis, scales, elements, dt, want)
+
+
+def _dequantize_any(el, block_size, axis, scales, elements, dt, want):
     name = dt.name
     k = effective_block(block_size, elements.shape[axis])
     if name in ("float32", "float64"):
@@ -82,7 +100,7 @@ def _pair_table(el: Format) -> np.ndarray:
     return t
 
 
-def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: int) -> np.ndarray:
+def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: int, buffer=None) -> np.ndarray:
     """Dequantize when the blocked axis holds whole blocks: element values by table look-up
     (two codes per look-up for float32), then times the block's 2^(scale - 127) in dt. The
     product is exact: P has at most 8 significant bits and X * P lies within dt's range down to
@@ -90,7 +108,7 @@ def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: i
     rows, lead = to_rows(elements, ax)
     codes = np.ascontiguousarray(rows).reshape(-1)
     scales = np.ascontiguousarray(to_rows(scales, ax)[0]).reshape(-1)
-    out = np.empty(codes.size, dt)
+    out = np.empty(codes.size, dt) if buffer is None else buffer
     ftab = factor_table(dt)
     vals = value_table(el, dt)[127 << el.bits: (128 << el.bits)]
     pairs = _pair_table(el) if dt == np.float32 else None
@@ -99,7 +117,7 @@ def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: i
         c = codes[e0:e0 + step]
         o = out[e0:e0 + step]
         if pairs is not None and c.size % 2 == 0:
-            np.take(pairs, c.view(np.uint16), out=o.view(np.uint64))
+            np.take(pairs, c.view(np.uint16), out=o.view(np.uint64), mode="clip")  # in range; no temporary
         else:
             np.take(vals, c, out=o, mode="clip")
         with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)

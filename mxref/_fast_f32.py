@@ -121,7 +121,7 @@ def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, o
             # a non-zero x whose y underflowed to +-0 in float32 still rounds away from zero one
             # way: give it the sticky bit (the pattern of a tiny float32 of y's sign)
             np.bitwise_or(idx, (idx & np.uint16(0x7FFF) == 0) & (a != 0), out=idx)
-        np.take(_rounding_table(el, o.rounding), idx, out=code)
+        np.take(_rounding_table(el, o.rounding), idx, out=code, mode="clip")  # idx < 2^16: in range
     if nan_scale.any():
         code.reshape(-1, k)[nan_scale] = 0
     out_scales[...] = scale.reshape(n_rows, nb)

@@ -223,7 +223,7 @@ def _inf_element_code(el: Format, neg, allow_minus128):
 # ----- dequantize ---------------------------------------------------------------------------------
 
 
-def dequantize(mx: MXArray, dtype=np.float32) -> np.ndarray:
+def dequantize(mx: MXArray, dtype=np.float32, *, out=None) -> np.ndarray:
     """Values X * P_i of an MXArray, shape of the original x (MX §5.1).
 
     float64 is exact for every finite scale and element. float32 (default) is exact too, except
@@ -232,7 +232,11 @@ def dequantize(mx: MXArray, dtype=np.float32) -> np.ndarray:
     float16 and bfloat16 (an ml_dtypes dtype) are the exact value correctly rounded (RNE, once):
     values below half the smallest subnormal underflow to signed zero, values beyond max become
     Inf. A NaN scale makes its whole block NaN; element NaN/Inf stay NaN/Inf. A dtype in the
-    other byte order (e.g. ">f2") gives the same values in that byte order."""
+    other byte order (e.g. ">f2") gives the same values in that byte order.
+
+    ``out``: a preallocated array of x's shape and the dtype asked for, written and returned (for
+    callers who reuse buffers; whole-block float32 / float64 results are written into it
+    directly, with no temporary)."""
     if not isinstance(mx, MXArray):
         raise TypeError(f"mx must be an MXArray, got {type(mx).__name__}")
-    return dequantize_codes(mx.format.element, mx.block_size, mx.axis, mx.scales, mx.elements, dtype)
+    return dequantize_codes(mx.format.element, mx.block_size, mx.axis, mx.scales, mx.elements, dtype, out)

@@ -577,3 +577,27 @@ def test_float64_holding_float32_values_takes_the_table_path_with_the_same_codes
             for rule in SCALE_RULES:
                 assert mxref.quantize(x, name, rounding=rounding, scale_rule=rule) == _general(
                     x, name, rounding=rounding, scale_rule=rule), (name, rounding, rule)
+
+
+def test_dequantize_into_a_preallocated_out():
+    """dequantize(..., out=) writes the same bits as a fresh result into the caller's array and
+    returns it, on every layout and dtype; a wrong shape, dtype or a read-only out raise."""
+    ml = pytest.importorskip("ml_dtypes")
+    rng = np.random.default_rng(14)
+    for shape, axis in (((6, 256), -1), ((6, 250), -1), ((64, 96), 0), ((1001,), 0)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        for name in MX:
+            mx = mxref.quantize(x, name, axis=axis)
+            for dt in (np.float32, np.float64, np.float16, ml.bfloat16, ">f4"):
+                out = np.full(shape, 7, np.dtype(dt))
+                got = mxref.dequantize(mx, dt, out=out)
+                assert got is out
+                assert out.tobytes() == mx.dequantize(dt).tobytes(), (shape, name, dt)
+    mx = mxref.quantize(np.ones((2, 64), np.float32), "mxfp8_e4m3")
+    for bad in (np.empty((2, 63), np.float32), np.empty((2, 64), np.float64), [[0.0] * 64] * 2):
+        with pytest.raises(ValueError):
+            mxref.dequantize(mx, np.float32, out=bad)
+    ro = np.empty((2, 64), np.float32)
+    ro.setflags(write=False)
+    with pytest.raises(ValueError):
+        mxref.dequantize(mx, out=ro)
