@@ -105,6 +105,8 @@ def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: i
     (two codes per look-up for float32), then times the block's 2^(scale - 127) in dt. The
     product is exact: P has at most 8 significant bits and X * P lies within dt's range down to
     its subnormals' quantum (2^-149 for float32), so no rounding happens (IEEE subnormals needed)."""
+    if ax != elements.ndim - 1 and buffer is None and elements.flags.c_contiguous and scales.flags.c_contiguous:
+        return _dequantize_blocks_in_place(el, ax, scales, elements, dt, k)
     rows, lead = to_rows(elements, ax)
     codes = np.ascontiguousarray(rows).reshape(-1)
     scales = np.ascontiguousarray(to_rows(scales, ax)[0]).reshape(-1)
@@ -140,3 +142,23 @@ def _dequantize_table(el: Format, ax: int, scales, elements, dt: np.dtype, k: in
         v = table.take(idx).reshape(c.shape[0], -1)
         out[rs, c0:c1] = v[:, :c1 - c0]
     return from_rows(out, lead, ax, contiguous=False)
+
+
+def _dequantize_blocks_in_place(el: Format, ax: int, scales, elements, dt: np.dtype, k: int) -> np.ndarray:
+    """:func:`_dequantize_blocks` for a blocked axis that is not last, in x's own layout: codes
+    as (blocks of the leading axes, k, trailing size), each times its column's factor (the same
+    exact products), in chunks of whole block rows; the result is C-contiguous."""
+    shape = elements.shape
+    post = int(np.prod(shape[ax + 1:], dtype=np.int64))
+    e3 = elements.reshape(-1, k, post)
+    s2 = scales.reshape(-1, post)
+    out = np.empty(e3.shape, dt)
+    ftab = factor_table(dt)
+    vals = value_table(el, dt)[127 << el.bits: (128 << el.bits)]
+    g = max(1, _CHUNK_F32 // max(k * post, 1))
+    for b0 in range(0, e3.shape[0], g):
+        o = out[b0:b0 + g]
+        np.take(vals, e3[b0:b0 + g], out=o, mode="clip")
+        with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)
+            np.multiply(o, ftab.take(s2[b0:b0 + g])[:, None, :], out=o)
+    return out.reshape(shape)

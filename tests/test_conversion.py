@@ -601,3 +601,22 @@ def test_dequantize_into_a_preallocated_out():
     ro.setflags(write=False)
     with pytest.raises(ValueError):
         mxref.dequantize(mx, out=ro)
+
+
+def test_dequantize_axis_not_last_in_place_equals_last_axis():
+    """Whole blocks along an axis that is not last are dequantized in x's own layout: the same
+    bits as the codes moved to the last axis (NaN scales, Inf, subnormal products, float32 and
+    float64)."""
+    rng = np.random.default_rng(15)
+    for shape, axis in (((64, 300), 0), ((2, 96, 7), 1), ((3, 32, 20000), 1)):
+        x = (rng.standard_normal(shape) * 2.0 ** rng.integers(-150, 126, shape)).astype(np.float32)
+        x.flat[::1009] = np.nan
+        x.flat[3::2003] = np.inf
+        for name in MX:
+            mx = mxref.quantize(x, name, axis=axis)
+            mm = mxref.quantize(np.ascontiguousarray(np.moveaxis(x, axis, -1)), name)
+            for dt in (np.float32, np.float64):
+                got = mx.dequantize(dt)
+                assert got.flags.c_contiguous
+                assert (got.tobytes() ==
+                        np.ascontiguousarray(np.moveaxis(mm.dequantize(dt), -1, axis)).tobytes()), (name, dt)
