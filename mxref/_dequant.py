@@ -150,8 +150,10 @@ def _dequantize_blocks_in_place(el: Format, ax: int, scales, elements, dt: np.dt
     exact products), in chunks of whole block rows; the result is C-contiguous."""
     shape = elements.shape
     post = int(np.prod(shape[ax + 1:], dtype=np.int64))
-    e3 = elements.reshape(-1, k, post)
-    s2 = scales.reshape(-1, post)
+    if elements.size == 0:
+        return np.empty(shape, dt)
+    e3 = elements.reshape(elements.size // (k * post), k, post)
+    s2 = scales.reshape(e3.shape[0], post)
     out = np.empty(e3.shape, dt)
     ftab = factor_table(dt)
     vals = value_table(el, dt)[127 << el.bits: (128 << el.bits)]
