@@ -12,7 +12,7 @@ import functools
 import numpy as np
 
 from ._arrays import ieee_subnormals, out_dtype, to_dtype
-from ._kernel import decode_table, effective_block, from_rows, pad_blocks, round_to_ieee, to_rows
+from ._kernel import decode_table, effective_block, from_rows, pad_blocks, round_to_ieee, row_pieces, to_rows
 from .formats import FORMATS, Format
 
 __all__ = ["dequantize_codes", "value_table", "factor_table"]
@@ -22,31 +22,51 @@ _CHUNK_F32 = 1 << 17  # elements per chunk of the whole-block path
 
 
 def dequantize_codes(el: Format, block_size: int, axis: int, scales: np.ndarray, elements: np.ndarray,
-                     dtype=np.float32) -> np.ndarray:
-    """Values of codes blocked along ``axis`` (see :func:`mxref.dequantize` for the dtypes)."""
+                     dtype=np.float32, out=None) -> np.ndarray:
+    """Values of codes blocked along ``axis`` (see :func:`mxref.dequantize` for the dtypes);
+    ``out``: a preallocated array of the result's shape and dtype, written and returned."""
     dt, want = out_dtype(dtype, ("float32", "float64", "float16", "bfloat16"))
+    if out is not None:
+        if not isinstance(out, np.ndarray) or out.shape != elements.shape or out.dtype != want:
+            raise ValueError(f"out must be a numpy array of shape {elements.shape} and dtype {want}, got "
+                             f"{getattr(out, 'shape', None)} {getattr(out, 'dtype', type(out).__name__)}")
+        if not out.flags.writeable:
+            raise ValueError("out must be writeable")
+        k = effective_block(block_size, elements.shape[axis]) if elements.ndim else 1
+        if (out.flags.c_contiguous and want.isnative and axis == elements.ndim - 1 and dt.name in ("float32", "float64")
+                and elements.shape[axis] % k == 0 and ieee_subnormals()):
+            _dequantize_blocks(el, axis, scales, elements, dt, k, out.reshape(-1))  # written in place
+        else:
+            np.copyto(out, _dequantize_any(el, block_size, axis, scales, elements, dt, want))
+        return out
+    return _dequantize_any(el, block_size, axis, scales, elements, dt, want)
+
+
+def _dequantize_any(el, block_size, axis, scales, elements, dt, want):
     name = dt.name
     k = effective_block(block_size, elements.shape[axis])
     if name in ("float32", "float64"):
         if elements.shape[axis] % k == 0 and ieee_subnormals():
             return to_dtype(_dequantize_blocks(el, axis, scales, elements, dt, k), want)
         return to_dtype(_dequantize_table(el, axis, scales, elements, dt, k), want)
-    row = FORMATS[name]
-    return to_dtype(round_to_ieee(_dequantize_table(el, axis, scales, elements, np.dtype(np.float64), k),
-                                  row).view(dt), want)
+    # float16 / bfloat16: a table of the 16-bit results (each exact value rounded once, RNE)
+    return to_dtype(_dequantize_table(el, axis, scales, elements, dt, k).view(dt), want)
 
 
 @functools.lru_cache(maxsize=None)
 def value_table(el: Format, dtype: np.dtype) -> np.ndarray:
     """X * P for every (scale code, element code), flattened as (scale << bits) | code: the exact
     float64 product (always representable), cast to dtype (float32: exact, or +-Inf past its
-    range). Scale 0xFF gives NaN for every element (MX §5.1)."""
+    range; float16 / bfloat16: their uint16 bit patterns, RNE once from the exact value, as
+    :func:`mxref._kernel.round_to_ieee` rounds). Scale 0xFF gives NaN for every element (MX §5.1)."""
     p = decode_table(el)  # float64, exact
     sc = np.arange(256)
     t = np.ldexp(p[None, :], (sc - 127)[:, None].astype(np.int32))
     t[0xFF, :] = np.nan
     t = t.reshape(-1)
-    if dtype == np.float32:  # RNE by integers (exact here, Inf past the range): no FTZ in a cast
+    if dtype.name in ("float16", "bfloat16"):  # the 16-bit bits of the exact value rounded once (RNE)
+        t = round_to_ieee(t, FORMATS[dtype.name])
+    elif dtype == np.float32:  # RNE by integers (exact here, Inf past the range): no FTZ in a cast
         t = round_to_ieee(t, FORMATS["float32"]).view(np.float32)
     t.setflags(write=False)
     return t
@@ -80,15 +100,17 @@ def _pair_table(el: Format) -> np.ndarray:
     return t
 
 
-def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: int) -> np.ndarray:
+def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: int, buffer=None) -> np.ndarray:
     """Dequantize when the blocked axis holds whole blocks: element values by table look-up
     (two codes per look-up for float32), then times the block's 2^(scale - 127) in dt. The
     product is exact: P has at most 8 significant bits and X * P lies within dt's range down to
     its subnormals' quantum (2^-149 for float32), so no rounding happens (IEEE subnormals needed)."""
+    if ax != elements.ndim - 1 and buffer is None and elements.flags.c_contiguous and scales.flags.c_contiguous:
+        return _dequantize_blocks_in_place(el, ax, scales, elements, dt, k)
     rows, lead = to_rows(elements, ax)
     codes = np.ascontiguousarray(rows).reshape(-1)
     scales = np.ascontiguousarray(to_rows(scales, ax)[0]).reshape(-1)
-    out = np.empty(codes.size, dt)
+    out = np.empty(codes.size, dt) if buffer is None else buffer
     ftab = factor_table(dt)
     vals = value_table(el, dt)[127 << el.bits: (128 << el.bits)]
     pairs = _pair_table(el) if dt == np.float32 else None
@@ -97,7 +119,7 @@ def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: i
         c = codes[e0:e0 + step]
         o = out[e0:e0 + step]
         if pairs is not None and c.size % 2 == 0:
-            np.take(pairs, c.view(np.uint16), out=o.view(np.uint64))
+            np.take(pairs, c.view(np.uint16), out=o.view(np.uint64), mode="clip")  # in range; no temporary
         else:
             np.take(vals, c, out=o, mode="clip")
         with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)
@@ -106,18 +128,39 @@ def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: i
 
 
 def _dequantize_table(el: Format, ax: int, scales, elements, dt: np.dtype, k: int) -> np.ndarray:
-    """Dequantize by one table look-up per element, in chunks of rows (blocks of k)."""
+    """Dequantize by one table look-up per element (:func:`value_table`), in chunks of about
+    _CHUNK elements (rows, or whole-block pieces of a long row). float16 / bfloat16 come back as
+    their uint16 bits."""
     table = value_table(el, dt)
     c2, lead = to_rows(elements, ax)
     s2, _ = to_rows(scales, ax)
-    L, nb = c2.shape[1], s2.shape[1]
-    out = np.empty(c2.shape, dt)
-    pad = nb * k - L
-    per = max(1, _CHUNK // max(L, 1))
-    for r0 in range(0, c2.shape[0], per):
-        sl = slice(r0, r0 + per)
-        c = pad_blocks(c2[sl], nb, k)
-        idx = (s2[sl].astype(np.intp) << el.bits)[..., None] | c
-        v = table.take(idx)
-        out[sl] = v.reshape(c.shape[0], nb * k)[:, :L] if pad else v.reshape(c.shape[0], L)
+    out = np.empty(c2.shape, table.dtype)
+    for rs, c0, c1 in row_pieces(c2.shape[0], c2.shape[1], k, _CHUNK):
+        s = s2[rs, c0 // k:-(-c1 // k)]
+        c = pad_blocks(c2[rs, c0:c1], s.shape[1], k)
+        idx = (s.astype(np.intp) << el.bits)[..., None] | c
+        v = table.take(idx).reshape(c.shape[0], -1)
+        out[rs, c0:c1] = v[:, :c1 - c0]
     return from_rows(out, lead, ax, contiguous=False)
+
+
+def _dequantize_blocks_in_place(el: Format, ax: int, scales, elements, dt: np.dtype, k: int) -> np.ndarray:
+    """:func:`_dequantize_blocks` for a blocked axis that is not last, in x's own layout: codes
+    as (blocks of the leading axes, k, trailing size), each times its column's factor (the same
+    exact products), in chunks of whole block rows; the result is C-contiguous."""
+    shape = elements.shape
+    post = int(np.prod(shape[ax + 1:], dtype=np.int64))
+    if elements.size == 0:
+        return np.empty(shape, dt)
+    e3 = elements.reshape(elements.size // (k * post), k, post)
+    s2 = scales.reshape(e3.shape[0], post)
+    out = np.empty(e3.shape, dt)
+    ftab = factor_table(dt)
+    vals = value_table(el, dt)[127 << el.bits: (128 << el.bits)]
+    g = max(1, _CHUNK_F32 // max(k * post, 1))
+    for b0 in range(0, e3.shape[0], g):
+        o = out[b0:b0 + g]
+        np.take(vals, e3[b0:b0 + g], out=o, mode="clip")
+        with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)
+            np.multiply(o, ftab.take(s2[b0:b0 + g])[:, None, :], out=o)
+    return out.reshape(shape)

@@ -2,14 +2,18 @@
 
 For float32 input each element's y = x * 2^-se is a float32 product that is exact whenever it
 matters (|y| >= 2^-126; a smaller y rounds to zero in every element format under these modes,
-whatever the float32 product rounded to, and the product keeps its sign). The element code of y
+whatever the float32 product rounded to, and the product keeps its sign; under "up" / "down" such
+a y rounds to +-0 or the smallest element magnitude by its sign alone, so a non-zero x whose
+product underflowed to zero gets the sticky bit back). The element code of y
 then depends only on y's round-to-odd value at 8 significant bits: its top 16 bits with the OR
 of the low 16 bits in bit 0. Rounding that value to p <= 6 bits (every FP element format here)
 gives the same result as rounding y itself (RNE / ties-away / ties-toward-zero / toward-zero
 from round-to-odd at p + 2 or more bits is exact: the round-to-odd value is y itself when y has
 at most p + 2 significant bits, else an odd multiple of 2^-(p+1) ulps, strictly between the same
 two points of the p + 1 bit grid as y, so it lies on the same side of every p-bit midpoint and
-is a midpoint exactly when y is), so one 65,536-entry table per (format, rounding), built with
+is a midpoint exactly when y is; it is also exact for "up" / "down": the round-to-odd value is
+representable at p bits exactly when y is, and otherwise lies strictly inside the same p-bit
+interval), so one 65,536-entry table per (format, rounding), built with
 :func:`mxref.encode`, gives the code. INT8 (7 significant bits) rounds by adding 1.5 * 2^(23+q)
 (q = its quantum exponent) in float32: one correctly rounded IEEE addition, RNE.
 These paths need IEEE subnormals (no flush-to-zero / denormals-are-zero): without them the
@@ -30,7 +34,8 @@ from .scale import shared_exponent
 
 __all__ = ["f32_path_ok", "quantize_rows_f32", "CHUNK_F32"]
 
-_FAST_ROUNDINGS = ("rne", "ties_away", "toward_zero", "ties_toward_zero")
+_FAST_ROUNDINGS = ("rne", "ties_away", "toward_zero", "ties_toward_zero", "up", "down")
+_DIRECTED = ("up", "down")
 CHUNK_F32 = 1 << 17  # elements per chunk of the float32 path (its buffers are preallocated)
 
 
@@ -112,7 +117,11 @@ def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, o
     else:
         y16 = y.view(np.uint16)  # little-endian: [low, high] halves of each float32
         idx = np.bitwise_or(y16[1::2], np.not_equal(y16[0::2], 0))
-        np.take(_rounding_table(el, o.rounding), idx, out=code)
+        if o.rounding in _DIRECTED:
+            # a non-zero x whose y underflowed to +-0 in float32 still rounds away from zero one
+            # way: give it the sticky bit (the pattern of a tiny float32 of y's sign)
+            np.bitwise_or(idx, (idx & np.uint16(0x7FFF) == 0) & (a != 0), out=idx)
+        np.take(_rounding_table(el, o.rounding), idx, out=code, mode="clip")  # idx < 2^16: in range
     if nan_scale.any():
         code.reshape(-1, k)[nan_scale] = 0
     out_scales[...] = scale.reshape(n_rows, nb)

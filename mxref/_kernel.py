@@ -20,7 +20,7 @@ from .formats import Format
 __all__ = [
     "split_float64", "round_params", "round_parts", "max_mag", "pack_code", "decode_table",
     "round_to_ieee", "effective_block", "to_rows", "from_rows", "pad_blocks", "Blocked",
-    "blocked_codes", "unblock",
+    "blocked_codes", "unblock", "row_pieces",
 ]
 
 
@@ -180,6 +180,22 @@ def pad_blocks(rows: np.ndarray, nb: int, k: int) -> np.ndarray:
     if pad:
         rows = np.pad(rows, ((0, 0), (0, pad)))
     return rows.reshape(rows.shape[0], nb, k)
+
+
+def row_pieces(n_rows: int, L: int, k: int, chunk: int):
+    """Pieces (row slice, column start, column stop) covering (n_rows, L) rows blocked by k, of
+    about ``chunk`` elements each: whole rows where a row is short, else pieces of one row whose
+    column bounds are multiples of k (so a piece holds whole blocks, the row's short last block
+    at its end). A loop over fixed-size chunks, never over elements or blocks."""
+    if L <= chunk or L == 0:
+        per = max(1, chunk // max(L, 1))
+        for r0 in range(0, n_rows, per):
+            yield slice(r0, min(n_rows, r0 + per)), 0, L
+        return
+    step = max(1, chunk // k) * k
+    for r in range(n_rows):
+        for c0 in range(0, L, step):
+            yield slice(r, r + 1), c0, min(L, c0 + step)
 
 
 _CHUNK_BLOCKS = 1 << 12  # blocks per chunk of the ext quantizers' temporaries

@@ -194,6 +194,13 @@ class Bench:
         self.add("mxref", "quantize", label, tq)
         self.add("mxref", "dequantize -> float32", label, td)
         self.add("mxref", "quantize + dequantize", label, tsum, f"median round trip; {pf_note(pf)}")
+        # the same dequantize into a preallocated array (out=): no first-touch page faults of a
+        # fresh output, the same work as the copy unit (which writes a preallocated array too)
+        mx = mxref.quantize(self.x, fmt)
+        buf = np.empty(self.x.shape, np.float32)
+        tp, _, _ = best_of(lambda: mxref.dequantize(mx, out=buf), self.repeat, max(self.warmup, 1))
+        self.add("mxref", "dequantize -> float32 (out=, preallocated)", label, tp,
+                 "fresh vs preallocated: a fresh output page-faults on first touch")
 
     # --- torchao ----------------------------------------------------------------------------
     def torchao(self, fmt, label, torch_attr, mods):

@@ -14,7 +14,7 @@ import numpy as np
 from ._arrays import _to_numpy, as_float, ieee_subnormals, widen_exact
 from ._dequant import dequantize_codes
 from ._fast_f32 import CHUNK_F32, f32_path_ok, quantize_rows_f32
-from ._kernel import effective_block, from_rows, max_mag, pack_code, pad_blocks, round_parts, split_float64, to_rows
+from ._kernel import effective_block, from_rows, max_mag, pack_code, pad_blocks, round_parts, row_pieces, split_float64, to_rows
 from .arrays import MXArray, Owned
 from .formats import MX_FORMATS, Format, mx_format  # noqa: F401 (MX_FORMATS re-exported)
 from .options import (INF_POLICIES, MAX_BLOCK_SIZE, SCALE_OVERFLOW_POLICIES, SCALE_RULES, QuantizeOptions,  # noqa: F401
@@ -29,6 +29,10 @@ __all__ = ["quantize", "dequantize"]
 #: Smallest float32 normal; flush_subnormals=True zeroes inputs below it (the MX paper's algorithm).
 _FLT_MIN_LOG2 = -126
 _CHUNK = 1 << 14  # elements per chunk: temporaries stay small enough to be reused, not re-mapped
+#: float64 chunks holding only float32 values take the float32 table path (tests turn it off to
+#: hold that path to the general one)
+F64_AS_F32 = True
+_MIN_POST = 64  # axis not last: columns after it from which chunks of them are transposed
 
 
 # ----- quantize -----------------------------------------------------------------------------------
@@ -100,37 +104,70 @@ def quantize(
         if rb.size and (int(rb.min()) < 0 or int(rb.max()) >= (1 << nrnd)):
             raise ValueError(f"random_bits must lie in [0, 2**{nrnd})")
 
-    # 1. lay the blocked axis last: rows of length L, nb blocks per row
-    rows, lead = to_rows(xa, ax)
-    L = rows.shape[1]
-    rbr = to_rows(rb, ax)[0].astype(np.uint64) if rb is not None else None
+    L = xa.shape[ax]
     k_req, k = k, effective_block(k, L)  # a block longer than the axis: one short block
     nb = -(-L // k)
+    pre = int(np.prod(xa.shape[:ax], dtype=np.int64))
+    post = int(np.prod(xa.shape[ax + 1:], dtype=np.int64))
+    s_shape = xa.shape[:ax] + (nb,) + xa.shape[ax + 1:]
+    if post >= _MIN_POST and xa.flags.c_contiguous and (rb is None or rb.flags.c_contiguous):
+        # blocked axis not last: (pre, L, post), converted in chunks of post columns, each
+        # transposed to rows and back (no whole-array moveaxis copy)
+        x3 = xa.reshape(pre, L, post)
+        r3 = rb.reshape(pre, L, post) if rb is not None else None
+        scales, elems = np.empty((pre, nb, post), np.uint8), np.empty((pre, L, post), np.uint8)
+        w = max(1, CHUNK_F32 // max(L, 1))
+        for p0 in range(pre):
+            for j0 in range(0, post, w):
+                cols = slice(j0, j0 + w)
+                rows = np.ascontiguousarray(x3[p0, :, cols].T)
+                rbr = np.ascontiguousarray(r3[p0, :, cols].T) if r3 is not None else None
+                s_, e_ = np.empty((rows.shape[0], nb), np.uint8), np.empty(rows.shape, np.uint8)
+                _quantize_2d(rows, rbr, k, el, o, nrnd, s_, e_)
+                scales[p0, :, cols] = s_.T
+                elems[p0, :, cols] = e_.T
+        return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(scales.reshape(s_shape)),
+                       Owned(elems.reshape(xa.shape)), o.as_dict())
+    # 1. lay the blocked axis last: rows of length L, nb blocks per row
+    rows, lead = to_rows(xa, ax)
+    rbr = to_rows(rb, ax)[0] if rb is not None else None  # widened to uint64 per chunk
     scales = np.empty((rows.shape[0], nb), np.uint8)
     elems = np.empty(rows.shape, np.uint8)
-    # 2. convert in chunks of whole rows -- of single blocks when rows hold whole blocks only.
-    #    Inputs exact in float32 take the uint32 path when it applies.
-    rows_c, scales_c, elems_c, rb_c, L_c, nb_c = rows, scales, elems, rbr, L, nb
+    _quantize_2d(rows, rbr, k, el, o, nrnd, scales, elems)
+    return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(from_rows(scales, lead, ax)),
+                   Owned(from_rows(elems, lead, ax)), o.as_dict())
+
+
+def _quantize_2d(rows, rbr, k, el: Format, o: QuantizeOptions, nrnd, scales, elems) -> None:
+    """Fill scales (n, nb) / elems (n, L) (C-contiguous) for rows (n, L) blocked by k along the
+    last axis, in chunks of about a fixed number of elements: whole rows, single blocks when rows
+    hold whole blocks only, or whole-block pieces of a long ragged row. Inputs exact in float32
+    take the uint32 path when it applies."""
+    L = rows.shape[1]
+    nb = scales.shape[1]
+    rows_c, scales_c, elems_c, rb_c, L_c = rows, scales, elems, rbr, L
     if L % k == 0 and nb > 1:
         rows_c, scales_c, elems_c = rows.reshape(-1, k), scales.reshape(-1, 1), elems.reshape(-1, k)
         rb_c = rbr.reshape(-1, k) if rbr is not None else None
-        L_c, nb_c = k, 1
-    narrow = rows.dtype != np.float64 and f32_path_ok(el, o.rounding) and ieee_subnormals()
-    per = max(1, (CHUNK_F32 if narrow else _CHUNK) // max(L_c, 1))
-    for r0 in range(0, rows_c.shape[0], per):
-        sl = slice(r0, r0 + per)
-        chunk = rows_c[sl]
+        L_c = k
+    narrow = f32_path_ok(el, o.rounding) and ieee_subnormals()
+    wide = rows.dtype == np.float64
+    for rs, c0, c1 in row_pieces(rows_c.shape[0], L_c, k, CHUNK_F32 if narrow else _CHUNK):
+        chunk = rows_c[rs, c0:c1]
+        s_out, e_out = scales_c[rs, c0 // k:-(-c1 // k)], elems_c[rs, c0:c1]
+        nb_c = s_out.shape[1]
         done = False
         if narrow:
-            c32 = chunk if chunk.dtype == np.float32 else chunk.astype(np.float32)
-            done = quantize_rows_f32(c32, k, nb_c, el, o, scales_c[sl], elems_c[sl])
+            with np.errstate(over="ignore", invalid="ignore"):
+                c32 = chunk if chunk.dtype == np.float32 else chunk.astype(np.float32)
+            # float64 input: a chunk whose every value is a float32 (NaN aside) is the same data
+            if not wide or (F64_AS_F32 and np.array_equal(c32, chunk, equal_nan=True)):
+                done = quantize_rows_f32(c32, k, nb_c, el, o, s_out, e_out)
         if not done:
-            c64 = widen_exact(chunk)
-            s_, e_ = quantize_rows(c64, k, nb_c, el, o, rb_c[sl] if rb_c is not None else None, nrnd)
-            scales_c[sl] = s_
-            elems_c[sl] = e_
-    return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(from_rows(scales, lead, ax)),
-                   Owned(from_rows(elems, lead, ax)), o.as_dict())
+            r_ = rb_c[rs, c0:c1].astype(np.uint64) if rb_c is not None else None
+            s_, e_ = quantize_rows(widen_exact(chunk), k, nb_c, el, o, r_, nrnd)
+            s_out[...] = s_
+            e_out[...] = e_
 
 
 def quantize_rows(rows, k, nb, el: Format, o: QuantizeOptions, rb, nrnd):
@@ -186,7 +223,7 @@ def _inf_element_code(el: Format, neg, allow_minus128):
 # ----- dequantize ---------------------------------------------------------------------------------
 
 
-def dequantize(mx: MXArray, dtype=np.float32) -> np.ndarray:
+def dequantize(mx: MXArray, dtype=np.float32, *, out=None) -> np.ndarray:
     """Values X * P_i of an MXArray, shape of the original x (MX §5.1).
 
     float64 is exact for every finite scale and element. float32 (default) is exact too, except
@@ -195,7 +232,11 @@ def dequantize(mx: MXArray, dtype=np.float32) -> np.ndarray:
     float16 and bfloat16 (an ml_dtypes dtype) are the exact value correctly rounded (RNE, once):
     values below half the smallest subnormal underflow to signed zero, values beyond max become
     Inf. A NaN scale makes its whole block NaN; element NaN/Inf stay NaN/Inf. A dtype in the
-    other byte order (e.g. ">f2") gives the same values in that byte order."""
+    other byte order (e.g. ">f2") gives the same values in that byte order.
+
+    ``out``: a preallocated array of x's shape and the dtype asked for, written and returned (for
+    callers who reuse buffers; whole-block float32 / float64 results are written into it
+    directly, with no temporary)."""
     if not isinstance(mx, MXArray):
         raise TypeError(f"mx must be an MXArray, got {type(mx).__name__}")
-    return dequantize_codes(mx.format.element, mx.block_size, mx.axis, mx.scales, mx.elements, dtype)
+    return dequantize_codes(mx.format.element, mx.block_size, mx.axis, mx.scales, mx.elements, dtype, out)

@@ -420,6 +420,16 @@ def test_gfloat_block_quantizer_random_blocks():
             assert np.array_equal(ours, theirs), (name, t)
 
 
+def _general(x, name, **kw):
+    """quantize on the general (integer) path: x as float64, the float64-as-float32 shortcut off."""
+    import mxref.conversion as conv
+    conv.F64_AS_F32 = False
+    try:
+        return mxref.quantize(x.astype(np.float64), name, **kw)
+    finally:
+        conv.F64_AS_F32 = True
+
+
 def test_float32_path_equals_general_path():
     """float32 input (uint32 path) and the same values as float64 (general path) give equal
     MXArrays for every format, rule, rounding it covers and option, on arrays with NaN, Inf,
@@ -439,11 +449,11 @@ def test_float32_path_equals_general_path():
         x[4, : min(L, 3)] = np.float32(1.9 * 2.0**127)
         for name in MX:
             for rule in SCALE_RULES:
-                for rounding in ("rne", "ties_away", "toward_zero"):
+                for rounding in ("rne", "ties_away", "toward_zero", "ties_toward_zero", "up", "down"):
                     kw = dict(scale_rule=rule, rounding=rounding, flush_subnormals=bool(t % 2),
                               int8_allow_minus128=bool(t % 3), inf_policy=INF_POLICIES[t % 2],
                               scale_overflow=("clamp", "nan")[t % 7 == 0])
-                    assert mxref.quantize(x, name, **kw) == mxref.quantize(x.astype(np.float64), name, **kw)
+                    assert mxref.quantize(x, name, **kw) == _general(x, name, **kw)
 
 
 @pytest.mark.parametrize("shape, axis", [((0,), 0), ((3, 0), -1), ((0, 64), -1), ((0, 64), 0), ((2, 0, 5), 1)])
@@ -455,3 +465,158 @@ def test_empty_inputs(shape, axis):
         assert mx.scales.shape == shape[:axis % len(shape)] + (nb,) + shape[axis % len(shape) + 1:]
         for out in (np.float32, np.float64, np.float16):
             assert mx.dequantize(out).shape == shape
+
+
+@pytest.mark.parametrize("name", MX)
+def test_dequantize_16_bit_tables_equal_rounding_the_exact_value(name):
+    """dequantize(float16 / bfloat16) looks up a table of 16-bit results: for every (scale,
+    element code) pair, on whole-block, ragged 1-D and axis=0 layouts, the same bits as the
+    exact float64 value rounded once (RNE) by the integer rounding core (NaNs: the quiet NaN)."""
+    from mxref._kernel import round_to_ieee
+    from mxref.formats import FORMATS
+    mxf = mxref.mx_format(name)
+    nc = mxf.element.num_codes
+    k = min(32, nc)
+    # every scale code with every element code: (256, nc) pairs, blocks of 32 along the last axis
+    codes = np.tile(np.arange(nc, dtype=np.uint8), (256, 1))                   # (256, nc)
+    scales = np.repeat(np.arange(256, dtype=np.uint8)[:, None], nc // k, 1)    # (256, nc / 32)
+    layouts = [mxref.MXArray(mxf, k, 1, codes.shape, scales, codes),
+               mxref.MXArray(mxf, k, 0, codes.T.shape, scales.T, codes.T),
+               mxref.MXArray(mxf, 40, 0, (codes.size - 5,), np.repeat(np.arange(256, dtype=np.uint8), nc)[::40],
+                             codes.reshape(-1)[:-5])]
+    for mx in layouts:
+        v64 = mx.dequantize(np.float64)
+        for row in ("float16", "bfloat16"):
+            dt = np.float16 if row == "float16" else pytest.importorskip("ml_dtypes").bfloat16
+            got = mx.dequantize(dt).view(np.uint16)
+            want = round_to_ieee(v64, FORMATS[row])
+            nan = np.isnan(v64)
+            want[nan] &= 0x7FFF  # NaN signs: compared apart (below)
+            assert np.array_equal(np.where(nan, got & 0x7FFF, got), want), (name, row)
+            # an element NaN keeps its code's sign; a NaN scale (0xFF) gives the positive quiet NaN
+            assert np.array_equal(got[nan] >> 15, np.where(np.take(mx.scales.repeat(mx.block_size, mx.axis), np.arange(v64.shape[mx.axis]), mx.axis)
+                                                             [nan] == 0xFF, 0, np.signbit(v64[nan])))
+
+
+@pytest.mark.parametrize("name", MX)
+def test_float32_path_equals_general_path_on_every_float16(name):
+    """Every float16 value (as float16 input, which takes the float32 table path) against the same
+    values as float64 (the general path), for every rounding of the table path and every scale
+    rule; once in blocks of neighbouring values, once with a large value heading each block (the
+    small ones then underflow in the float32 product y: the directed roundings' sticky bit)."""
+    h = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    h = np.where(np.isfinite(h), h, np.float16(0)).reshape(-1, 32)
+    big = h.copy()
+    big[:, 0] = np.float16(-60000.0)
+    for x in (h, big):
+        for rule in SCALE_RULES:
+            for rounding in ("rne", "ties_away", "toward_zero", "ties_toward_zero", "up", "down"):
+                kw = dict(scale_rule=rule, rounding=rounding)
+                assert mxref.quantize(x, name, **kw) == _general(x, name, **kw), (rule, rounding)
+
+
+@pytest.mark.parametrize("dtype, rounding", [(np.float32, "rne"), (np.float64, "rne"), (np.float32, "stochastic")])
+def test_long_ragged_row_in_pieces_equals_blocks_one_by_one(dtype, rounding):
+    """A long 1-D array with a short last block is converted in whole-block pieces of the row:
+    the same codes as its whole blocks laid out as rows of one block plus the short tail alone."""
+    rng = np.random.default_rng(11)
+    n = (1 << 18) + 13
+    x = (rng.standard_normal(n) * 2.0 ** rng.integers(-20, 20, n)).astype(dtype)
+    kw = {}
+    rb = rng.integers(0, 1 << 8, n, dtype=np.uint16)
+    if rounding == "stochastic":
+        kw = dict(random_bits=rb, random_bit_count=8)
+    for name in MX:
+        mx = mxref.quantize(x, name, rounding=rounding, **kw)
+        w = n - 13
+        kwb = dict(kw, random_bits=rb[:w].reshape(-1, 32)) if kw else {}
+        kwt = dict(kw, random_bits=rb[w:]) if kw else {}
+        blocks = mxref.quantize(x[:w].reshape(-1, 32), name, rounding=rounding, **kwb)
+        tail = mxref.quantize(x[w:], name, rounding=rounding, **kwt)
+        assert np.array_equal(mx.scales, np.concatenate([blocks.scales.reshape(-1), tail.scales]))
+        assert np.array_equal(mx.elements, np.concatenate([blocks.elements.reshape(-1), tail.elements]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_axis_not_last_in_transposed_chunks_equals_last_axis(dtype):
+    """A blocked axis with many columns after it is converted in transposed chunks of columns:
+    the same codes as the data moved to the last axis (every format, every rounding, ragged)."""
+    from mxref.options import ROUNDING_MODES
+    rng = np.random.default_rng(12)
+    for shape, axis in (((3, 70, 130), 1), ((45, 200), 0), ((2, 5000, 64), 1)):
+        x = (rng.standard_normal(shape) * 2.0 ** rng.integers(-30, 30, shape)).astype(dtype)
+        rb = rng.integers(0, 1 << 6, shape, dtype=np.uint8)
+        xm = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+        rbm = np.ascontiguousarray(np.moveaxis(rb, axis, -1))
+        for name in MX:
+            for rounding in ROUNDING_MODES:
+                kw, kwm = {}, {}
+                if rounding == "stochastic":
+                    kw, kwm = dict(random_bits=rb, random_bit_count=6), dict(random_bits=rbm, random_bit_count=6)
+                mx = mxref.quantize(x, name, axis=axis, rounding=rounding, **kw)
+                mm = mxref.quantize(xm, name, axis=-1, rounding=rounding, **kwm)
+                assert np.array_equal(mx.elements, np.moveaxis(mm.elements, -1, axis)), (name, rounding)
+                assert np.array_equal(mx.scales, np.moveaxis(mm.scales, -1, axis)), (name, rounding)
+
+
+def test_float64_holding_float32_values_takes_the_table_path_with_the_same_codes():
+    """float64 chunks whose values are all float32 values (NaN, Inf, float32 subnormals and
+    values past float32's range elsewhere) give the same MXArray with the shortcut on and off."""
+    from mxref.options import ROUNDING_MODES
+    rng = np.random.default_rng(13)
+    x = (rng.standard_normal((6, 50000)) * 2.0 ** rng.integers(-140, 120, (6, 50000))).astype(np.float32)
+    x = x.astype(np.float64)
+    x[0, ::7] = np.nan
+    x[1, 3] = np.inf
+    x[2, :100] += 2.0 ** -60  # not float32 values: that chunk takes the general path
+    x[3, 5] = 1e300
+    for name in MX:
+        for rounding in ROUNDING_MODES:
+            if rounding == "stochastic":
+                continue
+            for rule in SCALE_RULES:
+                assert mxref.quantize(x, name, rounding=rounding, scale_rule=rule) == _general(
+                    x, name, rounding=rounding, scale_rule=rule), (name, rounding, rule)
+
+
+def test_dequantize_into_a_preallocated_out():
+    """dequantize(..., out=) writes the same bits as a fresh result into the caller's array and
+    returns it, on every layout and dtype; a wrong shape, dtype or a read-only out raise."""
+    ml = pytest.importorskip("ml_dtypes")
+    rng = np.random.default_rng(14)
+    for shape, axis in (((6, 256), -1), ((6, 250), -1), ((64, 96), 0), ((1001,), 0)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        for name in MX:
+            mx = mxref.quantize(x, name, axis=axis)
+            for dt in (np.float32, np.float64, np.float16, ml.bfloat16, ">f4"):
+                out = np.full(shape, 7, np.dtype(dt))
+                got = mxref.dequantize(mx, dt, out=out)
+                assert got is out
+                assert out.tobytes() == mx.dequantize(dt).tobytes(), (shape, name, dt)
+    mx = mxref.quantize(np.ones((2, 64), np.float32), "mxfp8_e4m3")
+    for bad in (np.empty((2, 63), np.float32), np.empty((2, 64), np.float64), [[0.0] * 64] * 2):
+        with pytest.raises(ValueError):
+            mxref.dequantize(mx, np.float32, out=bad)
+    ro = np.empty((2, 64), np.float32)
+    ro.setflags(write=False)
+    with pytest.raises(ValueError):
+        mxref.dequantize(mx, out=ro)
+
+
+def test_dequantize_axis_not_last_in_place_equals_last_axis():
+    """Whole blocks along an axis that is not last are dequantized in x's own layout: the same
+    bits as the codes moved to the last axis (NaN scales, Inf, subnormal products, float32 and
+    float64)."""
+    rng = np.random.default_rng(15)
+    for shape, axis in (((64, 300), 0), ((2, 96, 7), 1), ((3, 32, 20000), 1)):
+        x = (rng.standard_normal(shape) * 2.0 ** rng.integers(-150, 126, shape)).astype(np.float32)
+        x.flat[::1009] = np.nan
+        x.flat[3::2003] = np.inf
+        for name in MX:
+            mx = mxref.quantize(x, name, axis=axis)
+            mm = mxref.quantize(np.ascontiguousarray(np.moveaxis(x, axis, -1)), name)
+            for dt in (np.float32, np.float64):
+                got = mx.dequantize(dt)
+                assert got.flags.c_contiguous
+                assert (got.tobytes() ==
+                        np.ascontiguousarray(np.moveaxis(mm.dequantize(dt), -1, axis)).tobytes()), (name, dt)
