@@ -38,6 +38,28 @@ _MIN_POST = 64  # axis not last: columns after it from which chunks of them are 
 # ----- quantize -----------------------------------------------------------------------------------
 
 
+def check_quantize_inputs(x, mxf, axis, block_size, rounding, random_bits, random_bit_count):
+    """(block size, x as a float array, axis >= 0, random bit count, random bits or None): the
+    checks :func:`quantize` (and the implementation models' pipeline) make of their inputs, with
+    clear TypeError / ValueError naming the argument."""
+    k = mxf.block_size if block_size is None else check_block_size(block_size)
+    xa = as_float(x)  # float16 / float32 / float64, exactly x's values
+    if xa.ndim == 0:
+        raise ValueError("x must have at least one dimension")
+    ax = check_int("axis", axis, -xa.ndim, xa.ndim - 1) % xa.ndim
+    nrnd = check_random_options(rounding, random_bits, random_bit_count)
+    rb = None
+    if nrnd:
+        rb = _to_numpy(random_bits, "random_bits")
+        if rb.dtype == np.bool_ or rb.dtype.kind not in "iu":
+            raise TypeError(f"random_bits must be an integer array, got dtype {rb.dtype}")
+        if rb.shape != xa.shape:
+            raise ValueError(f"random_bits must have x's shape {xa.shape}, got {rb.shape}")
+        if rb.size and (int(rb.min()) < 0 or int(rb.max()) >= (1 << nrnd)):
+            raise ValueError(f"random_bits must lie in [0, 2**{nrnd})")
+    return k, xa, ax, nrnd, rb
+
+
 def quantize(
     x,
     fmt,
@@ -88,21 +110,8 @@ def quantize(
     o = QuantizeOptions(scale_rule=scale_rule, rounding=rounding, zero_scale=zero_scale, inf_policy=inf_policy,
                         scale_overflow=scale_overflow, flush_subnormals=flush_subnormals,
                         int8_allow_minus128=int8_allow_minus128)
-    k = mxf.block_size if block_size is None else check_block_size(block_size)
-    xa = as_float(x)  # float16 / float32 / float64, exactly x's values
-    if xa.ndim == 0:
-        raise ValueError("x must have at least one dimension")
-    ax = check_int("axis", axis, -xa.ndim, xa.ndim - 1) % xa.ndim
-    nrnd = check_random_options(rounding, random_bits, random_bit_count)
-    rb = None
-    if nrnd:
-        rb = _to_numpy(random_bits, "random_bits")
-        if rb.dtype == np.bool_ or rb.dtype.kind not in "iu":
-            raise TypeError(f"random_bits must be an integer array, got dtype {rb.dtype}")
-        if rb.shape != xa.shape:
-            raise ValueError(f"random_bits must have x's shape {xa.shape}, got {rb.shape}")
-        if rb.size and (int(rb.min()) < 0 or int(rb.max()) >= (1 << nrnd)):
-            raise ValueError(f"random_bits must lie in [0, 2**{nrnd})")
+    k, xa, ax, nrnd, rb = check_quantize_inputs(x, mxf, axis, block_size, rounding, random_bits,
+                                                random_bit_count)
 
     L = xa.shape[ax]
     k_req, k = k, effective_block(k, L)  # a block longer than the axis: one short block

@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._arrays import _to_numpy, as_float, as_float64, ieee_subnormals, widen_exact
+from .._arrays import as_float, ieee_subnormals, widen_exact
 from .._kernel import (effective_block, from_rows, max_mag, pack_code, pad_blocks, round_parts, round_to_ieee,
                        split_float64, to_rows)
 from ..arrays import MXArray, Owned
-from ..conversion import _inf_element_code, quantize
+from ..conversion import _inf_element_code, check_quantize_inputs, quantize
 from ..elements import encode
 from ..formats import Format, bfloat16, element_format, float32, mx_format
-from ..options import QuantizeOptions, check_block_size, check_int, check_random_options
-from ..scale import E8M0_NAN, encode_e8m0, max_significand, shared_exponent
+from ..options import QuantizeOptions
+from ..scale import E8M0_NAN, encode_e8m0, shared_exponent
 from ._log2 import ceil_log2_rounded, floor_log2_rounded
 from .catalogue import EXCLUSIVE_GROUPS, MODELS
 
@@ -265,21 +265,8 @@ def _pipeline(x, fmt, *, axis=-1, block_size=None, scale_rule="floor", rounding=
     mxf = mx_format(fmt)
     el = mxf.element
     o = QuantizeOptions(scale_rule=scale_rule, rounding=rounding, **options)
-    k = mxf.block_size if block_size is None else check_block_size(block_size)
-    xa = as_float(x)
-    if xa.ndim == 0:
-        raise ValueError("x must have at least one dimension")
-    ax = check_int("axis", axis, -xa.ndim, xa.ndim - 1) % xa.ndim
-    nrnd = check_random_options(rounding, random_bits, random_bit_count)
-    rb = None
-    if nrnd:
-        rb = _to_numpy(random_bits, "random_bits")
-        if rb.dtype == np.bool_ or rb.dtype.kind not in "iu":
-            raise TypeError(f"random_bits must be an integer array, got dtype {rb.dtype}")
-        if rb.shape != xa.shape:
-            raise ValueError(f"random_bits must have x's shape {xa.shape}, got {rb.shape}")
-        if rb.size and (int(rb.min()) < 0 or int(rb.max()) >= (1 << nrnd)):
-            raise ValueError(f"random_bits must lie in [0, 2**{nrnd})")
+    k, xa, ax, nrnd, rb = check_quantize_inputs(x, mxf, axis, block_size, rounding, random_bits,
+                                                random_bit_count)
     # 1. input models
     x64 = widen_exact(xa)
     if "input_double_round_f32" in ms and xa.dtype == np.float64:
