@@ -19,6 +19,7 @@ from .onnx_ import OnnxAdapter
 from .onnxruntime_ import OnnxruntimeAdapter
 from .compressed_tensors_ import CompressedTensorsAdapter
 from .modelopt_ import ModeloptAdapter
+from .quark_ import QuarkAdapter
 from .recorded import RecordedAdapter
 
 __all__ = ["ADAPTERS", "MODES", "Adapter", "DumpAdapter", "GfloatAdapter", "MicroxcalingAdapter",
@@ -33,7 +34,8 @@ ADAPTERS = {"ml_dtypes": MlDtypesAdapter, "gfloat": GfloatAdapter, "torchao": To
             "mxref": MxrefAdapter, "mma-sim": MmaSimAdapter}
 # issue 16: the CPU-installable MX ecosystem (one file each) and their recordings
 ADAPTERS.update({"onnx": OnnxAdapter, "onnxruntime": OnnxruntimeAdapter, "recorded": RecordedAdapter,
-                 "compressed_tensors": CompressedTensorsAdapter, "modelopt": ModeloptAdapter})
+                 "compressed_tensors": CompressedTensorsAdapter, "modelopt": ModeloptAdapter,
+                 "quark": QuarkAdapter})
 
 #: libraries that read a directory given by --dump (not run by --library all without one)
 NEEDS_DUMP = ("dump", "spec_vectors")
