@@ -3,8 +3,9 @@ cases, and identification of the profile a set of outputs follows.
 
 For a target's MISMATCH cases (quantize blocks; encode / encode_e8m0 values) stacked into one
 array, every *candidate* -- the claimed profile changed in up to three places: another scale
-rule, another element rounding, a catalogue model (scale, element or input kind; a model with a
-parameter, e.g. ``scale_code_offset=<n>``, takes the values the data shows) -- is run once
+rule, another element rounding, a catalogue model (scale, element or input kind; casts: input
+and cast or e8m0 kind; a model with a parameter, e.g. ``scale_code_offset=<n>``, takes the
+values the data shows) -- is run once
 through mxref (:func:`mxref.models.quantize_model`, ``encode_model``, ``encode_e8m0_model``)
 and compared block by block with the library's output: the scale and element codes it gives, or
 its dequantized values where it gives neither. The search is pruned:
@@ -148,7 +149,7 @@ def single_changes(target, cat, cases: Cases_, base_scales=None) -> list:
     op = target.operation
     p = target.profile
     out = []
-    kinds = {"quantize": ("scale", "element", "input"), "encode": ("input",),
+    kinds = {"quantize": ("scale", "element", "input"), "encode": ("input", "cast"),
              "encode_e8m0": ("e8m0", "input")}[op]
     if op == "quantize":
         out += [f"scale_rule={r}" for r in SCALE_RULES if r != p.scale_rule]

@@ -11,6 +11,8 @@ applied through :func:`mxref.models.quantize_model` (block conversion) or
              are derived from it (modifiers, composable)
   "element"  the element rounding (variants of the spec's modes, or the cast of a quotient)
   "e8m0"     the cast of a value to E8M0 (encode_e8m0_model)
+  "cast"     an element cast's own rule beside rounding (encode_model: what a non-saturating
+             FP8 cast gives near the top of the range); no effect on block conversion
 
 Confidence: "run" -- the rule was checked by running the library here (bit for bit, the tests
 say on what); "code" -- restated from reading the source at the cited commit, checked against
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 
 __all__ = ["Model", "MODELS", "SCALE_COMPUTATIONS", "KINDS"]
 
-KINDS = ("input", "scale", "element", "e8m0")
+KINDS = ("input", "scale", "element", "e8m0", "cast")
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,48 @@ _M = [
           "a float32 in (2^-127, 1.5 * 2^-127) casts to E8M0 code 1 (2^-126) although 2^-127 (code 0) "
           "is nearer (rounding ties_up).",
           "jax-ml/ml_dtypes 0.6.0 float8_e8m0fnu cast (run: known difference e8m0_below_1.5x2^-127; "
-          "fixed in 0.7.0)", "run"),
+          "fixed in 0.7.0); onnx 1.22.0 and 1.23.2 onnx/numpy_helper.py to_float8e8m0 round_mode='nearest' "
+          "(run: it rounds up on the guard bit 0x400000 only together with a round/sticky bit or an "
+          "exponent-field lsb, and a subnormal's field is 0, so a subnormal rounds up iff its mantissa > "
+          "0x400000 -- with rounding ties_up the same codes on every float32)", "run"),
+    Model("e8m0_subnormal_field_up", "e8m0",
+          "every float32 subnormal (exponent field 0, mantissa non-zero) casts to code 1 (2^-126): the "
+          "round-up adds 1 to the exponent field whenever the mantissa is non-zero, so with rounding ceil "
+          "the values in (0, 2^-127], whose ceiling is 2^-127 (code 0), give 2^-126 too (0x00000001: "
+          "code 1, exact 0). Equal to ceil on every normal float32.",
+          "onnx 1.22.0 and 1.23.2 onnx/numpy_helper.py to_float8e8m0 round_mode='up' (has_fraction "
+          "test on the mantissa, exponent + 1; run: known difference e8m0_up_subnormal_code1)", "run"),
+    Model("e8m0_inf_to_nan", "e8m0",
+          "+Inf casts to 0xFF (NaN) also when the cast saturates (exponent field 0xFF kept as the code; "
+          "saturating, mxref gives 0xFE = 2^127). No effect on finite values or non-saturating casts.",
+          "onnx 1.22.0 and 1.23.2 onnx/numpy_helper.py to_float8e8m0 (special_mask: exponent field 0xFF "
+          "-> 0xFF before any saturate test; run: known difference e8m0_inf_is_nan)", "run"),
+    Model("e8m0_nonsat_out_of_range_nan", "e8m0",
+          "a non-saturating E8M0 cast gives 0xFF (NaN) for every value outside [2^-127, 2^127] before "
+          "rounding: the float32 subnormals below 2^-127 (0x00000001 ... 0x003FFFFF; exactly 2^-127 "
+          "is code 0) and every value above 2^127, even where the rounding mode would give 2^127 "
+          "(round_mode down / nearest: 0x7F000001 gives 0xFF, floor 0xFE). No effect on saturating "
+          "casts.",
+          "microsoft/onnxruntime 1.32.0 CPU execution provider, Cast-25 to FLOAT8E8M0 saturate=0 (run: "
+          "every float32 subnormal and the boundary patterns, all three round modes; the Float8E8M0 "
+          "constructor in include/onnxruntime/core/common/float8.h sends saturate=false subnormals and "
+          "post-rounding overflow to 0xFF)", "run"),
+    # ----- element casts ----------------------------------------------------------------------------
+    Model("fp8_e4m3_nonsat_480_to_max", "cast",
+          "a non-saturating cast to FP8 E4M3 gives +-448 (0x7E / 0xFE) for |x| in [480, 496) instead of "
+          "NaN: the truncated code 0x7F is first replaced by 0x7E, and the overflow test that follows fires "
+          "only on a round-up (|x| >= 496 is NaN, 464 < |x| < 480 NaN, as RNE says). Other formats, "
+          "saturating casts: no effect.",
+          "microsoft/onnxruntime include/onnxruntime/core/common/float8.h Float8E4M3FN(float, saturate) "
+          "(CPU path, no CUDA); run on onnxruntime 1.32.0 Cast-25 saturate=0: 480 -> 448, 495.9 -> 448, "
+          "496 -> NaN", "run"),
+    Model("fp8_e5m2_nonsat_round_overflow_nan", "cast",
+          "a non-saturating cast to FP8 E5M2 gives NaN (0x7F / 0xFF) for |x| in [61440, 65536), the values "
+          "that round past 57344: the overflow branch ORs the Inf pattern 0x7C into the code 0x7B already "
+          "there (0x7F); |x| >= 65536 and Inf give Inf. Other formats, saturating casts: no effect.",
+          "microsoft/onnxruntime include/onnxruntime/core/common/float8.h Float8E5M2(float, saturate) "
+          "(CPU path); run on onnxruntime 1.32.0 Cast-25 saturate=0, read back through a Cast to FLOAT: "
+          "61440 and 65535 -> NaN, 65536 -> Inf", "run"),
 ]
 
 #: every model by id

@@ -43,6 +43,16 @@ class Profile:
 _MX = ("mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4_e2m1")
 _FP = ("mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4_e2m1")
 
+_ONNX_RUN = ("onnx 1.22.0 and 1.23.2 run here (reference evaluator): Cast-25 to the FP8/FP6/FP4 types "
+             "(saturate=1 and 0, from float32 and float64) and to FLOAT8E8M0 round_mode=%r (mxref %s, saturate=1 "
+             "and 0) on the level-1 cases: 0 MISMATCH (counts: README 'Implementation models and profiles')")
+_ORT_MODELS = ("input_double_round_f32", "fp8_e4m3_nonsat_480_to_max", "fp8_e5m2_nonsat_round_overflow_nan",
+               "e8m0_nonsat_out_of_range_nan")
+_ORT_RUN = ("onnxruntime 1.32.0 run here (CPU execution provider): Cast-25 to FLOAT8E4M3FN / FLOAT8E5M2 (saturate=1 "
+            "and 0, from float32 and float64; FLOAT4E2M1 has no CPU kernel) and to FLOAT8E8M0 round_mode=%r "
+            "(mxref %s, saturate=1 and 0) on the level-1 cases: 0 MISMATCH (counts: README 'Implementation "
+            "models and profiles')")
+
 _P = [
     Profile("torchao-0.18:floor", "torchao", ("0.18.0",), "floor", "rne", ("scale_min_normal_divisor",),
             verified_against="torchao 0.18.0 (torch 2.13 CPU) run here: MXTensor.to_mx FLOOR on the checker's level-1 cases, 5 MX formats x 1112 blocks: 0 MISMATCH, 5445 of 5560 blocks bit-equal (the rest NaN/Inf blocks, implementation-defined)",
@@ -71,6 +81,23 @@ _P = [
             {"fp8_overflow": "nonsaturating", "e8m0_rounding": "ties_up", "e8m0_overflow": "nonsaturating"},
             verified_against='ml_dtypes 0.7.0 run here: the same 135797 level-1 values: 0 MISMATCH, 135773 bit-equal',
             kind="cast"),
+    # onnx: the reference evaluator's casts (onnx/reference/ops/op_cast.py cast_to; E8M0 by
+    # onnx/numpy_helper.py to_float8e8m0); one profile per Cast round_mode
+    Profile("onnx-1.22:up", "onnx", ("1.22.0", "1.23.2"), "floor", "rne",
+            ("e8m0_subnormal_field_up", "e8m0_inf_to_nan"), {"e8m0_rounding": "ceil"},
+            verified_against=_ONNX_RUN % ("up", "ceil"), kind="cast"),
+    Profile("onnx-1.22:nearest", "onnx", ("1.22.0", "1.23.2"), "floor", "rne",
+            ("e8m0_subnormal_to_min_normal", "e8m0_inf_to_nan"), {"e8m0_rounding": "ties_up"},
+            verified_against=_ONNX_RUN % ("nearest", "ties_up"), kind="cast"),
+    Profile("onnx-1.22:down", "onnx", ("1.22.0", "1.23.2"), "floor", "rne", ("e8m0_inf_to_nan",),
+            {"e8m0_rounding": "floor"}, verified_against=_ONNX_RUN % ("down", "floor"), kind="cast"),
+    # onnxruntime: the CPU execution provider's Cast kernels (include/onnxruntime/core/common/float8.h)
+    Profile("onnxruntime-1.32:up", "onnxruntime", ("1.32.0",), "floor", "rne", _ORT_MODELS, {"e8m0_rounding": "ceil"},
+            verified_against=_ORT_RUN % ("up", "ceil"), kind="cast"),
+    Profile("onnxruntime-1.32:nearest", "onnxruntime", ("1.32.0",), "floor", "rne", _ORT_MODELS,
+            {"e8m0_rounding": "ties_up"}, verified_against=_ORT_RUN % ("nearest", "ties_up"), kind="cast"),
+    Profile("onnxruntime-1.32:down", "onnxruntime", ("1.32.0",), "floor", "rne", _ORT_MODELS,
+            {"e8m0_rounding": "floor"}, verified_against=_ORT_RUN % ("down", "floor"), kind="cast"),
     Profile("transformer_engine:mxfp8", "transformer_engine", ("03198ae1",), "rceil", "rne",
             ("scale_rceil_recip_mul", "scale_code0_as_one"), formats=("mxfp8_e4m3", "mxfp8_e5m2"),
             verified_against="published reference (NVIDIA/TransformerEngine transformer_engine/common/util/"
@@ -116,7 +143,9 @@ def apply_profile(x, fmt, prof, *, operation: str | None = None, axis: int = -1,
     """What the profiled library gives for x: an MXArray (operation "quantize", fmt an MX format;
     the default for quantize profiles), element codes (operation "encode", fmt an element
     format) or E8M0 codes (operation "encode_e8m0"; fmt ignored, pass "e8m0"). ``prof``: a
-    Profile or its name. ``options``: further mxref.quantize keywords (quantize only)."""
+    Profile or its name. ``overflow``: the cast's overflow mode where the library offers both
+    (encode: the FP8 one; encode_e8m0: the E8M0 one), else the profile's. ``options``: further
+    mxref.quantize keywords (quantize only)."""
     p = profile(prof) if isinstance(prof, str) else prof
     if operation is None:
         operation = "encode_e8m0" if fmt == "e8m0" else ("quantize" if p.kind == "quantize" else "encode")
@@ -131,12 +160,12 @@ def apply_profile(x, fmt, prof, *, operation: str | None = None, axis: int = -1,
 
         el = element_format(fmt)
         ov = overflow or (opts.get("fp8_overflow", "saturate") if (el.has_nan or el.has_inf) else "saturate")
-        ms = [m for m in p.models if check_models((m,)) and _kind(m) == "input"]
+        ms = [m for m in p.models if check_models((m,)) and _kind(m) in ("input", "cast")]
         return encode_model(x, el, rounding=p.rounding, overflow=ov, nan=nan, models=ms)
     if operation == "encode_e8m0":
         ms = [m for m in p.models if _kind(m) in ("input", "e8m0")]
         return encode_e8m0_model(x, rounding=opts.get("e8m0_rounding", "floor"),
-                                 overflow=opts.get("e8m0_overflow", "saturate"), models=ms)
+                                 overflow=overflow or opts.get("e8m0_overflow", "saturate"), models=ms)
     raise ValueError(f"operation must be 'quantize', 'encode' or 'encode_e8m0', got {operation!r}")
 
 

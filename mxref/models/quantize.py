@@ -337,19 +337,34 @@ def encode_model(x, fmt, *, rounding: str = "rne", overflow: str = "saturate", n
                  **kw) -> np.ndarray:
     """Element codes of x (:func:`mxref.encode`) with input models applied first
     (input_double_round_f32: float64 values go through float32, as ml_dtypes 0.6.0 casts;
-    input_round_bf16). ``kw``: mxref.encode's other keywords."""
-    ms = check_models(models, rounding=rounding, kinds=("input",))
+    input_round_bf16) and cast models after (fp8_e4m3_nonsat_480_to_max,
+    fp8_e5m2_nonsat_round_overflow_nan: onnxruntime 1.32.0's non-saturating FP8 casts). ``kw``:
+    mxref.encode's other keywords."""
+    ms = check_models(models, rounding=rounding, kinds=("input", "cast"))
     xa = as_float(x)
     if "input_double_round_f32" in ms and xa.dtype == np.float64:
         xa = _f32(xa)
     if "input_round_bf16" in ms:
         xa = (round_to_ieee(widen_exact(xa), bfloat16).astype(np.uint32) << np.uint32(16)).view(np.float32)
-    return encode(xa, fmt, rounding=rounding, overflow=overflow, nan=nan, **kw)
+    codes = encode(xa, fmt, rounding=rounding, overflow=overflow, nan=nan, **kw)
+    name = element_format(fmt).name
+    if overflow == "nonsaturating" and name in ("fp8_e4m3", "fp8_e5m2"):
+        lo, hi, top = (480.0, 496.0, 0x7E) if name == "fp8_e4m3" else (61440.0, 65536.0, 0x7F)
+        key = "fp8_e4m3_nonsat_480_to_max" if name == "fp8_e4m3" else "fp8_e5m2_nonsat_round_overflow_nan"
+        if key in ms:
+            v = widen_exact(xa)
+            with np.errstate(invalid="ignore"):
+                hit = (np.abs(v) >= lo) & (np.abs(v) < hi)
+            codes = np.where(hit, np.where(np.signbit(v), 0x80 | top, top), codes).astype(codes.dtype)
+    return codes
 
 
 def encode_e8m0_model(x, *, rounding: str = "floor", overflow: str = "saturate", models=()) -> np.ndarray:
     """E8M0 codes of positive values (:func:`mxref.encode_e8m0`) with E8M0-cast and input models:
-    e8m0_subnormal_to_min_normal (values in (2^-127, 1.5 * 2^-127) give code 1: ml_dtypes 0.6.0),
+    e8m0_subnormal_to_min_normal (values in (2^-127, 1.5 * 2^-127) give code 1: ml_dtypes 0.6.0,
+    onnx "nearest"), e8m0_subnormal_field_up (every float32 subnormal gives code 1: onnx "up"),
+    e8m0_inf_to_nan (+Inf gives 0xFF also when saturating: onnx), e8m0_nonsat_out_of_range_nan
+    (non-saturating: values outside [2^-127, 2^127] give 0xFF: onnxruntime 1.32.0),
     input_double_round_f32."""
     ms = check_models(models, kinds=("e8m0", "input"))
     xa = as_float(x)
@@ -358,7 +373,15 @@ def encode_e8m0_model(x, *, rounding: str = "floor", overflow: str = "saturate",
     if "input_round_bf16" in ms:
         xa = (round_to_ieee(widen_exact(xa), bfloat16).astype(np.uint32) << np.uint32(16)).view(np.float32)
     codes = encode_e8m0(xa, rounding=rounding, overflow=overflow)
-    if "e8m0_subnormal_to_min_normal" in ms:
-        v = widen_exact(xa)
-        codes = np.where((v > 2.0**-127) & (v < 1.5 * 2.0**-127), np.uint8(1), codes).astype(np.uint8)
+    v = widen_exact(xa)
+    with np.errstate(invalid="ignore"):
+        if "e8m0_subnormal_to_min_normal" in ms:
+            codes = np.where((v > 2.0**-127) & (v < 1.5 * 2.0**-127), np.uint8(1), codes).astype(np.uint8)
+        if "e8m0_subnormal_field_up" in ms:
+            codes = np.where((v > 0) & (v < 2.0**-126), np.uint8(1), codes).astype(np.uint8)
+        if "e8m0_inf_to_nan" in ms:
+            codes = np.where(v == np.inf, np.uint8(E8M0_NAN), codes).astype(np.uint8)
+        if "e8m0_nonsat_out_of_range_nan" in ms and overflow == "nonsaturating":
+            codes = np.where((v > 0) & ((v < 2.0**-127) | (v > 2.0**127)), np.uint8(E8M0_NAN),
+                             codes).astype(np.uint8)
     return codes

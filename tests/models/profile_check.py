@@ -25,6 +25,12 @@ RUNNABLE = {
     "gfloat-0.5": ("gfloat", "floor-rne"),
     "ml_dtypes-0.6": ("ml_dtypes", "rne"),
     "ml_dtypes-0.7": ("ml_dtypes", "rne"),
+    "onnx-1.22:up": ("onnx", "rne"),
+    "onnx-1.22:nearest": ("onnx", "e8m0-nearest"),
+    "onnx-1.22:down": ("onnx", "e8m0-down"),
+    "onnxruntime-1.32:up": ("onnxruntime", "rne"),
+    "onnxruntime-1.32:nearest": ("onnxruntime", "e8m0-nearest"),
+    "onnxruntime-1.32:down": ("onnxruntime", "e8m0-down"),
 }
 
 
@@ -45,7 +51,8 @@ def model_output(prof, target, x) -> Output:
         return Output(codes=mm.apply_profile(x, target.format, prof, operation="encode",
                                              overflow=target.overflow).astype(np.int64))
     xs = np.where(np.isnan(x) | (x > 0), x, 1.0)
-    return Output(codes=mm.apply_profile(xs, "e8m0", prof, operation="encode_e8m0").astype(np.int64))
+    return Output(codes=mm.apply_profile(xs, "e8m0", prof, operation="encode_e8m0",
+                                         overflow=target.profile.e8m0_overflow).astype(np.int64))
 
 
 def _strict(target, x, exp: Output, got: Output):
