@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 
 from .quantize import check_models, encode_e8m0_model, encode_model, quantize_model
 

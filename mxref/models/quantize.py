@@ -30,7 +30,7 @@ from .._kernel import (effective_block, from_rows, max_mag, pack_code, pad_block
 from ..arrays import MXArray, Owned
 from ..conversion import _inf_element_code, check_quantize_inputs, quantize
 from ..elements import encode
-from ..formats import Format, bfloat16, element_format, float32, mx_format
+from ..formats import Format, bfloat16, element_format, mx_format
 from ..options import QuantizeOptions
 from ..scale import E8M0_NAN, encode_e8m0, shared_exponent
 from ._log2 import ceil_log2_rounded, floor_log2_rounded
