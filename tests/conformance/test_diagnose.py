@@ -194,3 +194,73 @@ def test_fault_injection_rounding(rounding):
     assert ds
     for d in ds:
         assert d.explained == d.mismatch and d.best.changes == (f"rounding={rounding}",), d.text()
+
+
+# ----- casts: the E8M0 and FP8 cast models (ONNX, onnxruntime) -----------------------------------
+
+
+class CastInjected(Adapter):
+    """mxref's casts under a claimed profile (no models), computing with ``models``: FP8 casts
+    (both overflow modes, from float32 and float64) and E8M0 casts (both overflow modes)."""
+
+    name = "injected_cast"
+
+    def __init__(self, models, e8m0_rounding="ceil"):
+        self.models, self.e8m0_rounding = tuple(models), e8m0_rounding
+        self.default_profiles = ("cast",)
+
+    def version(self):
+        return "+".join(self.models)
+
+    def profiles(self):
+        return {"cast": Profile("cast", fp8_overflow="nonsaturating", e8m0_rounding=self.e8m0_rounding)}
+
+    def targets(self, profile, level):
+        from dataclasses import replace
+
+        out = [Target("encode", f, profile, dtype=d, overflow=o) for d in DTYPES for f in ("fp8_e4m3", "fp8_e5m2")
+               for o in ("saturate", "nonsaturating")]
+        return out + [Target("encode_e8m0", "e8m0", replace(profile, e8m0_overflow=o))
+                      for o in ("saturate", "nonsaturating")]
+
+    def _of(self, kinds):
+        return [m for m in self.models if M.MODELS[m].kind in kinds]
+
+    def run(self, target, x):
+        if target.operation == "encode":
+            c = M.encode_model(x, target.format, overflow=target.overflow, models=self._of(("input", "cast")))
+        else:
+            xs = np.where(np.isnan(x) | (x > 0), x, 1.0)
+            c = M.encode_e8m0_model(xs, rounding=target.profile.e8m0_rounding, overflow=target.profile.e8m0_overflow,
+                                    models=self._of(("input", "e8m0")))
+        return Output(codes=np.asarray(c, np.int64))
+
+
+CAST_CASES = [
+    (("e8m0_subnormal_field_up",), "ceil"),
+    (("e8m0_inf_to_nan",), "floor"),
+    (("e8m0_nonsat_out_of_range_nan",), "floor"),
+    (("e8m0_subnormal_to_min_normal",), "ties_up"),
+    (("fp8_e4m3_nonsat_480_to_max",), "ceil"),
+    (("fp8_e5m2_nonsat_round_overflow_nan",), "ceil"),
+    # onnxruntime 1.32.0 and onnx 1.22.0 "up" as a whole
+    (("input_double_round_f32", "fp8_e4m3_nonsat_480_to_max", "fp8_e5m2_nonsat_round_overflow_nan",
+      "e8m0_nonsat_out_of_range_nan"), "ties_up"),
+    (("e8m0_subnormal_field_up", "e8m0_inf_to_nan"), "ceil"),
+]
+
+
+@pytest.mark.parametrize("models, e8m0_rounding", CAST_CASES, ids=["+".join(m) for m, _ in CAST_CASES])
+def test_fault_injection_cast_models(models, e8m0_rounding):
+    """Every mismatching value of every target is reproduced by the injected models of that
+    target's kind (those that act on it), and by nothing else."""
+    rep = check(CastInjected(models, e8m0_rounding), errors=1)
+    ds = [(r.target, r.diagnosis) for r in rep.results if r.diagnosis is not None and r.diagnosis.mismatch]
+    assert ds, "no MISMATCH at all"
+    for t, d in ds:
+        assert d.explained == d.mismatch and not d.extras, d.text()
+        kinds = ("input", "cast") if t.operation == "encode" else ("input", "e8m0")
+        assert set(d.best.changes) <= {m for m in models if M.MODELS[m].kind in kinds}, d.text()
+        assert d.best.changes and d.ref_kept == d.ref_n, d.text()
+    seen = {c for _, d in ds for c in d.best.changes}
+    assert seen == set(models), seen
