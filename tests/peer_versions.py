@@ -59,6 +59,19 @@ OBSERVED = {
         # 0..254, which no model gives (unexplained). Seen on 0.5.2.
         "diagnosis": [((0, 5, 0), (0, 6, 0), "scale_log2_f64")],
     },
+    "onnx": {
+        # diagnosis of the level-1 MISMATCH values (reference evaluator, to_float8e8m0): "up" gives
+        # code 1 for every float32 subnormal (e8m0_subnormal_field_up), "nearest" rounds a
+        # subnormal above 2^-127 up (e8m0_subnormal_to_min_normal), +Inf is 0xFF whatever
+        # saturate (e8m0_inf_to_nan); element casts none. Seen on 1.22.0 and 1.23.2.
+        "diagnosis": [((1, 22, 0), (1, 24, 0), "onnx_1.22")],
+    },
+    "onnxruntime": {
+        # diagnosis of the level-1 MISMATCH values (CPU execution provider): DOUBLE cast through
+        # float32 (input_double_round_f32), saturate=0 E4M3 [480, 496) -> 448, E5M2 [61440, 65536)
+        # -> NaN, E8M0 outside [2^-127, 2^127] -> NaN. Seen on 1.32.0.
+        "diagnosis": [((1, 32, 0), (1, 33, 0), "onnxruntime_1.32")],
+    },
     "torchao": {
         # diagnosis of the level-1 MISMATCH blocks, torch 2.x CPU: FLOOR / CEIL / EVEN divide by
         # max(2^E, 2^-126) (scale_min_normal_divisor); RCEIL takes a float32 log2 of the float32

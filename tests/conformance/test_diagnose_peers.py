@@ -72,3 +72,41 @@ def test_ml_dtypes():
     want = lambda k: ("e8m0 rounding=ties_up + e8m0_subnormal_to_min_normal" if k[1] == "encode_e8m0"  # noqa: E731
                       else f"{k[0]} + input_double_round_f32")
     _all_explained(ds, want)
+
+
+def _profile_models(names):
+    import mxref.models as mm
+
+    return {pname: set(mm.profile(prof).models) for pname, prof in names.items()}
+
+
+def _explained_by_profiles(ds, models):
+    """Every MISMATCH value explained, keeping every reference value, by models of the target's
+    mxref.models profile only; together the targets use every model of the profiles."""
+    assert ds, "no MISMATCH at all: the finding changed"
+    used = set()
+    for key, d in ds.items():
+        assert d.explained == d.mismatch and not d.extras, (key, d.text())
+        assert d.ref_kept == d.ref_n, (key, d.text())
+        ch = [c for c in d.best.changes if not c.startswith(("rounding=", "e8m0_rounding="))]
+        assert ch == list(d.best.changes) and set(ch) <= models[key[0]], (key, d.text())
+        used |= set(ch)
+    assert used == set().union(*models.values()), used
+
+
+def test_onnx():
+    pytest.importorskip("onnx")
+    assert finding("onnx", "diagnosis") == "onnx_1.22"
+    ds = _diagnosed("onnx", profile="all")
+    assert {k[1] for k in ds} == {"encode_e8m0"}
+    _explained_by_profiles(ds, _profile_models({"rne": "onnx-1.22:up", "e8m0-nearest": "onnx-1.22:nearest",
+                                                "e8m0-down": "onnx-1.22:down"}))
+
+
+def test_onnxruntime():
+    pytest.importorskip("onnxruntime")
+    assert finding("onnxruntime", "diagnosis") == "onnxruntime_1.32"
+    ds = _diagnosed("onnxruntime", profile="all")
+    _explained_by_profiles(ds, _profile_models({"rne": "onnxruntime-1.32:up",
+                                                "e8m0-nearest": "onnxruntime-1.32:nearest",
+                                                "e8m0-down": "onnxruntime-1.32:down"}))
