@@ -198,16 +198,20 @@ _M = [
           "saturating, mxref gives 0xFE = 2^127). No effect on finite values or non-saturating casts.",
           "onnx 1.22.0 and 1.23.2 onnx/numpy_helper.py to_float8e8m0 (special_mask: exponent field 0xFF "
           "-> 0xFF before any saturate test; run: known difference e8m0_inf_is_nan)", "run"),
-    Model("e8m0_nonsat_out_of_range_nan", "e8m0",
-          "a non-saturating E8M0 cast gives 0xFF (NaN) for every value outside [2^-127, 2^127] before "
-          "rounding: the float32 subnormals below 2^-127 (0x00000001 ... 0x003FFFFF; exactly 2^-127 "
-          "is code 0) and every value above 2^127, even where the rounding mode would give 2^127 "
-          "(round_mode down / nearest: 0x7F000001 gives 0xFF, floor 0xFE). No effect on saturating "
-          "casts.",
+    Model("e8m0_nonsat_below_min_nan", "e8m0",
+          "a non-saturating E8M0 cast gives 0xFF (NaN) for every value below 2^-127, before rounding: "
+          "the float32 subnormals 0x00000001 ... 0x003FFFFF (exactly 2^-127 is code 0; the spec's "
+          "non-saturating cast gives code 0 for them). No effect on saturating casts.",
           "microsoft/onnxruntime 1.32.0 CPU execution provider, Cast-25 to FLOAT8E8M0 saturate=0 (run: "
-          "every float32 subnormal and the boundary patterns, all three round modes; the Float8E8M0 "
-          "constructor in include/onnxruntime/core/common/float8.h sends saturate=false subnormals and "
-          "post-rounding overflow to 0xFF)", "run"),
+          "every float32 subnormal, all three round modes; the Float8E8M0 constructor in "
+          "include/onnxruntime/core/common/float8.h sends saturate=false subnormals to 0xFF); gfloat "
+          "0.5.2 gfloat/round.py round_float to E8M0 gives NaN there too (run)", "run"),
+    Model("e8m0_nonsat_above_max_nan", "e8m0",
+          "a non-saturating E8M0 cast gives 0xFF (NaN) for every value above 2^127, even where the "
+          "rounding mode gives 2^127 (round_mode down: 0x7F000001 and 0x7F7FFFFF give 0xFF, floor 0xFE; "
+          "nearest: 0x7F3FFFFF). No effect on saturating casts.",
+          "microsoft/onnxruntime 1.32.0 CPU execution provider, Cast-25 to FLOAT8E8M0 saturate=0, "
+          "round_mode down / nearest (run: the boundary patterns of exponent field 0xFE)", "run"),
     # ----- element casts ----------------------------------------------------------------------------
     Model("fp8_e4m3_nonsat_480_to_max", "cast",
           "a non-saturating cast to FP8 E4M3 gives +-448 (0x7E / 0xFE) for |x| in [480, 496) instead of "

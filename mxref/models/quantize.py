@@ -363,8 +363,9 @@ def encode_e8m0_model(x, *, rounding: str = "floor", overflow: str = "saturate",
     """E8M0 codes of positive values (:func:`mxref.encode_e8m0`) with E8M0-cast and input models:
     e8m0_subnormal_to_min_normal (values in (2^-127, 1.5 * 2^-127) give code 1: ml_dtypes 0.6.0,
     onnx "nearest"), e8m0_subnormal_field_up (every float32 subnormal gives code 1: onnx "up"),
-    e8m0_inf_to_nan (+Inf gives 0xFF also when saturating: onnx), e8m0_nonsat_out_of_range_nan
-    (non-saturating: values outside [2^-127, 2^127] give 0xFF: onnxruntime 1.32.0),
+    e8m0_inf_to_nan (+Inf gives 0xFF also when saturating: onnx), e8m0_nonsat_below_min_nan /
+    e8m0_nonsat_above_max_nan (non-saturating: values below 2^-127 / above 2^127 give 0xFF:
+    onnxruntime 1.32.0),
     input_double_round_f32."""
     ms = check_models(models, kinds=("e8m0", "input"))
     xa = as_float(x)
@@ -381,7 +382,11 @@ def encode_e8m0_model(x, *, rounding: str = "floor", overflow: str = "saturate",
             codes = np.where((v > 0) & (v < 2.0**-126), np.uint8(1), codes).astype(np.uint8)
         if "e8m0_inf_to_nan" in ms:
             codes = np.where(v == np.inf, np.uint8(E8M0_NAN), codes).astype(np.uint8)
-        if "e8m0_nonsat_out_of_range_nan" in ms and overflow == "nonsaturating":
-            codes = np.where((v > 0) & ((v < 2.0**-127) | (v > 2.0**127)), np.uint8(E8M0_NAN),
-                             codes).astype(np.uint8)
+        if overflow == "nonsaturating":
+            out = np.zeros(v.shape, bool)
+            if "e8m0_nonsat_below_min_nan" in ms:
+                out |= (v > 0) & (v < 2.0**-127)
+            if "e8m0_nonsat_above_max_nan" in ms:
+                out |= v > 2.0**127
+            codes = np.where(out, np.uint8(E8M0_NAN), codes).astype(np.uint8)
     return codes

@@ -239,13 +239,14 @@ class CastInjected(Adapter):
 CAST_CASES = [
     (("e8m0_subnormal_field_up",), "ceil"),
     (("e8m0_inf_to_nan",), "floor"),
-    (("e8m0_nonsat_out_of_range_nan",), "floor"),
+    (("e8m0_nonsat_below_min_nan",), "floor"),
+    (("e8m0_nonsat_above_max_nan",), "floor"),
     (("e8m0_subnormal_to_min_normal",), "ties_up"),
     (("fp8_e4m3_nonsat_480_to_max",), "ceil"),
     (("fp8_e5m2_nonsat_round_overflow_nan",), "ceil"),
     # onnxruntime 1.32.0 and onnx 1.22.0 "up" as a whole
     (("input_double_round_f32", "fp8_e4m3_nonsat_480_to_max", "fp8_e5m2_nonsat_round_overflow_nan",
-      "e8m0_nonsat_out_of_range_nan"), "ties_up"),
+      "e8m0_nonsat_below_min_nan", "e8m0_nonsat_above_max_nan"), "ties_up"),
     (("e8m0_subnormal_field_up", "e8m0_inf_to_nan"), "ceil"),
 ]
 

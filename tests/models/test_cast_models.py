@@ -76,7 +76,8 @@ def test_onnx_nearest_rounds_on_guard_and_round_sticky_or_lsb(overflow):
 def test_onnxruntime_nonsaturating_e8m0_range_check(rounding):
     """onnxruntime 1.32.0 saturate=0: NaN below 2^-127 (field 0, mantissa < 0x400000) and above
     2^127 (field 0xFE with a non-zero mantissa, or more); elsewhere the spec's rounding."""
-    got, x = _e8m0(rounding, "nonsaturating", ("e8m0_nonsat_out_of_range_nan",))
+    both = ("e8m0_nonsat_below_min_nan", "e8m0_nonsat_above_max_nan")
+    got, x = _e8m0(rounding, "nonsaturating", both)
     b = x.view(np.uint32)
     f, m = ((b >> 23) & 0xFF).astype(np.int64), (b & 0x7FFFFF).astype(np.int64)
     out = ((f == 0) & (m < 0x400000)) | ((f == 0xFE) & (m > 0)) | (f == 0xFF)
@@ -84,8 +85,13 @@ def test_onnxruntime_nonsaturating_e8m0_range_check(rounding):
     assert (got == np.where(out, 0xFF, spec)).all()
     assert (spec[out & (f == 0)] == 0).all() and (got[out] == 0xFF).all()
     # saturating casts: no effect
-    sat, _ = _e8m0(rounding, "saturate", ("e8m0_nonsat_out_of_range_nan",))
+    sat, _ = _e8m0(rounding, "saturate", both)
     assert (sat == mxref.encode_e8m0(x, rounding=rounding, overflow="saturate")).all()
+    # each alone: its side only
+    lo, _ = _e8m0(rounding, "nonsaturating", both[:1])
+    hi, _ = _e8m0(rounding, "nonsaturating", both[1:])
+    assert (lo == np.where(out & (f == 0), 0xFF, spec)).all()
+    assert (hi == np.where(out & (f > 0), 0xFF, spec)).all()
 
 
 def _ort_e4m3_top(f, m):
