@@ -44,13 +44,12 @@ _FP = ("mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4_e2m1")
 
 _ONNX_RUN = ("onnx 1.22.0 and 1.23.2 run here (reference evaluator): Cast-25 to the FP8/FP6/FP4 types "
              "(saturate=1 and 0, from float32 and float64) and to FLOAT8E8M0 round_mode=%r (mxref %s, saturate=1 "
-             "and 0) on the level-1 cases: 0 MISMATCH (counts: README 'Implementation models and profiles')")
+             "and 0) on the level-1 cases: 0 MISMATCH (%s)")
 _ORT_MODELS = ("input_double_round_f32", "fp8_e4m3_nonsat_480_to_max", "fp8_e5m2_nonsat_round_overflow_nan",
                "e8m0_nonsat_below_min_nan", "e8m0_nonsat_above_max_nan")
 _ORT_RUN = ("onnxruntime 1.32.0 run here (CPU execution provider): Cast-25 to FLOAT8E4M3FN / FLOAT8E5M2 (saturate=1 "
             "and 0, from float32 and float64; FLOAT4E2M1 has no CPU kernel) and to FLOAT8E8M0 round_mode=%r "
-            "(mxref %s, saturate=1 and 0) on the level-1 cases: 0 MISMATCH (counts: README 'Implementation "
-            "models and profiles')")
+            "(mxref %s, saturate=1 and 0) on the level-1 cases: 0 MISMATCH (%s)")
 
 _P = [
     Profile("torchao-0.18:floor", "torchao", ("0.18.0",), "floor", "rne", ("scale_min_normal_divisor",),
@@ -84,19 +83,19 @@ _P = [
     # onnx/numpy_helper.py to_float8e8m0); one profile per Cast round_mode
     Profile("onnx-1.22:up", "onnx", ("1.22.0", "1.23.2"), "floor", "rne",
             ("e8m0_subnormal_field_up", "e8m0_inf_to_nan"), {"e8m0_rounding": "ceil"},
-            verified_against=_ONNX_RUN % ("up", "ceil"), kind="cast"),
+            verified_against=_ONNX_RUN % ("up", "ceil", "147366 values on 1.22.0, 197326 on 1.23.2 with FP6"), kind="cast"),
     Profile("onnx-1.22:nearest", "onnx", ("1.22.0", "1.23.2"), "floor", "rne",
             ("e8m0_subnormal_to_min_normal", "e8m0_inf_to_nan"), {"e8m0_rounding": "ties_up"},
-            verified_against=_ONNX_RUN % ("nearest", "ties_up"), kind="cast"),
+            verified_against=_ONNX_RUN % ("nearest", "ties_up", "12666 E8M0 values on each"), kind="cast"),
     Profile("onnx-1.22:down", "onnx", ("1.22.0", "1.23.2"), "floor", "rne", ("e8m0_inf_to_nan",),
-            {"e8m0_rounding": "floor"}, verified_against=_ONNX_RUN % ("down", "floor"), kind="cast"),
+            {"e8m0_rounding": "floor"}, verified_against=_ONNX_RUN % ("down", "floor", "12666 E8M0 values on each"), kind="cast"),
     # onnxruntime: the CPU execution provider's Cast kernels (include/onnxruntime/core/common/float8.h)
     Profile("onnxruntime-1.32:up", "onnxruntime", ("1.32.0",), "floor", "rne", _ORT_MODELS, {"e8m0_rounding": "ceil"},
-            verified_against=_ORT_RUN % ("up", "ceil"), kind="cast"),
+            verified_against=_ORT_RUN % ("up", "ceil", "123058 values"), kind="cast"),
     Profile("onnxruntime-1.32:nearest", "onnxruntime", ("1.32.0",), "floor", "rne", _ORT_MODELS,
-            {"e8m0_rounding": "ties_up"}, verified_against=_ORT_RUN % ("nearest", "ties_up"), kind="cast"),
+            {"e8m0_rounding": "ties_up"}, verified_against=_ORT_RUN % ("nearest", "ties_up", "12666 E8M0 values"), kind="cast"),
     Profile("onnxruntime-1.32:down", "onnxruntime", ("1.32.0",), "floor", "rne", _ORT_MODELS,
-            {"e8m0_rounding": "floor"}, verified_against=_ORT_RUN % ("down", "floor"), kind="cast"),
+            {"e8m0_rounding": "floor"}, verified_against=_ORT_RUN % ("down", "floor", "12666 E8M0 values"), kind="cast"),
     Profile("transformer_engine:mxfp8", "transformer_engine", ("03198ae1",), "rceil", "rne",
             ("scale_rceil_recip_mul", "scale_code0_as_one"), formats=("mxfp8_e4m3", "mxfp8_e5m2"),
             verified_against="published reference (NVIDIA/TransformerEngine transformer_engine/common/util/"
