@@ -91,8 +91,8 @@ def verify(profile_name: str, level: int = 1):
         if prof.formats and t.operation == "quantize" and t.format not in prof.formats:
             continue
         if getattr(a, "recorded", False):
-            x, got = a.record(t)
-            batches = [(x, got)]
+            rec = a.record(t)  # one (x, Output) pair, or a list of (x, Output, aux) batches
+            batches = [rec] if isinstance(rec, tuple) else [(x, got) for x, got, _aux in rec]
         else:
             batches = []
             for x in cases(t, level=level):
