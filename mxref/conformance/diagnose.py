@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._kernel import round_params
 from ..formats import element_format
 from ..options import E8M0_ROUNDING_MODES, SCALE_RULES
 from .classify import decode_codes, same64
@@ -485,13 +486,14 @@ def search_models(target, mis: Cases_ | None, ref: Cases_ | None = None, cat=Non
                 continue
             evaluate(tuple(combo))
     # the best: most cases, then most reference cases kept (a candidate that breaks what the
-    # library got right is not its rule), then fewest changes, then catalogue order
+    # library got right is not its rule), then fewest changes, then the parameters nearest the
+    # claimed profile (equally good: listed), then catalogue order
     most = max((int(m.sum()) for _, m, _ in results.values()), default=0)
     top = [ch for ch, (_, m, _) in results.items() if int(m.sum()) == most]
     top.sort(key=len)
     top = top[:TOP_SCORED]
     key = {ch: (-kept(ch), len(ch)) for ch in top}
-    top.sort(key=lambda ch: key[ch])
+    top.sort(key=lambda ch: (key[ch], _departure(target, cat, ch)))
     top = [ch for ch in top if key[ch] == key[top[0]]] if top else []
     ranked = [(ch, results[ch]) for ch in top]
     if sub is not None and top:
@@ -533,6 +535,22 @@ def search_models(target, mis: Cases_ | None, ref: Cases_ | None = None, cat=Non
             D.unexplained_lines.append(g.line(ci, "MISMATCH", " (unexplained by the catalogue)"))
     D.seconds = time.perf_counter() - t0
     return D
+
+
+def _departure(target, cat, changes) -> int:
+    """How far a candidate's parameters are from the claimed profile's own: |offset| of a code
+    offset, |N - the element's mantissa width| of scale_even_mbits=N (0 for the rest)."""
+    d = 0
+    for c in changes:
+        mid, eq, v = c.partition("=")
+        m = cat.MODELS.get(mid)
+        if not eq or m is None or not m.params:
+            continue
+        if m.params[0] == "mbits" and target.operation == "quantize":
+            d += abs(int(v) - round_params(element_of(target))[0])
+        else:
+            d += abs(int(v))
+    return d
 
 
 def _kind(cat, change: str) -> str:
