@@ -8,6 +8,7 @@ import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from .adapters.recorded import _TARGET_FIELDS, KEEP_FAILING, KEEP_PASSING
 from .casegen import cases
 from .guard import guarded
 from .model import ERROR, MISMATCH, PASS, Output
-from .run import classify_batch, resolve_profiles
+from .run import classify_batch, flush_consistency, resolve_profiles
 from .untrusted import printable
 
 __all__ = ["write_recordings"]
@@ -71,6 +72,7 @@ def write_recordings(adapter: Adapter, directory, *, level: int = 1, seed: int =
             entry["profile"]["options"] = [list(o) for o in t.profile.options]
             counts = [0, 0, 0, 0, 0]
             if t.unsupported is None:
+                done = []
                 for bi, x in enumerate(cases(t, level, seed)):
                     why = adapter.unsupported(t, x)
                     if why:
@@ -83,6 +85,13 @@ def write_recordings(adapter: Adapter, directory, *, level: int = 1, seed: int =
                         errors = dict(raised)
                         errors.update(got.errors or {})
                         b = classify_batch(adapter, t, x, Output(got.scales, got.codes, got.values, errors))
+                    done.append((bi, x, got, errors, b, b.cls.copy(), b.ids.copy()))
+                # the classes the run gives (float32-subnormal flushing judged over the whole target)
+                # choose the rows; the counts are those of the rows kept, judged over them (as the
+                # replay of the recording judges them)
+                flush_consistency([b for *_, b, _, _ in done])
+                kept = []
+                for bi, x, got, errors, b, cls0, ids0 in done:
                     # pick rows: quantize cases are blocks of a row
                     if t.operation == "quantize":
                         nb = -(-x.shape[1] // t.block_size)
@@ -95,8 +104,7 @@ def write_recordings(adapter: Adapter, directory, *, level: int = 1, seed: int =
                     if not rows.size:
                         continue
                     sel = np.isin(row_of, rows)
-                    for c in range(5):
-                        counts[c] += int((b.cls[sel] == c).sum())
+                    kept.append(SimpleNamespace(cls=cls0[sel], ids=ids0[sel], sub=None if b.sub is None else b.sub[sel]))
                     name = f"{stem}.b{bi}"
                     rec = {"input": _save(d, name + ".x.npy", x[rows], sums)}
                     for comp in ("scales", "codes", "values"):
@@ -110,6 +118,10 @@ def write_recordings(adapter: Adapter, directory, *, level: int = 1, seed: int =
                     rec["errors"] = {str(remap[int(r)]): printable(str(m)) for r, m in errors.items()
                                      if int(r) in remap}
                     entry["batches"].append(rec)
+                flush_consistency(kept)
+                for k in kept:
+                    for c in range(5):
+                        counts[c] += int((k.cls == c).sum())
             entry["counts"] = dict(zip(("pass", "mismatch", "impl-defined", "unsupported", "error"), counts))
             entries.append(entry)
     m = {"library": adapter.name, "version": adapter.version(), "level": level, "seed": seed,

@@ -43,7 +43,7 @@ def test_recording_keeps_late_mismatches(tmp_path, monkeypatch):
     def fake_classify(adapter, t, x, got):
         cls = np.full(x.shape[0], IMPL)
         cls[-1] = MISMATCH
-        return SimpleNamespace(cls=cls)
+        return SimpleNamespace(cls=cls, ids=np.zeros(cls.shape, np.int64), sub=None)
 
     monkeypatch.setattr(record, "classify_batch", fake_classify)
     a = MxrefAdapter()
