@@ -73,6 +73,13 @@ OBSERVED = {
         # -> NaN, E8M0 outside [2^-127, 2^127] -> NaN. Seen on 1.32.0.
         "diagnosis": [((1, 32, 0), (1, 33, 0), "onnxruntime_1.32")],
     },
+    "amd-quark": {
+        # diagnosis of the level-1 MISMATCH blocks of the OCP_MX*Spec fake quantizers (torch 2.13
+        # CPU): FP formats: a rounded amax of float32 Inf gives E = 127 (scale_even_inf_clamp);
+        # MXINT8: amax rounded at 8 mantissa bits, quantum clamped to 2^-126 (scale_even_mbits=8 +
+        # scale_int8_quantum_min_normal). Seen on 0.13.
+        "diagnosis": [((0, 13, 0), (0, 14, 0), "quark_0.13")],
+    },
     "torchao": {
         # diagnosis of the level-1 MISMATCH blocks, torch 2.x CPU: FLOOR / CEIL / EVEN divide by
         # max(2^E, 2^-126) (scale_min_normal_divisor); RCEIL takes a float32 log2 of the float32

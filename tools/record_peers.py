@@ -15,8 +15,10 @@ from mxref.conformance.record import write_recordings
 from mxref.conformance.adapters.compressed_tensors_ import ct_call
 from mxref.conformance.adapters.modelopt_ import modelopt_call
 from mxref.conformance.adapters.onnx_ import onnx_call
+from mxref.conformance.adapters.quark_ import quark_call
 
 CALLS = {"onnx": onnx_call, "onnxruntime": onnx_call, "compressed_tensors": ct_call, "modelopt": modelopt_call,
+         "quark": quark_call,
          "ml_dtypes": lambda t: ("x.astype(ml_dtypes.float8_e8m0fnu)" if t.operation == "encode_e8m0"
                                  else f"x.astype(ml_dtypes.<{t.format}>)")}
 

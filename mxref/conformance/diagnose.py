@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._kernel import round_params
 from ..formats import element_format
 from ..options import E8M0_ROUNDING_MODES, SCALE_RULES
 from .classify import decode_codes, same64
@@ -161,24 +162,55 @@ def single_changes(target, cat, cases: Cases_, base_scales=None) -> list:
     else:
         out += [f"e8m0_rounding={r}" for r in E8M0_ROUNDING_MODES if r != p.e8m0_rounding]
     for mid, m in cat.MODELS.items():
-        if m.kind not in kinds or mid in ROUNDINGS:
+        if m.kind not in kinds or mid in ROUNDINGS or (getattr(m, "formats", ()) and target.format not in m.formats):
             continue
         if getattr(m, "params", ()):
-            vals = _param_values(mid, cases, base_scales)
+            vals = _param_values(mid, cases, base_scales, target, cat)
             out += [f"{mid}={v}" for v in vals]
         else:
             out.append(mid)
     return out
 
 
-def _param_values(mid: str, cases: Cases_, base_scales) -> list:
+def _param_values(mid: str, cases: Cases_, base_scales, target=None, cat=None) -> list:
     """Values of a model's parameter the data points at: a code offset, the observed differences
-    between the library's scale codes and mxref's (the four most frequent)."""
-    if "offset" in mid and base_scales is not None and "scale" in cases.got:
+    between the library's scale codes and mxref's (the four most frequent); a mantissa width N
+    the amax is rounded at (rule even), from the blocks whose scale is one step off (mxref's, and
+    the most frequent difference's: an offset most blocks share), with L the
+    number of leading ones of amax's fraction (a carry at N iff N < L): one step high needs
+    N <= L - 1, one step low N >= L -- the narrowest width every low block allows, the widest
+    every high block allows, and the two most frequent bounds; values only (no scale to compare),
+    both bounds of every block (at most the 53 widths 0..52: each one run on these cases)."""
+    cat = cat or catalogue()
+    m = cat.MODELS.get(mid) if cat is not None else None
+    param = m.params[0] if m is not None and m.params else ""
+    if param == "offset" and base_scales is not None and "scale" in cases.got:
         d = (cases.got["scale"] - base_scales) % 256
         d = np.where(d > 127, d - 256, d)
         cnt = Counter(int(v) for v in d if v != 0)
         return [v for v, _ in cnt.most_common(4)]
+    if param == "mbits" and target is not None and target.operation == "quantize" and cases.valid is not None:
+        lo, hi = m.param_range
+        a = np.where(cases.valid, np.abs(np.asarray(cases.x, np.float64)), 0.0)
+        a = np.where(np.isfinite(a), a, 0.0).max(axis=1)
+        frac = a.view(np.uint64) & np.uint64((1 << 52) - 1)
+        ones = np.zeros(a.shape, np.int64)  # leading ones of the 52-bit fraction
+        run = a > 0
+        for b in range(51, -1, -1):  # over the 52 bit positions, not over blocks
+            run &= ((frac >> np.uint64(b)) & np.uint64(1)) == 1
+            ones += run
+        if "scale" in cases.got and base_scales is not None:
+            d0 = cases.got["scale"] - base_scales
+            vals = []
+            for shift in dict.fromkeys((0, Counter(d0.tolist()).most_common(1)[0][0])):
+                d = d0 - shift  # one step off mxref's scale, or off an offset most blocks share
+                high, low = ones[d == 1] - 1, ones[d == -1]
+                vals += [int(low.max())] if low.size else []
+                vals += [int(high.min())] if high.size else []
+                vals += [v for v, _ in Counter(np.concatenate([high, low]).tolist()).most_common(2)]
+        else:  # values only: both bounds of every block
+            vals = [v for v, _ in Counter(np.concatenate([ones - 1, ones]).tolist()).most_common()]
+        return list(dict.fromkeys(int(v) for v in vals if lo <= v <= hi))
     return []
 
 
@@ -455,13 +487,14 @@ def search_models(target, mis: Cases_ | None, ref: Cases_ | None = None, cat=Non
                 continue
             evaluate(tuple(combo))
     # the best: most cases, then most reference cases kept (a candidate that breaks what the
-    # library got right is not its rule), then fewest changes, then catalogue order
+    # library got right is not its rule), then fewest changes, then the parameters nearest the
+    # claimed profile (equally good: listed), then catalogue order
     most = max((int(m.sum()) for _, m, _ in results.values()), default=0)
     top = [ch for ch, (_, m, _) in results.items() if int(m.sum()) == most]
     top.sort(key=len)
     top = top[:TOP_SCORED]
     key = {ch: (-kept(ch), len(ch)) for ch in top}
-    top.sort(key=lambda ch: key[ch])
+    top.sort(key=lambda ch: (key[ch], _departure(target, cat, ch)))
     top = [ch for ch in top if key[ch] == key[top[0]]] if top else []
     ranked = [(ch, results[ch]) for ch in top]
     if sub is not None and top:
@@ -503,6 +536,22 @@ def search_models(target, mis: Cases_ | None, ref: Cases_ | None = None, cat=Non
             D.unexplained_lines.append(g.line(ci, "MISMATCH", " (unexplained by the catalogue)"))
     D.seconds = time.perf_counter() - t0
     return D
+
+
+def _departure(target, cat, changes) -> int:
+    """How far a candidate's parameters are from the claimed profile's own: |offset| of a code
+    offset, |N - the element's mantissa width| of scale_even_mbits=N (0 for the rest)."""
+    d = 0
+    for c in changes:
+        mid, eq, v = c.partition("=")
+        m = cat.MODELS.get(mid)
+        if not eq or m is None or not m.params:
+            continue
+        if m.params[0] == "mbits" and target.operation == "quantize":
+            d += abs(int(v) - round_params(element_of(target))[0])
+        else:
+            d += abs(int(v))
+    return d
 
 
 def _kind(cat, change: str) -> str:

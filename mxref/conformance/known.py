@@ -371,3 +371,83 @@ KNOWN_DIFFERENCES = KNOWN_DIFFERENCES + (
                     "MXFP4QTensor: a NaN amax gives E = NaN, cast to uint8 as code 0 (elements: cast_fp4 codes NaN "
                     "as 0x8)", _kd_mo_nan_scale0),
 )
+
+
+def _kd_qk_block(d):
+    """(x float64, got values float64) of a value-only quantize line; None when it is not one."""
+    if d.get("operation") != "quantize" or "values" not in d.get("got", {}):
+        return None
+    x = _hex_block(d["input_hex"]).astype(np.float64)
+    return x, np.array([float(v) for v in d["got"]["values"]], np.float64)
+
+
+def _kd_qk_even_inf(d) -> bool:
+    """FP formats: amax rounded half up at the element's mantissa width reaches 2^128 (float32
+    Inf): scale code 0xFE (log2(Inf) clamped to 127), not 128 - emax + 127."""
+    if d.get("operation") != "quantize" or d.get("format") == "mxint8" or d.get("got", {}).get("scale") != 0xFE:
+        return False
+    if d["expected"]["scale"] == 0xFE:
+        return False
+    a = np.abs(_hex_block(d["input_hex"]).astype(np.float64))
+    m = mx_format(d["format"]).element.mantissa_bits
+    return bool(np.isfinite(a).all() and a.max() >= 2.0**127 * (2 - 2.0 ** -(m + 1)))
+
+
+def _kd_qk_int8_model(x) -> np.ndarray:
+    """The values Quark 0.13's MXINT8 gives (the catalogue's models, run here bit for bit)."""
+    from ..models import quantize_model
+
+    mx = quantize_model(x[None, :], "mxint8", block_size=x.size, scale_rule="even",
+                        models=("scale_even_mbits=8", "scale_int8_quantum_min_normal"))
+    return np.asarray(mx.dequantize(np.float64), np.float64).reshape(-1)
+
+
+def _kd_qk_int8_8bits(d) -> bool:
+    """MXINT8: amax rounded at 8 mantissa bits, not INT8's 6 -- the leading 7 fraction bits of
+    the float32 amax are ones, not all 9 (mxref's rule carries, Quark's does not): scale one
+    step low, the values the model's."""
+    if d.get("format") != "mxint8":
+        return False
+    xg = _kd_qk_block(d)
+    if xg is None:
+        return False
+    x, got = xg
+    a = np.abs(x[np.isfinite(x)])
+    if not a.size or a.max() == 0:
+        return False
+    frac = int(np.float32(a.max()).view(np.uint32)) & 0x7FFFFF
+    top9 = frac >> 14
+    if not (top9 >> 2 == 0x7F and top9 != 0x1FF) or a.max() < 2.0**-126:
+        return False
+    return bool((_kd_qk_int8_model(x) == got).all())
+
+
+def _kd_qk_int8_tiny(d) -> bool:
+    """MXINT8 blocks with scale 2^E, E < -120: the quantum 2^E / 64 is clamped to 2^-126 in torch's
+    fake quantization, so the values are multiples of 2^-126 (0 or +-2^-126 for |x| < 1.5 * 2^-126)."""
+    if d.get("format") != "mxint8":
+        return False
+    xg = _kd_qk_block(d)
+    if xg is None:
+        return False
+    x, got = xg
+    a = np.abs(x[np.isfinite(x)])
+    if not a.size or not 0 < a.max() < 2.0**-120:
+        return False
+    return bool((_kd_qk_int8_model(x) == got).all())
+
+
+KNOWN_DIFFERENCES = KNOWN_DIFFERENCES + (
+    KnownDifference("quark", "even_carry_to_inf", (0, 13), (0, 14), "0.13",
+                    "utils.py even_round adds 1 << (22 - mbits) to amax's float32 bits: amax >= 2^127 * "
+                    "(2 - 2^-(mbits+1)) carries into exponent 0xFF (Inf), log2 - emax clamps to 127: scale 0xFE, "
+                    "values 2^127 * P (+-Inf where |P| >= 2)", _kd_qk_even_inf),
+    KnownDifference("quark", "mxint8_amax_rounded_at_8_bits", (0, 13), (0, 14), "0.13",
+                    "even_round rounds the MXINT8 amax at get_dtype_params(int8) mbits = 8, not INT8's 6 fraction "
+                    "bits: amax with fraction in [1 - 2^-7, 1 - 2^-9) gets a scale one step low",
+                    _kd_qk_int8_8bits),
+    KnownDifference("quark", "mxint8_tiny_scale_quantum_2^-126", (0, 13), (0, 14), "0.13",
+                    "fake_quantize_mx passes scale / 64 to fake_quantize_per_channel_affine, which clamps it to "
+                    "float32's smallest normal: blocks with scale below 2^-120 are quantized in steps of 2^-126",
+                    _kd_qk_int8_tiny),
+)

@@ -8,6 +8,7 @@ import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -15,8 +16,8 @@ from .adapters.base import Adapter
 from .adapters.recorded import _TARGET_FIELDS, KEEP_FAILING, KEEP_PASSING
 from .casegen import cases
 from .guard import guarded
-from .model import PASS, Output
-from .run import classify_batch, resolve_profiles
+from .model import ERROR, MISMATCH, PASS, Output
+from .run import classify_batch, flush_consistency, resolve_profiles
 from .untrusted import printable
 
 __all__ = ["write_recordings"]
@@ -32,6 +33,23 @@ def _save(directory: Path, name: str, a, sums: dict) -> str:
 def _compact_codes(a):
     a = np.asarray(a, np.int64)
     return a.astype(np.uint8) if a.size == 0 or (a.min() >= 0 and a.max() < 256) else a
+
+
+def failing_rows(row_of, cls, keep: int):
+    """The rows to record of one batch's non-PASS cases, at most ``keep``: those with a MISMATCH
+    or ERROR case first, then the rest (IMPL_DEFINED, UNSUPPORTED), each group in row order --
+    so a target with many IMPL_DEFINED rows still records its mismatches. ``row_of``: the row of
+    each case; ``cls``: each case's class."""
+
+    row_of = np.asarray(row_of, np.int64)
+    cls = np.asarray(cls)
+    bad = cls != PASS
+    if not bad.any():
+        return np.zeros(0, np.int64)
+    worst = np.isin(cls, (MISMATCH, ERROR))
+    first = np.unique(row_of[bad & worst])
+    rest = np.setdiff1d(np.unique(row_of[bad]), first)
+    return np.sort(np.concatenate([first, rest])[:keep])
 
 
 def write_recordings(adapter: Adapter, directory, *, level: int = 1, seed: int = 0, profiles=None,
@@ -54,6 +72,7 @@ def write_recordings(adapter: Adapter, directory, *, level: int = 1, seed: int =
             entry["profile"]["options"] = [list(o) for o in t.profile.options]
             counts = [0, 0, 0, 0, 0]
             if t.unsupported is None:
+                done = []
                 for bi, x in enumerate(cases(t, level, seed)):
                     why = adapter.unsupported(t, x)
                     if why:
@@ -66,20 +85,26 @@ def write_recordings(adapter: Adapter, directory, *, level: int = 1, seed: int =
                         errors = dict(raised)
                         errors.update(got.errors or {})
                         b = classify_batch(adapter, t, x, Output(got.scales, got.codes, got.values, errors))
+                    done.append((bi, x, got, errors, b, b.cls.copy(), b.ids.copy()))
+                # the classes the run gives (float32-subnormal flushing judged over the whole target)
+                # choose the rows; the counts are those of the rows kept, judged over them (as the
+                # replay of the recording judges them)
+                flush_consistency([b for *_, b, _, _ in done])
+                kept = []
+                for bi, x, got, errors, b, cls0, ids0 in done:
                     # pick rows: quantize cases are blocks of a row
                     if t.operation == "quantize":
                         nb = -(-x.shape[1] // t.block_size)
                         row_of = np.repeat(np.arange(x.shape[0]), nb)
                     else:
                         row_of = np.arange(x.shape[0])
-                    bad = np.unique(row_of[b.cls != PASS])[:KEEP_FAILING]
+                    bad = failing_rows(row_of, b.cls, KEEP_FAILING)
                     good = np.unique(row_of[b.cls == PASS])[:KEEP_PASSING]
                     rows = np.union1d(bad, good).astype(np.int64)
                     if not rows.size:
                         continue
                     sel = np.isin(row_of, rows)
-                    for c in range(5):
-                        counts[c] += int((b.cls[sel] == c).sum())
+                    kept.append(SimpleNamespace(cls=cls0[sel], ids=ids0[sel], sub=None if b.sub is None else b.sub[sel]))
                     name = f"{stem}.b{bi}"
                     rec = {"input": _save(d, name + ".x.npy", x[rows], sums)}
                     for comp in ("scales", "codes", "values"):
@@ -93,10 +118,14 @@ def write_recordings(adapter: Adapter, directory, *, level: int = 1, seed: int =
                     rec["errors"] = {str(remap[int(r)]): printable(str(m)) for r, m in errors.items()
                                      if int(r) in remap}
                     entry["batches"].append(rec)
+                flush_consistency(kept)
+                for k in kept:
+                    for c in range(5):
+                        counts[c] += int((k.cls == c).sum())
             entry["counts"] = dict(zip(("pass", "mismatch", "impl-defined", "unsupported", "error"), counts))
             entries.append(entry)
     m = {"library": adapter.name, "version": adapter.version(), "level": level, "seed": seed,
-         "sample": f"per target: every non-PASS row up to {KEEP_FAILING} and the first {KEEP_PASSING} PASS rows "
+         "sample": f"per target: the non-PASS rows up to {KEEP_FAILING} (MISMATCH and ERROR rows first) and the first {KEEP_PASSING} PASS rows "
                    "of each batch of the checker's cases (mxref.conformance.cases)",
          "numpy": np.__version__, **(extra or {}), "targets": entries, "sha256": sums}
     (d / "manifest.json").write_text(json.dumps(m, indent=1, sort_keys=False) + "\n")

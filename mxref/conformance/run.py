@@ -163,6 +163,22 @@ def _cases_group(cs, g: int) -> _Group:
                   lambda ci, label, note="", error=None: cs.line(ci, label, note), lambda ci: g, {})
 
 
+def flush_consistency(batches) -> tuple:
+    """Flushing float32 subnormals is an open choice only if the library does it consistently:
+    when a block holding subnormals mismatches, the blocks that merely look flushed (IMPL_DEFINED
+    fp32_subnormal_flush) are MISMATCH too -- changed in place in the batches' classes. Returns
+    (whether the library was found not to flush, how many blocks were moved)."""
+    if not any(b.sub is not None and ((b.cls == MISMATCH) & b.sub).any() for b in batches):
+        return False, 0
+    flush = ID_BIT["fp32_subnormal_flush"]
+    n_moved = 0
+    for b in batches:
+        sel = (b.cls == IMPL) & (b.ids == flush)
+        b.cls[sel], b.ids[sel] = MISMATCH, 0
+        n_moved += int(sel.sum())
+    return True, n_moved
+
+
 def _groups(adapter, target: Target, mode: str, level: int, seed: int, res: TargetResult) -> list:
     """The classified groups of a target, in the adapter's mode; notes go to res."""
     if mode == "compare":
@@ -187,15 +203,8 @@ def _groups(adapter, target: Target, mode: str, level: int, seed: int, res: Targ
             continue
         batches.append(classify_batch(adapter, target, x, recorded, aux[0] if aux else None))
     res.notes += adapter.notes(target, [b.x for b in batches])
-    # flushing float32 subnormals is an open choice only if the library does it consistently:
-    # when a block holding subnormals mismatches, blocks that merely look flushed mismatch too
-    flush = ID_BIT["fp32_subnormal_flush"]
-    if any(b.sub is not None and ((b.cls == MISMATCH) & b.sub).any() for b in batches):
-        n_moved = 0
-        for b in batches:
-            sel = (b.cls == IMPL) & (b.ids == flush)
-            b.cls[sel], b.ids[sel] = MISMATCH, 0
-            n_moved += int(sel.sum())
+    no_flush, n_moved = flush_consistency(batches)
+    if no_flush:
         res.no_flush = True
         if n_moved:
             res.notes.append(f"{n_moved} blocks equal to the flushed-subnormal result counted as MISMATCH: "

@@ -49,6 +49,10 @@ class Model:
     rules: tuple = ()
     #: element roundings it composes with (empty: any)
     roundings: tuple = ()
+    #: the parameter's allowed values, inclusive (lo, hi); 0 is refused where lo < 0 < hi (an offset)
+    param_range: tuple = (-254, 254)
+    #: the MX formats it applies to (empty: every one); others are refused (ValueError)
+    formats: tuple = ()
 
 
 _M = [
@@ -106,6 +110,27 @@ _M = [
           "triton-lang/triton python/triton_kernels/triton_kernels/numerics_details/mxfp.py "
           "downcast_to_mxfp_torch, DequantScaleRoundingMode.ROUND_DOWN (018a674f6d6d)", "code",
           rules=("floor",)),
+    Model("scale_even_mbits", "scale",
+          "rule even with the amax rounded (half up) at N mantissa bits instead of the element's own "
+          "(E4M3 3, E5M2 2, E2M3 3, E3M2 2, E2M1 1, INT8 6): E = floor(log2(amax)) + carry - emax, the "
+          "carry set iff the leading N + 1 fraction bits of amax are all ones. N above the element's "
+          "width rounds up less often (scale one step low), below it more often (one step high). "
+          "AMD Quark's MXINT8 rounds at 8 bits (amax 0x3FFF0000 = 1.9921875: code 127, exact 128); "
+          "compressed-tensors' MXFP8 at 1 bit (amax mantissa in [1.75, 1.9375): one step high).",
+          "amd-quark 0.13 quark/torch/quantization/utils.py even_round with get_dtype_params(int8) = "
+          "(ebits 0, mbits 8, emax 0), called by quark/torch/kernel/hw_emulation/hw_emulation_interface.py "
+          "fake_quantize_mx (run here); vllm-project/compressed-tensors 0.20.1 generate_mx_scales (known "
+          "difference mxfp8_rounds_amax_at_e2m1)", "run", params=("mbits",), rules=("even",),
+          param_range=(0, 52)),
+    Model("scale_even_inf_clamp", "scale",
+          "rule even, where the amax rounded half up reaches 2^128 (float32 overflows: amax >= 2^127 * "
+          "(2 - 2^-(m+1)), m the mantissa bits rounded at): the rounded amax is +Inf, floor(log2(Inf)) - "
+          "emax clamped to 127, so E = 127 (code 0xFE) instead of 128 - emax (E2M1 amax 0x7F600000: code "
+          "0xFE, exact 0xFD; E4M3 0x7F780000: 0xFE, exact 0xF7); the elements x / 2^127 are rounded as "
+          "usual, and their values 2^127 * P overflow float32 to +-Inf where |P| >= 2.",
+          "amd-quark 0.13 quark/torch/quantization/utils.py even_round (float32 bits + 1 << (22 - mbits), "
+          "masked to sign and exponent, log2, floor, - emax, clamp(-127, 127), exp2), run here", "run",
+          rules=("even",)),
     # ----- shared scale: stored code / applied exponent modifiers ----------------------------------
     Model("scale_min_normal_divisor", "scale",
           "the stored code is E, but the elements are divided by max(2^E, 2^-126): at code 0 (E = -127) "
@@ -129,6 +154,17 @@ _M = [
           "127 + floor(log2 scale) - 2, i.e. scale_code_offset=-2 (bias 125).",
           "vllm-project/compressed-tensors PR #538 'Use standard E8M0 scale format for MXFP4' and "
           "#541 (PR text)", "docs", params=("offset",)),
+    Model("scale_int8_quantum_min_normal", "scale",
+          "MXINT8: the element quantum 2^E / 64 is clamped to float32's smallest normal 2^-126 before "
+          "the elements are rounded (RNE, to -127..127 quanta), so a block with E < -120 is quantized "
+          "with scale 2^-120: its values are n * 2^-126, n = round(x * 2^126) (block {0x00600000 = 1.5 * "
+          "2^-127}, E = -127: value 2^-126, exact 1.5 * 2^-127; |x| up to 2^-127 gives 0). The MX "
+          "block that gives those values stores code max(E, -120) + 127 (the library is a fake "
+          "quantizer and stores none).",
+          "amd-quark 0.13 quark/torch/kernel/hw_emulation/hw_emulation_interface.py fake_quantize_mx "
+          "(int8: fake_quantize_int_per_group_affine(scale / 64, -127..127)) -> "
+          "fake_quantize_per_channel_affine (scale clamped to torch.finfo(float32).tiny), run here",
+          "run", formats=("mxint8",)),
     # ----- inputs ---------------------------------------------------------------------------------
     Model("input_double_round_f32", "input",
           "float64 inputs are rounded to float32 (RNE) first; the rule then runs on the float32 values "
@@ -235,6 +271,6 @@ MODELS: dict[str, Model] = {m.id: m for m in _M}
 
 #: scale models that compute the exponent (at most one per combination)
 SCALE_COMPUTATIONS = ("scale_log2_f32", "scale_log2_f64", "scale_rceil_log2_f32", "scale_rceil_recip_mul",
-                      "scale_round_up_f32_quotient", "scale_round_down_f32_quotient")
+                      "scale_round_up_f32_quotient", "scale_round_down_f32_quotient", "scale_even_mbits")
 #: groups of models of which at most one may be used (scale computations; stochastic variants)
 EXCLUSIVE_GROUPS = (SCALE_COMPUTATIONS, ("stochastic_gfloat", "stochastic_gfloat_odd", "stochastic_gfloat_fast"))

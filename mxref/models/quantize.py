@@ -25,8 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._arrays import as_float, ieee_subnormals, widen_exact
-from .._kernel import (effective_block, from_rows, max_mag, pack_code, pad_blocks, round_parts, round_to_ieee,
-                       split_float64, to_rows)
+from .._kernel import (effective_block, from_rows, max_mag, pack_code, pad_blocks, round_params, round_parts,
+                       round_to_ieee, split_float64, to_rows)
 from ..arrays import MXArray, Owned
 from ..conversion import _inf_element_code, check_quantize_inputs, quantize
 from ..elements import encode
@@ -67,8 +67,11 @@ def parse_models(models) -> dict:
                 v = int(val.strip())
             except ValueError:
                 raise ValueError(f"model {mid!r}: {model.params[0]} must be an int, got {val!r}") from None
-            if not -254 <= v <= 254 or v == 0:
-                raise ValueError(f"model {mid!r}: {model.params[0]} must be a non-zero int in -254..254, got {v}")
+            lo, hi = model.param_range
+            if lo < 0 < hi and v == 0:
+                raise ValueError(f"model {mid!r}: {model.params[0]} must be a non-zero int in {lo}..{hi}, got {v}")
+            if not lo <= v <= hi:
+                raise ValueError(f"model {mid!r}: {model.params[0]} must be an int in {lo}..{hi}, got {v}")
             out[mid] = v
         else:
             if eq:
@@ -81,14 +84,18 @@ def parse_models(models) -> dict:
     return out
 
 
-def check_models(models, *, scale_rule: str | None = None, rounding: str | None = None, kinds=None) -> dict:
+def check_models(models, *, scale_rule: str | None = None, rounding: str | None = None, kinds=None,
+                 fmt: str | None = None) -> dict:
     """:func:`parse_models`, and (when given) that every model composes with ``scale_rule`` and
-    ``rounding`` and is of one of ``kinds``; ValueError naming the conflict."""
+    ``rounding``, is of one of ``kinds`` and applies to the MX format ``fmt``; ValueError naming
+    the conflict."""
     ms = parse_models(models)
     for mid in ms:
         m = MODELS[mid]
         if kinds is not None and m.kind not in kinds:
             raise ValueError(f"model {mid!r} is a {m.kind} model; this call takes {', '.join(kinds)} models")
+        if fmt is not None and m.formats and fmt not in m.formats:
+            raise ValueError(f"model {mid!r} applies to {' / '.join(m.formats)} only; got format {fmt!r}")
         if scale_rule is not None and m.rules and scale_rule not in m.rules:
             raise ValueError(f"model {mid!r} is a variant of scale_rule {' / '.join(map(repr, m.rules))}; "
                              f"got scale_rule={scale_rule!r}")
@@ -173,6 +180,18 @@ def _scale(ms, rule, el: Format, amax64, amax_sig, amax_flog2, has_val):
             q = a32 / np.float32(2.0 ** emax)
             code, _ = _e8m0_from_f32_bits(q.view(np.uint32))
             return code - 127, True, code == 0
+    if rule == "even" and ("scale_even_mbits" in ms or "scale_even_inf_clamp" in ms):
+        m = ms.get("scale_even_mbits")
+        if m is None:
+            m = round_params(el)[0]
+        # half up at m fraction bits: the leading m + 1 fraction bits all ones (exact, on the bits)
+        carry = (amax_sig + np.uint64(1 << (51 - m))) >= np.uint64(1 << 53) if m <= 51 else \
+            amax_sig == np.uint64((1 << 53) - 1)
+        top = amax_flog2 + carry
+        E = top - emax
+        if "scale_even_inf_clamp" in ms:  # the rounded amax is float32 +Inf: log2 -> Inf, clamped
+            E = np.where(top >= 128, 127, E)
+        return E, False, zero
     return shared_exponent(amax_sig, amax_flog2, el, rule), False, zero
 
 
@@ -252,7 +271,8 @@ def quantize_model(x, fmt, *, axis: int = -1, block_size: int | None = None, sca
     parameters, or models that do not compose (with each other, the rule or the rounding).
     The returned MXArray holds the codes the modelled implementation stores; dequantizing it
     gives what a consumer reading those codes with the spec's meaning gets."""
-    ms = check_models(models, scale_rule=scale_rule, rounding=rounding, kinds=("input", "scale", "element"))
+    ms = check_models(models, scale_rule=scale_rule, rounding=rounding, kinds=("input", "scale", "element"),
+                      fmt=mx_format(fmt).name)
     if not ms:
         return quantize(x, fmt, axis=axis, block_size=block_size, scale_rule=scale_rule, rounding=rounding, **options)
     return _pipeline(x, fmt, axis=axis, block_size=block_size, scale_rule=scale_rule, rounding=rounding, ms=ms,
@@ -309,6 +329,10 @@ def _pipeline(x, fmt, *, axis=-1, block_size=None, scale_rule="floor", rounding=
         A = np.maximum(A, -126)
     if "scale_code0_as_one" in ms:
         A = np.where(code == 0, 0, A)
+    if "scale_int8_quantum_min_normal" in ms:  # quantum 2^A / 64 clamped to 2^-126
+        low = has_val & (A < -120)
+        A = np.where(low, -120, A)
+        code = np.where(low, 7, code)
     A = np.where(zero_el & has_val, _ZERO_A, A)
     if "scale_code_offset" in ms:
         code = np.clip(code + ms["scale_code_offset"], 0, 254)

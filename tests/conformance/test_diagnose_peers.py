@@ -116,3 +116,12 @@ def test_onnxruntime():
     _explained_by_profiles(ds, _profile_models({"rne": "onnxruntime-1.32:up",
                                                 "e8m0-nearest": "onnxruntime-1.32:nearest",
                                                 "e8m0-down": "onnxruntime-1.32:down"}))
+def test_quark():
+    pytest.importorskip("quark")
+    assert finding("amd-quark", "diagnosis") == "quark_0.13"
+    ds = _diagnosed("quark", profile="all")
+    assert {k[2] for k in ds} == {"mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4_e2m1", "mxint8"}
+    for key, d in ds.items():
+        want = {"scale_even_mbits=8", "scale_int8_quantum_min_normal"} if key[2] == "mxint8" else {"scale_even_inf_clamp"}
+        assert d.explained == d.mismatch and d.ref_kept == d.ref_n, (key, d.text())
+        assert d.best.scale_rule == "even" and set(d.best.changes) == want, (key, d.text())

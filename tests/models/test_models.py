@@ -19,7 +19,7 @@ REQUIRED = ("scale_log2_f32", "scale_log2_f64", "scale_rceil_log2_f32", "scale_r
             "scale_round_up_f32_quotient", "scale_round_down_f32_quotient", "scale_min_normal_divisor",
             "scale_code0_as_one", "scale_no_clamp_wrap", "scale_code_offset", "input_double_round_f32",
             "input_round_bf16", "scaled_quotient_f32", "elements_ties_away_f32_floor", "stochastic_gfloat",
-            "stochastic_gfloat_odd")
+            "stochastic_gfloat_odd", "scale_even_mbits", "scale_even_inf_clamp", "scale_int8_quantum_min_normal")
 FP = ("mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4_e2m1")
 
 
@@ -313,6 +313,110 @@ def test_scale_code_offset():
     assert np.allclose(mxref.dequantize(b, np.float64), mxref.dequantize(a, np.float64) / 4)
 
 
+def _even_E(amax: Fraction, n: int, emax: int, inf_clamp=False) -> int:
+    """Rule even, independently: amax rounded half up to n fraction bits by Fractions, then
+    floor(log2) - emax (the rounded value >= 2^128 is float32 Inf: E = 127 under inf_clamp)."""
+    f = amax.numerator.bit_length() - amax.denominator.bit_length()
+    if Fraction(2) ** f > amax:
+        f -= 1
+    ulp = Fraction(2) ** (f - n)
+    r = int(amax / ulp + Fraction(1, 2)) * ulp  # half up (floor of + 1/2)
+    g = f + (r >= Fraction(2) ** (f + 1))
+    if inf_clamp and g >= 128:
+        return 127
+    return g - emax
+
+
+def _near_carry_f32(rng, count, lo=-140, hi=128):
+    """float32 amax values whose fraction starts with a run of ones of every length, +-2 ulps."""
+    run = rng.integers(0, 24, count).astype(np.uint32)
+    frac = np.uint32(0x7FFFFF) ^ ((np.uint32(1) << (np.uint32(23) - run)) - np.uint32(1))
+    e = rng.integers(max(lo, -126) + 127, min(hi, 128) + 127, count).astype(np.uint32)
+    b = ((e << np.uint32(23)) | frac).astype(np.int64) + rng.integers(-2, 3, count)
+    a = b.astype(np.uint32).view(np.float32)
+    return a[np.isfinite(a) & (a > 0)]
+
+
+@pytest.mark.parametrize("fmt", FP + ("mxint8",))
+def test_scale_even_mbits_against_fractions(fmt):
+    rng = np.random.default_rng(21)
+    amax = _near_carry_f32(rng, 600)
+    x = np.zeros((amax.size, 32), np.float32)
+    x[:, 0] = amax
+    x[:, 1] = -amax / 3
+    el = mxref.mx_format(fmt).element
+    own = el.mantissa_bits - (1 if fmt == "mxint8" else 0)  # INT8: 6 fraction bits below the top
+    assert (mm.quantize_model(x, fmt, scale_rule="even", models=(f"scale_even_mbits={own}",)).scales ==
+            mxref.quantize(x, fmt, scale_rule="even").scales).all()
+    for n in (0, 1, 3, 8, 23):
+        got = mm.quantize_model(x, fmt, scale_rule="even", models=(f"scale_even_mbits={n}",)).scales[:, 0]
+        for a, g in zip(amax.tolist()[::3], got.tolist()[::3]):
+            want = min(127, max(-127, _even_E(Fraction(a), n, el.emax))) + 127
+            assert g == want, (fmt, n, hex(int(np.float32(a).view(np.uint32))), g, want)
+    # Quark's MXINT8 (8 bits): amax 0x3FFF0000 = 1.9921875 -> code 127 (INT8's 6 bits: 128)
+    assert q([f32(0x3FFF0000)], "mxint8", ("scale_even_mbits=8",), scale_rule="even").scales[0, 0] == 127
+    assert q([f32(0x3FFF0000)], "mxint8", scale_rule="even").scales[0, 0] == 128
+
+
+def test_scale_even_inf_clamp_only_where_the_rounded_amax_overflows_float32():
+    rng = np.random.default_rng(22)
+    amax = _near_carry_f32(rng, 3000, lo=100)
+    x = np.zeros((amax.size, 32), np.float32)
+    x[:, 0] = amax
+    for fmt in FP + ("mxint8",):
+        el = mxref.mx_format(fmt).element
+        n = el.mantissa_bits - (1 if fmt == "mxint8" else 0)
+        a = mm.quantize_model(x, fmt, scale_rule="even").scales[:, 0].astype(int)
+        b = mm.quantize_model(x, fmt, scale_rule="even", models=("scale_even_inf_clamp",))
+        bs = b.scales[:, 0].astype(int)
+        want = np.array([min(127, _even_E(Fraction(v), n, el.emax, inf_clamp=True)) + 127 for v in amax.tolist()])
+        assert (bs == want).all(), fmt
+        over = np.array([_even_E(Fraction(v), n, 0) >= 128 for v in amax.tolist()])
+        assert over.any()
+        if fmt == "mxint8":  # emax 0: 128 - 0 is clamped to 127 either way
+            assert (a == bs).all()
+        else:
+            assert ((a != bs) == over).all(), fmt
+        # the elements are those of x / 2^127 (the spec's rounding)
+        sel = np.nonzero(over)[0]
+        want_el = mxref.encode(np.ldexp(x[sel].astype(np.float64), -127), el)
+        assert (b.elements[sel] == want_el).all()
+    r = q([f32(0x7F600000)], "mxfp4_e2m1", ("scale_even_inf_clamp",), scale_rule="even")
+    assert r.scales[0, 0] == 0xFE and q([f32(0x7F600000)], "mxfp4_e2m1", scale_rule="even").scales[0, 0] == 0xFD
+    assert q([f32(0x7F5FFFFF)], "mxfp4_e2m1", ("scale_even_inf_clamp",), scale_rule="even").scales[0, 0] == 0xFC
+    assert q([f32(0x7F780000)], "mxfp8_e4m3", ("scale_even_inf_clamp",), scale_rule="even").scales[0, 0] == 0xFE
+    with pytest.raises(ValueError, match="variant of scale_rule"):
+        q([1.0], "mxfp4_e2m1", ("scale_even_inf_clamp",))
+
+
+def test_scale_int8_quantum_min_normal_values_against_integers():
+    rng = np.random.default_rng(23)
+    n = 800
+    x = (rng.uniform(-1, 1, (n, 32)) * 2.0 ** rng.integers(-149, -110, (n, 1))).astype(np.float32)
+    x[::5, 0] = 0.0
+    r = mm.quantize_model(x, "mxint8", scale_rule="even", models=("scale_int8_quantum_min_normal",))
+    e = mxref.quantize(x, "mxint8", scale_rule="even")
+    v = mxref.dequantize(r, np.float64)
+    E = e.scales[:, 0].astype(int) - 127
+    for i in range(0, n, 7):
+        if E[i] >= -120:  # no clamp: mxref's block
+            assert r.scales[i, 0] == e.scales[i, 0] and (r.elements[i] == e.elements[i]).all()
+            continue
+        assert r.scales[i, 0] == 7
+        for xv, vv in zip(x[i].tolist(), v[i].tolist()):
+            t = Fraction(xv) * 2**126  # quanta of 2^-126, RNE, at most 127
+            k = int(t)
+            fr = t - k
+            k += (1 if fr > Fraction(1, 2) or (fr == Fraction(1, 2) and k % 2) else 0) if t >= 0 else \
+                (-1 if fr < -Fraction(1, 2) or (fr == -Fraction(1, 2) and k % 2) else 0)
+            assert Fraction(vv) == max(-127, min(127, k)) * Fraction(1, 2**126), (i, xv, vv)
+    b = q([f32(0x00600000)], "mxint8", ("scale_int8_quantum_min_normal",), scale_rule="even")
+    assert mxref.dequantize(b, np.float64)[0, 0] == 2.0**-126
+    assert mxref.dequantize(q([f32(0x00600000)], "mxint8", scale_rule="even"), np.float64)[0, 0] == 1.5 * 2.0**-127
+    with pytest.raises(ValueError, match="applies to mxint8 only"):
+        q([1.0], "mxfp4_e2m1", ("scale_int8_quantum_min_normal",))
+
+
 def test_input_models():
     v = np.nextafter(8.0, 0.0)
     assert q([v], "mxfp4_e2m1", ("input_double_round_f32",), dtype=np.float64).scales[0, 0] == 128
@@ -421,6 +525,9 @@ def test_bad_ids_and_params_are_clear_value_errors():
     for models, msg in ((["nope"], "unknown implementation model"), (["scale_code_offset"], "needs a parameter"),
                         (["scale_code_offset=x"], "must be an int"), (["scale_code_offset=0"], "non-zero"),
                         (["scale_log2_f32=1"], "takes no parameter"),
+                        (["scale_even_mbits=53"], "must be an int in 0..52"),
+                        (["scale_even_mbits=-1"], "must be an int in 0..52"),
+                        (["scale_even_mbits=3", "scale_log2_f32"], "cannot be combined"),
                         (["scale_log2_f32", "scale_log2_f64"], "cannot be combined"),
                         (["scale_log2_f32", "scale_log2_f32"], "given twice"),
                         (["e8m0_subnormal_to_min_normal"], "e8m0 model")):

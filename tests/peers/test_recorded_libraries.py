@@ -21,6 +21,8 @@ LIBRARIES = {
     "compressed_tensors": ("compressed_tensors", ("compressed_tensors",), set()),
     "modelopt": ("modelopt", ("modelopt",), {"rceil_float32_log2"}),
     "ml_dtypes": ("ml_dtypes", ("ml_dtypes", "ml_dtypes-0.6.0"), {"float64_rounded_twice", "e8m0_below_1.5x2^-127"}),
+    "quark": ("quark", ("quark",),
+              {"even_carry_to_inf", "mxint8_amax_rounded_at_8_bits", "mxint8_tiny_scale_quantum_2^-126"}),
 }
 FOLDERS = [(lib, d) for lib, (_, dirs, _) in LIBRARIES.items() for d in dirs]
 
