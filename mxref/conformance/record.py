@@ -15,7 +15,7 @@ from .adapters.base import Adapter
 from .adapters.recorded import _TARGET_FIELDS, KEEP_FAILING, KEEP_PASSING
 from .casegen import cases
 from .guard import guarded
-from .model import PASS, Output
+from .model import ERROR, MISMATCH, PASS, Output
 from .run import classify_batch, resolve_profiles
 from .untrusted import printable
 
@@ -32,6 +32,23 @@ def _save(directory: Path, name: str, a, sums: dict) -> str:
 def _compact_codes(a):
     a = np.asarray(a, np.int64)
     return a.astype(np.uint8) if a.size == 0 or (a.min() >= 0 and a.max() < 256) else a
+
+
+def failing_rows(row_of, cls, keep: int):
+    """The rows to record of one batch's non-PASS cases, at most ``keep``: those with a MISMATCH
+    or ERROR case first, then the rest (IMPL_DEFINED, UNSUPPORTED), each group in row order --
+    so a target with many IMPL_DEFINED rows still records its mismatches. ``row_of``: the row of
+    each case; ``cls``: each case's class."""
+
+    row_of = np.asarray(row_of, np.int64)
+    cls = np.asarray(cls)
+    bad = cls != PASS
+    if not bad.any():
+        return np.zeros(0, np.int64)
+    worst = np.isin(cls, (MISMATCH, ERROR))
+    first = np.unique(row_of[bad & worst])
+    rest = np.setdiff1d(np.unique(row_of[bad]), first)
+    return np.sort(np.concatenate([first, rest])[:keep])
 
 
 def write_recordings(adapter: Adapter, directory, *, level: int = 1, seed: int = 0, profiles=None,
@@ -72,7 +89,7 @@ def write_recordings(adapter: Adapter, directory, *, level: int = 1, seed: int =
                         row_of = np.repeat(np.arange(x.shape[0]), nb)
                     else:
                         row_of = np.arange(x.shape[0])
-                    bad = np.unique(row_of[b.cls != PASS])[:KEEP_FAILING]
+                    bad = failing_rows(row_of, b.cls, KEEP_FAILING)
                     good = np.unique(row_of[b.cls == PASS])[:KEEP_PASSING]
                     rows = np.union1d(bad, good).astype(np.int64)
                     if not rows.size:
@@ -96,7 +113,7 @@ def write_recordings(adapter: Adapter, directory, *, level: int = 1, seed: int =
             entry["counts"] = dict(zip(("pass", "mismatch", "impl-defined", "unsupported", "error"), counts))
             entries.append(entry)
     m = {"library": adapter.name, "version": adapter.version(), "level": level, "seed": seed,
-         "sample": f"per target: every non-PASS row up to {KEEP_FAILING} and the first {KEEP_PASSING} PASS rows "
+         "sample": f"per target: the non-PASS rows up to {KEEP_FAILING} (MISMATCH and ERROR rows first) and the first {KEEP_PASSING} PASS rows "
                    "of each batch of the checker's cases (mxref.conformance.cases)",
          "numpy": np.__version__, **(extra or {}), "targets": entries, "sha256": sums}
     (d / "manifest.json").write_text(json.dumps(m, indent=1, sort_keys=False) + "\n")
