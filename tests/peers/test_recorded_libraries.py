@@ -15,8 +15,9 @@ LIBRARIES = {
              {"e8m0_up_subnormal_code1", "e8m0_nearest_subnormal", "e8m0_inf_is_nan"}),
     "onnxruntime": ("onnxruntime", ("onnxruntime",),
                     {"fp8_saturate0_saturates", "double_via_float32", "e8m0_nonsat_tiny_nan"}),
-    "compressed_tensors": ("compressed_tensors", ("compressed_tensors",), set()),
-    "modelopt": ("modelopt", ("modelopt",), {"rceil_float32_log2"}),
+    "compressed_tensors": ("compressed_tensors", ("compressed_tensors",),
+                           {"even_carry_to_inf", "nan_amax_scale_0", "mxfp8_rounds_amax_at_e2m1"}),
+    "modelopt": ("modelopt", ("modelopt",), {"rceil_float32_log2", "fp4_ties_toward_zero"}),
     "ml_dtypes": ("ml_dtypes", ("ml_dtypes", "ml_dtypes-0.6.0"), {"float64_rounded_twice", "e8m0_below_1.5x2^-127"}),
 }
 FOLDERS = [(lib, d) for lib, (_, dirs, _) in LIBRARIES.items() for d in dirs]
