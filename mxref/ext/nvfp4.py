@@ -17,6 +17,11 @@ are +-0 with x's signs (x / 0 is not a number). Options, each modelling what it 
 * ``scale_clamp="min_normal"``: the block scale is clamped to [2^-6, 448] before the E4M3
   cast, as torchao does (``torch.clamp(block_scale, min=E4M3_EPS, max=448)``, E4M3_EPS the
   smallest normal): no subnormal scales, an all-zero block gets 2^-6 (code 0x08).
+  ``scale_clamp="min_subnormal"``: clamped to [2^-9, 448] (2^-9 the smallest E4M3 subnormal) before
+  the cast, as NVIDIA ModelOpt does (``nvfp4_tensor.py`` ``_cast_per_block_scale_to_fp8``,
+  ``clamp(min=2**-9, max=448)``, nvidia-modelopt 0.47.0): a non-zero block whose quotient rounds
+  to 0 gets 2^-9 (code 0x01), an all-zero block code 0x01 too (ModelOpt sets its scale to 1.0;
+  every scale gives zeros there).
   Default ``"none"``: the scale is the E4M3 rounding of the exact quotient, subnormals included.
 * ``arithmetic="float32"``: torchao 0.18's CPU ``nvfp4_quantize`` (pytorch/ao#4031, #4188; the
   MSLK Triton numerics): x is taken as float32, t = fp32(amax / 6) (then fp32(t / P) with a
@@ -72,8 +77,8 @@ NVFP4_BLOCK_SIZE = 16
 #: before pytorch/ao#4031, division by the scale).
 NVFP4_ARITHMETICS = ("exact", "float32", "float32_divide")
 #: "none" (default: E4M3 of the quotient, subnormal scales included), "min_normal" (torchao:
-#: clamp to [2^-6, 448] before the cast).
-NVFP4_SCALE_CLAMPS = ("none", "min_normal")
+#: clamp to [2^-6, 448] before the cast), "min_subnormal" (ModelOpt: [2^-9, 448]).
+NVFP4_SCALE_CLAMPS = ("none", "min_normal", "min_subnormal")
 #: A block holding +-Inf: "nan_scale" (default, scale 0x7F) or "saturate" (torchao: scale 448,
 #: Inf elements +-6).
 NVFP4_INF_POLICIES = ("nan_scale", "saturate")
@@ -271,6 +276,8 @@ def _quantize_blocks(v, pts, inv_pts, arithmetic, scale_clamp, inf_policy):
     c = np.where(sat_block, _E4M3_MAX_CODE, np.minimum(c, _E4M3_MAX_CODE))
     if scale_clamp == "min_normal":
         c = np.maximum(c, _E4M3_MIN_NORMAL_CODE)
+    elif scale_clamp == "min_subnormal":
+        c = np.maximum(c, 1)  # code 0x01 = 2^-9
     s = mag_value(fp8_e4m3, c)  # exact float64 scale values
     zero_scale = (c == 0)[:, None]
     # 3. elements

@@ -67,6 +67,8 @@ def nvfp4_block_scalar(values, *, per_tensor_scale=None, arithmetic: str = "exac
         s_code = encode_scalar(q, "fp8_e4m3", rounding="rne", overflow="saturate")
     if scale_clamp == "min_normal":  # clamp to [2^-6, 448] before the cast
         s_code = max(s_code, encode_scalar(2.0 ** -6, "fp8_e4m3"))
+    elif scale_clamp == "min_subnormal":  # clamp to [2^-9, 448] before the cast
+        s_code = max(s_code, encode_scalar(2.0 ** -9, "fp8_e4m3"))
     S = _val(s_code, "fp8_e4m3")
     if per_tensor_scale is not None and arithmetic == "float32" and f32_scalar(1 / P) == math.inf:
         raise ValueError("fp32(1 / P) overflows")  # refused, as the fast path does
