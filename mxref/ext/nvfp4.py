@@ -28,6 +28,11 @@ are +-0 with x's signs (x / 0 is not a number). Options, each modelling what it 
   per-tensor scale), S = E4M3 RNE of t; elements are fp32(x * fp32(1 / S)), or
   fp32(x * fp32(fp32(1 / P) / S)) with a per-tensor scale, clamped to +-6 and rounded RNE.
   ``arithmetic="float32_divide"``: torchao before #4031: fp32(x / S), or fp32(x / fp32(P S)).
+  ``arithmetic="float32_divide_6p"``: as ``"float32_divide"`` but the block scale's quotient is
+  t = fp32(amax / fp32(6 P)) (one division by the rounded product; the same as the others for
+  P = 1), as NVIDIA ModelOpt computes it (``nvfp4_tensor.py``
+  ``NVFP4QTensor.get_weights_scaling_factor``: ``per_block_amax / (E2M1_MAX *
+  weights_scaling_factor_2)``, nvidia-modelopt 0.47.0).
   Every fp32(...) is one IEEE float32 operation (round to nearest even).
 * ``per_tensor_scale``: None (single level, P = 1), a positive float32 value (given), or
   ``"amax"``: computed as torchao's ``per_tensor_amax_to_scale``, P = fp32(amax_T / 2688)
@@ -74,8 +79,9 @@ __all__ = [
 #: The NVFP4 block size.
 NVFP4_BLOCK_SIZE = 16
 #: "exact" (default), "float32" (torchao 0.18, reciprocal multiply), "float32_divide" (torchao
-#: before pytorch/ao#4031, division by the scale).
-NVFP4_ARITHMETICS = ("exact", "float32", "float32_divide")
+#: before pytorch/ao#4031, division by the scale), "float32_divide_6p" (ModelOpt: that, with the
+#: block scale's quotient fp32(amax / fp32(6 P))).
+NVFP4_ARITHMETICS = ("exact", "float32", "float32_divide", "float32_divide_6p")
 #: "none" (default: E4M3 of the quotient, subnormal scales included), "min_normal" (torchao:
 #: clamp to [2^-6, 448] before the cast), "min_subnormal" (ModelOpt: [2^-9, 448]).
 NVFP4_SCALE_CLAMPS = ("none", "min_normal", "min_subnormal")
@@ -269,9 +275,12 @@ def _quantize_blocks(v, pts, inv_pts, arithmetic, scale_clamp, inf_policy):
     if arithmetic == "exact":
         c = round_quotient(amax, 6.0 * p, fp8_e4m3, "rne")
     else:
-        t = f32(amax / 6.0)
-        if pts is not None:
-            t = f32(t / pts)
+        if arithmetic == "float32_divide_6p" and pts is not None:
+            t = f32(amax / float(f32(6.0 * pts)))
+        else:
+            t = f32(amax / 6.0)
+            if pts is not None:
+                t = f32(t / pts)
         c = encode(t, fp8_e4m3, rounding="rne", overflow="saturate").astype(np.int64)
     c = np.where(sat_block, _E4M3_MAX_CODE, np.minimum(c, _E4M3_MAX_CODE))
     if scale_clamp == "min_normal":

@@ -60,6 +60,8 @@ def nvfp4_block_scalar(values, *, per_tensor_scale=None, arithmetic: str = "exac
         amax = max(abs(Fraction(v)) for v in vals)
         if arithmetic == "exact":
             q = amax / (6 * P)
+        elif arithmetic == "float32_divide_6p" and per_tensor_scale is not None:
+            q = f32_scalar(amax / f32_scalar(6 * P))
         else:
             q = f32_scalar(amax / 6)
             if per_tensor_scale is not None:
@@ -88,7 +90,7 @@ def nvfp4_block_scalar(values, *, per_tensor_scale=None, arithmetic: str = "exac
         elif arithmetic == "float32":
             r = f32_scalar(1 / S) if per_tensor_scale is None else f32_scalar(f32_scalar(1 / P) / S)
             y = f32_scalar(x * r)
-        else:  # float32_divide
+        else:  # float32_divide, float32_divide_6p
             den = S if per_tensor_scale is None else f32_scalar(P * S)
             y = f32_scalar(x / den)
         if isinstance(y, float):  # +-inf: saturates
