@@ -326,6 +326,34 @@ def _kd_mo_fp4_ties_toward_zero(d) -> bool:
     return bool(diff) and all(a == b - 1 for a, b in diff)
 
 
+def _kd_mo_nvfp4_nan_block(d) -> bool:
+    """NVFP4QTensor: a block holding NaN gets a NaN scale of either sign (0x7F or 0xFF) and every
+    element code 7 (cast_fp4 of a NaN quotient)."""
+    if d.get("operation") != "quantize" or d.get("format") != NVFP4:
+        return False
+    g = d.get("got", {})
+    return g.get("scale") in (0x7F, 0xFF) and set(g.get("codes", [])) == {7} and \
+        bool(np.isnan(_hex_block(d["input_hex"])).any())
+
+
+def _kd_mo_nvfp4_underflow_one(d) -> bool:
+    """NVFP4QTensor: a non-zero block whose float32 scale quotient underflows to 0 gets scale 1.0
+    (code 0x38; its elements all zero either way)."""
+    if d.get("operation") != "quantize" or d.get("format") != NVFP4:
+        return False
+    g = d.get("got", {})
+    x = _hex_block(d["input_hex"]).astype(np.float64)
+    return g.get("scale") == 0x38 and d["expected"]["scale"] == 0x01 and \
+        set(g.get("codes", [0])) <= {0, 8} and bool(np.isfinite(x).all() and (x != 0).any())
+
+
+def _kd_mo_nvfp4_zero_tensor(d) -> bool:
+    """NVFP4 per-tensor scale of an all-zero tensor: P = 0, every block scale 0 / 0 (NaN)."""
+    if d.get("format") != NVFP4 or d.get("profile") != "nvfp4-pts_amax":
+        return False
+    return d.get("got", {}).get("scale") in (0x7F, 0xFF) and bool((_hex_block(d["input_hex"]) == 0).all())
+
+
 def _kd_mo_nan_scale0(d) -> bool:
     """a NaN block: scale code 0 (NaN E cast to uint8), not 0xFF."""
     if d.get("operation") != "quantize" or d.get("got", {}).get("scale") != 0 or d["expected"]["scale"] != 0xFF:
@@ -379,4 +407,15 @@ KNOWN_DIFFERENCES = KNOWN_DIFFERENCES + (
     KnownDifference("modelopt", "nan_block_scale0", (0, 47), (0, 48), "0.47.0",
                     "MXFP4QTensor: a NaN amax gives E = NaN, cast to uint8 as code 0 (elements: cast_fp4 codes NaN "
                     "as 0x8)", _kd_mo_nan_scale0),
+    KnownDifference("modelopt", "nvfp4_nan_block", (0, 47), (0, 48), "0.47.0",
+                    "NVFP4QTensor: a block holding NaN gets the E4M3 NaN of either sign (0xFF where the "
+                    "division's NaN is negative; not an unsigned scale code) and element codes 7 (cast_fp4 "
+                    "counts every bound below a NaN)", _kd_mo_nvfp4_nan_block),
+    KnownDifference("modelopt", "nvfp4_underflow_scale_1", (0, 47), (0, 48), "0.47.0",
+                    "NVFP4QTensor: a block scale quotient fp32(amax / fp32(6 P)) that underflows to 0 is set "
+                    "to 1.0 (code 0x38) before the clamp to 2^-9 (values zero either way)",
+                    _kd_mo_nvfp4_underflow_one),
+    KnownDifference("modelopt", "nvfp4_zero_tensor", (0, 47), (0, 48), "0.47.0",
+                    "NVFP4 get_weights_scaling_factor_2 of an all-zero tensor is P = 0: every block scale "
+                    "0 / 0 = NaN", _kd_mo_nvfp4_zero_tensor),
 )
