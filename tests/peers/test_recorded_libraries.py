@@ -17,7 +17,8 @@ LIBRARIES = {
                     {"fp8_saturate0_saturates", "double_via_float32", "e8m0_nonsat_tiny_nan"}),
     "compressed_tensors": ("compressed_tensors", ("compressed_tensors",),
                            {"even_carry_to_inf", "nan_amax_scale_0", "mxfp8_rounds_amax_at_e2m1"}),
-    "modelopt": ("modelopt", ("modelopt",), {"rceil_float32_log2", "fp4_ties_toward_zero"}),
+    "modelopt": ("modelopt", ("modelopt",), {"rceil_float32_log2", "fp4_ties_toward_zero", "nvfp4_nan_block",
+                                            "nvfp4_underflow_scale_1", "nvfp4_zero_tensor"}),
     "ml_dtypes": ("ml_dtypes", ("ml_dtypes", "ml_dtypes-0.6.0"), {"float64_rounded_twice", "e8m0_below_1.5x2^-127"}),
 }
 FOLDERS = [(lib, d) for lib, (_, dirs, _) in LIBRARIES.items() for d in dirs]
