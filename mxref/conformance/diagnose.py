@@ -178,6 +178,8 @@ def _param_values(mid: str, cases: Cases_, base_scales) -> list:
         d = np.where(d > 127, d - 256, d)
         cnt = Counter(int(v) for v in d if v != 0)
         return [v for v, _ in cnt.most_common(4)]
+    if mid == "scale_even_mantissa_bits":  # the mantissa widths of the MX element formats
+        return [1, 2, 3]
     return []
 
 

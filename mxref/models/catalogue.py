@@ -121,6 +121,14 @@ _M = [
           "wrapped code, 2^(code-127), so such blocks become all zero.",
           "ggml-org/llama.cpp ggml/src/ggml-quants.c quantize_row_mxfp4_ref (01243c587fec): "
           "(uint8_t)(floorf(log2f(amax)) - 2 + 127)", "code"),
+    Model("scale_even_mantissa_bits", "scale",
+          "EVEN rule with the amax rounded half-up at N fraction bits (the parameter) instead of the "
+          "element's own mantissa width before E = floor(log2) - emax: E is one larger iff the amax's "
+          "significand is at least 2 - 2^-(N+1). compressed-tensors 0.20.1 rounds the MXFP8 amax at "
+          "E2M1's 1 bit (N=1; e.g. E4M3 amax 0x84600000 = 1.75 * 2^-119: code 1, EVEN 0).",
+          "vllm-project/compressed-tensors 0.20.1 quantization/utils/mxfp_utils.py generate_mx_scales "
+          "(round_to_power_2's elem_mantissa is E2M1's for FP4 and FP8); run: known difference "
+          "mxfp8_rounds_amax_at_e2m1", "run", params=("bits",), rules=("even",)),
     Model("scale_code_offset", "scale",
           "the stored code is the true code + offset (clamped to 0..254; NaN 255 kept), the elements "
           "quantized with the true scale: compressed-tensors' old MXFP4 checkpoints stored "
@@ -188,6 +196,6 @@ MODELS: dict[str, Model] = {m.id: m for m in _M}
 
 #: scale models that compute the exponent (at most one per combination)
 SCALE_COMPUTATIONS = ("scale_log2_f32", "scale_log2_f64", "scale_rceil_log2_f32", "scale_rceil_recip_mul",
-                      "scale_round_up_f32_quotient", "scale_round_down_f32_quotient")
+                      "scale_round_up_f32_quotient", "scale_round_down_f32_quotient", "scale_even_mantissa_bits")
 #: groups of models of which at most one may be used (scale computations; stochastic variants)
 EXCLUSIVE_GROUPS = (SCALE_COMPUTATIONS, ("stochastic_gfloat", "stochastic_gfloat_odd", "stochastic_gfloat_fast"))

@@ -173,6 +173,13 @@ def _scale(ms, rule, el: Format, amax64, amax_sig, amax_flog2, has_val):
             q = a32 / np.float32(2.0 ** emax)
             code, _ = _e8m0_from_f32_bits(q.view(np.uint32))
             return code - 127, True, code == 0
+    if "scale_even_mantissa_bits" in ms:
+        n = ms["scale_even_mantissa_bits"]
+        if not 1 <= n <= 51:
+            raise ValueError(f"model 'scale_even_mantissa_bits': bits must be in 1..51, got {n}")
+        # half-up at n fraction bits: carries into the next binade iff sig + 2^(51-n) >= 2^53
+        carry = (amax_sig + np.uint64(1 << (51 - n))) >= np.uint64(1 << 53)
+        return amax_flog2 + carry - emax, False, zero
     return shared_exponent(amax_sig, amax_flog2, el, rule), False, zero
 
 

@@ -56,12 +56,16 @@ def claimed(models):
     return rule, rnd
 
 
+#: the value each parameterised model is injected with
+PARAM_VALUE = {"offset": -2, "bits": 2}
+
+
 def _quantize_models():
     out = []
     for mid, m in M.MODELS.items():
         if m.kind not in ("scale", "element", "input") or "stochastic" in (m.roundings or ()):
             continue
-        out.append(f"{mid}=-2" if m.params else mid)
+        out.append(f"{mid}={PARAM_VALUE[m.params[0]]}" if m.params else mid)
     return out
 
 

@@ -313,6 +313,46 @@ def test_scale_code_offset():
     assert np.allclose(mxref.dequantize(b, np.float64), mxref.dequantize(a, np.float64) / 4)
 
 
+def _even_e_fraction(amax: Fraction, bits: int, emax: int) -> int:
+    """floor(log2(amax rounded half-up to ``bits`` fraction bits)) - emax, from Fractions."""
+    e = 0
+    while amax >= 2:
+        amax, e = amax / 2, e + 1
+    while amax < 1:
+        amax, e = amax * 2, e - 1
+    r = Fraction(int(amax * 2 ** bits + Fraction(1, 2)), 2 ** bits)  # half up
+    return e + (r >= 2) - emax
+
+
+@pytest.mark.parametrize("bits", [1, 2, 3, 7])
+@pytest.mark.parametrize("fmt, el, emax", [("mxfp8_e4m3", "fp8_e4m3", 8), ("mxfp4_e2m1", "fp4_e2m1", 2),
+                                           ("mxfp6_e3m2", "fp6_e3m2", 4)])
+def test_scale_even_mantissa_bits_against_fractions(bits, fmt, el, emax):
+    rng = np.random.default_rng(bits)
+    # significands near the carry thresholds 2 - 2^-(b+1) of every b, and random ones
+    sig = np.concatenate([2 - 2.0 ** -np.arange(1, 10), 2 - 2.0 ** -np.arange(1, 10) - 2.0 ** -23,
+                          rng.uniform(1, 2, 200)]).astype(np.float32)
+    amax = sig * np.float32(2.0) ** rng.integers(-60, 60, sig.size).astype(np.float32)
+    x = np.zeros((amax.size, 32), np.float32)
+    x[:, 3] = -amax
+    r = mm.quantize_model(x, fmt, scale_rule="even", models=(f"scale_even_mantissa_bits={bits}",))
+    want = [_even_e_fraction(Fraction(float(a)), bits, emax) + 127 for a in amax]
+    assert r.scales[:, 0].astype(int).tolist() == want
+    # the elements are the spec's conversion under that scale (exact Fraction quotient, RNE)
+    for i in range(0, amax.size, 37):
+        q = Fraction(float(-amax[i])) / Fraction(2) ** (want[i] - 127)
+        assert r.elements[i, 3] == mxref.encode(np.array([float(q)]), el)[0]
+    # the element's own width is mxref's EVEN rule
+    own = {"fp8_e4m3": 3, "fp4_e2m1": 1, "fp6_e3m2": 2}[el]
+    if bits == own:
+        s = mxref.quantize(x, fmt, scale_rule="even")
+        assert (r.scales == s.scales).all() and (r.elements == s.elements).all()
+    with pytest.raises(ValueError, match="bits must be in 1..51"):
+        mm.quantize_model(x[:1], fmt, scale_rule="even", models=("scale_even_mantissa_bits=60",))
+    with pytest.raises(ValueError, match="variant of scale_rule"):
+        mm.quantize_model(x[:1], fmt, scale_rule="floor", models=("scale_even_mantissa_bits=1",))
+
+
 def test_input_models():
     v = np.nextafter(8.0, 0.0)
     assert q([v], "mxfp4_e2m1", ("input_double_round_f32",), dtype=np.float64).scales[0, 0] == 128
