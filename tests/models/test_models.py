@@ -353,6 +353,27 @@ def test_scale_even_mantissa_bits_against_fractions(bits, fmt, el, emax):
         mm.quantize_model(x[:1], fmt, scale_rule="floor", models=("scale_even_mantissa_bits=1",))
 
 
+@pytest.mark.parametrize("fmt, m", [("mxfp4_e2m1", 1), ("mxfp8_e4m3", 3), ("mxfp6_e3m2", 2)])
+def test_scale_even_carry_to_inf(fmt, m):
+    # the carry threshold (2 - 2^-(m+1)) * 2^127, built from its bit pattern: exponent field 254,
+    # the top m+1 fraction bits set
+    thr = 0x7F000000 | (((1 << (m + 1)) - 1) << (23 - m - 1))
+    x = np.zeros((3, 32), np.float32)
+    x[0, 5], x[1, 5], x[2, 5] = -f32(thr), f32(thr - 1), f32(thr)
+    x[:, 6] = 3.0
+    r = mm.quantize_model(x, fmt, scale_rule="even", models=("scale_even_carry_to_inf",))
+    s = mxref.quantize(x, fmt, scale_rule="even")
+    assert r.scales[:, 0].tolist() == [127, int(s.scales[1, 0]), 127]
+    # EVEN's own code for the threshold: the rounded amax 2^128 gives E = 128 - emax
+    assert int(s.scales[0, 0]) == min(128 - mxref.mx_format(fmt).element.emax + 127, 254)
+    assert (r.elements[1] == s.elements[1]).all()
+    dec = mxref.decode(r.elements[[0, 2]], mxref.mx_format(fmt).element, np.float64)
+    assert (dec == 0).all()
+    assert np.signbit(dec[0, 5]) and not np.signbit(dec[1, 5])
+    with pytest.raises(ValueError, match="variant of scale_rule"):
+        mm.quantize_model(x, fmt, models=("scale_even_carry_to_inf",))
+
+
 def test_input_models():
     v = np.nextafter(8.0, 0.0)
     assert q([v], "mxfp4_e2m1", ("input_double_round_f32",), dtype=np.float64).scales[0, 0] == 128
