@@ -278,6 +278,13 @@ def _kd_ct_nan_amax(d) -> bool:
     return bool(np.isnan(_hex_block(d["input_hex"])).any())
 
 
+def _kd_ct_nan_amax0(d) -> bool:
+    """a block holding NaN gets scale code 0 (2^-127), not 0xFF."""
+    if d.get("operation") != "quantize" or d.get("format") == NVFP4 or d.get("got", {}).get("scale") != 0:
+        return False
+    return bool(np.isnan(_hex_block(d["input_hex"])).any())
+
+
 def _kd_ct_even_carry(d) -> bool:
     """amax rounded half-up overflows to Inf (amax >= 1.75 * 2^127): scale 127, elements NaN."""
     if d.get("operation") != "quantize" or d.get("got", {}).get("scale") != 127:
@@ -319,6 +326,34 @@ def _kd_mo_fp4_ties_toward_zero(d) -> bool:
     return bool(diff) and all(a == b - 1 for a, b in diff)
 
 
+def _kd_mo_nvfp4_nan_block(d) -> bool:
+    """NVFP4QTensor: a block holding NaN gets a NaN scale of either sign (0x7F or 0xFF) and every
+    element code 7 (cast_fp4 of a NaN quotient)."""
+    if d.get("operation") != "quantize" or d.get("format") != NVFP4:
+        return False
+    g = d.get("got", {})
+    return g.get("scale") in (0x7F, 0xFF) and set(g.get("codes", [])) == {7} and \
+        bool(np.isnan(_hex_block(d["input_hex"])).any())
+
+
+def _kd_mo_nvfp4_underflow_one(d) -> bool:
+    """NVFP4QTensor: a non-zero block whose float32 scale quotient underflows to 0 gets scale 1.0
+    (code 0x38; its elements all zero either way)."""
+    if d.get("operation") != "quantize" or d.get("format") != NVFP4:
+        return False
+    g = d.get("got", {})
+    x = _hex_block(d["input_hex"]).astype(np.float64)
+    return g.get("scale") == 0x38 and d["expected"]["scale"] == 0x01 and \
+        set(g.get("codes", [0])) <= {0, 8} and bool(np.isfinite(x).all() and (x != 0).any())
+
+
+def _kd_mo_nvfp4_zero_tensor(d) -> bool:
+    """NVFP4 per-tensor scale of an all-zero tensor: P = 0, every block scale 0 / 0 (NaN)."""
+    if d.get("format") != NVFP4 or d.get("profile") != "nvfp4-pts_amax":
+        return False
+    return d.get("got", {}).get("scale") in (0x7F, 0xFF) and bool((_hex_block(d["input_hex"]) == 0).all())
+
+
 def _kd_mo_nan_scale0(d) -> bool:
     """a NaN block: scale code 0 (NaN E cast to uint8), not 0xFF."""
     if d.get("operation") != "quantize" or d.get("got", {}).get("scale") != 0 or d["expected"]["scale"] != 0xFF:
@@ -353,8 +388,13 @@ KNOWN_DIFFERENCES = KNOWN_DIFFERENCES + (
                     "whatever the round_mode",
                     _kd_ort_e8m0_nonsat_tiny),
     KnownDifference("compressed_tensors", "nan_amax_scale_127", (0, 20), (0, 21), "0.20.1",
-                    "round_to_power_2 masks a NaN amax to a NaN, floor(log2) of it casts to int32 0: scale code 127, "
+                    "round_to_power_2 turns a NaN amax into +Inf; where the uint8 cast of the exponent keeps it "
+                    "(255, scale 2^128 = Inf), compress_mx_scale's int32 cast of floor(log2(Inf)) stores code 127, "
                     "not 0xFF", _kd_ct_nan_amax),
+    KnownDifference("compressed_tensors", "nan_amax_scale_0", (0, 20), (0, 21), "0.20.1",
+                    "the same NaN amax where torch's vectorised CPU cast of the Inf exponent to uint8 gives 0 "
+                    "(seen where the count of groups is a multiple of 16; 127 elsewhere): scale 2^-127, code 0, not 0xFF",
+                    _kd_ct_nan_amax0),
     KnownDifference("compressed_tensors", "even_carry_to_inf", (0, 20), (0, 21), "0.20.1",
                     "round_to_power_2 carries amax >= 1.75 * 2^127 into exponent 0xFF (Inf): scale 127, "
                     "elements NaN", _kd_ct_even_carry),
@@ -370,6 +410,17 @@ KNOWN_DIFFERENCES = KNOWN_DIFFERENCES + (
     KnownDifference("modelopt", "nan_block_scale0", (0, 47), (0, 48), "0.47.0",
                     "MXFP4QTensor: a NaN amax gives E = NaN, cast to uint8 as code 0 (elements: cast_fp4 codes NaN "
                     "as 0x8)", _kd_mo_nan_scale0),
+    KnownDifference("modelopt", "nvfp4_nan_block", (0, 47), (0, 48), "0.47.0",
+                    "NVFP4QTensor: a block holding NaN gets the E4M3 NaN of either sign (0xFF where the "
+                    "division's NaN is negative; not an unsigned scale code) and element codes 7 (cast_fp4 "
+                    "counts every bound below a NaN)", _kd_mo_nvfp4_nan_block),
+    KnownDifference("modelopt", "nvfp4_underflow_scale_1", (0, 47), (0, 48), "0.47.0",
+                    "NVFP4QTensor: a block scale quotient fp32(amax / fp32(6 P)) that underflows to 0 is set "
+                    "to 1.0 (code 0x38) before the clamp to 2^-9 (values zero either way)",
+                    _kd_mo_nvfp4_underflow_one),
+    KnownDifference("modelopt", "nvfp4_zero_tensor", (0, 47), (0, 48), "0.47.0",
+                    "NVFP4 get_weights_scaling_factor_2 of an all-zero tensor is P = 0: every block scale "
+                    "0 / 0 = NaN", _kd_mo_nvfp4_zero_tensor),
 )
 
 

@@ -17,12 +17,22 @@ are +-0 with x's signs (x / 0 is not a number). Options, each modelling what it 
 * ``scale_clamp="min_normal"``: the block scale is clamped to [2^-6, 448] before the E4M3
   cast, as torchao does (``torch.clamp(block_scale, min=E4M3_EPS, max=448)``, E4M3_EPS the
   smallest normal): no subnormal scales, an all-zero block gets 2^-6 (code 0x08).
+  ``scale_clamp="min_subnormal"``: clamped to [2^-9, 448] (2^-9 the smallest E4M3 subnormal) before
+  the cast, as NVIDIA ModelOpt does (``nvfp4_tensor.py`` ``_cast_per_block_scale_to_fp8``,
+  ``clamp(min=2**-9, max=448)``, nvidia-modelopt 0.47.0): a non-zero block whose quotient rounds
+  to 0 gets 2^-9 (code 0x01), an all-zero block code 0x01 too (ModelOpt sets its scale to 1.0;
+  every scale gives zeros there).
   Default ``"none"``: the scale is the E4M3 rounding of the exact quotient, subnormals included.
 * ``arithmetic="float32"``: torchao 0.18's CPU ``nvfp4_quantize`` (pytorch/ao#4031, #4188; the
   MSLK Triton numerics): x is taken as float32, t = fp32(amax / 6) (then fp32(t / P) with a
   per-tensor scale), S = E4M3 RNE of t; elements are fp32(x * fp32(1 / S)), or
   fp32(x * fp32(fp32(1 / P) / S)) with a per-tensor scale, clamped to +-6 and rounded RNE.
   ``arithmetic="float32_divide"``: torchao before #4031: fp32(x / S), or fp32(x / fp32(P S)).
+  ``arithmetic="float32_divide_6p"``: as ``"float32_divide"`` but the block scale's quotient is
+  t = fp32(amax / fp32(6 P)) (one division by the rounded product; the same as the others for
+  P = 1), as NVIDIA ModelOpt computes it (``nvfp4_tensor.py``
+  ``NVFP4QTensor.get_weights_scaling_factor``: ``per_block_amax / (E2M1_MAX *
+  weights_scaling_factor_2)``, nvidia-modelopt 0.47.0).
   Every fp32(...) is one IEEE float32 operation (round to nearest even).
 * ``per_tensor_scale``: None (single level, P = 1), a positive float32 value (given), or
   ``"amax"``: computed as torchao's ``per_tensor_amax_to_scale``, P = fp32(amax_T / 2688)
@@ -69,11 +79,12 @@ __all__ = [
 #: The NVFP4 block size.
 NVFP4_BLOCK_SIZE = 16
 #: "exact" (default), "float32" (torchao 0.18, reciprocal multiply), "float32_divide" (torchao
-#: before pytorch/ao#4031, division by the scale).
-NVFP4_ARITHMETICS = ("exact", "float32", "float32_divide")
+#: before pytorch/ao#4031, division by the scale), "float32_divide_6p" (ModelOpt: that, with the
+#: block scale's quotient fp32(amax / fp32(6 P))).
+NVFP4_ARITHMETICS = ("exact", "float32", "float32_divide", "float32_divide_6p")
 #: "none" (default: E4M3 of the quotient, subnormal scales included), "min_normal" (torchao:
-#: clamp to [2^-6, 448] before the cast).
-NVFP4_SCALE_CLAMPS = ("none", "min_normal")
+#: clamp to [2^-6, 448] before the cast), "min_subnormal" (ModelOpt: [2^-9, 448]).
+NVFP4_SCALE_CLAMPS = ("none", "min_normal", "min_subnormal")
 #: A block holding +-Inf: "nan_scale" (default, scale 0x7F) or "saturate" (torchao: scale 448,
 #: Inf elements +-6).
 NVFP4_INF_POLICIES = ("nan_scale", "saturate")
@@ -264,13 +275,18 @@ def _quantize_blocks(v, pts, inv_pts, arithmetic, scale_clamp, inf_policy):
     if arithmetic == "exact":
         c = round_quotient(amax, 6.0 * p, fp8_e4m3, "rne")
     else:
-        t = f32(amax / 6.0)
-        if pts is not None:
-            t = f32(t / pts)
+        if arithmetic == "float32_divide_6p" and pts is not None:
+            t = f32(amax / float(f32(6.0 * pts)))
+        else:
+            t = f32(amax / 6.0)
+            if pts is not None:
+                t = f32(t / pts)
         c = encode(t, fp8_e4m3, rounding="rne", overflow="saturate").astype(np.int64)
     c = np.where(sat_block, _E4M3_MAX_CODE, np.minimum(c, _E4M3_MAX_CODE))
     if scale_clamp == "min_normal":
         c = np.maximum(c, _E4M3_MIN_NORMAL_CODE)
+    elif scale_clamp == "min_subnormal":
+        c = np.maximum(c, 1)  # code 0x01 = 2^-9
     s = mag_value(fp8_e4m3, c)  # exact float64 scale values
     zero_scale = (c == 0)[:, None]
     # 3. elements

@@ -60,6 +60,8 @@ def nvfp4_block_scalar(values, *, per_tensor_scale=None, arithmetic: str = "exac
         amax = max(abs(Fraction(v)) for v in vals)
         if arithmetic == "exact":
             q = amax / (6 * P)
+        elif arithmetic == "float32_divide_6p" and per_tensor_scale is not None:
+            q = f32_scalar(amax / f32_scalar(6 * P))
         else:
             q = f32_scalar(amax / 6)
             if per_tensor_scale is not None:
@@ -67,6 +69,8 @@ def nvfp4_block_scalar(values, *, per_tensor_scale=None, arithmetic: str = "exac
         s_code = encode_scalar(q, "fp8_e4m3", rounding="rne", overflow="saturate")
     if scale_clamp == "min_normal":  # clamp to [2^-6, 448] before the cast
         s_code = max(s_code, encode_scalar(2.0 ** -6, "fp8_e4m3"))
+    elif scale_clamp == "min_subnormal":  # clamp to [2^-9, 448] before the cast
+        s_code = max(s_code, encode_scalar(2.0 ** -9, "fp8_e4m3"))
     S = _val(s_code, "fp8_e4m3")
     if per_tensor_scale is not None and arithmetic == "float32" and f32_scalar(1 / P) == math.inf:
         raise ValueError("fp32(1 / P) overflows")  # refused, as the fast path does
@@ -86,7 +90,7 @@ def nvfp4_block_scalar(values, *, per_tensor_scale=None, arithmetic: str = "exac
         elif arithmetic == "float32":
             r = f32_scalar(1 / S) if per_tensor_scale is None else f32_scalar(f32_scalar(1 / P) / S)
             y = f32_scalar(x * r)
-        else:  # float32_divide
+        else:  # float32_divide, float32_divide_6p
             den = S if per_tensor_scale is None else f32_scalar(P * S)
             y = f32_scalar(x / den)
         if isinstance(y, float):  # +-inf: saturates

@@ -119,8 +119,9 @@ _M = [
           "compressed-tensors' MXFP8 at 1 bit (amax mantissa in [1.75, 1.9375): one step high).",
           "amd-quark 0.13 quark/torch/quantization/utils.py even_round with get_dtype_params(int8) = "
           "(ebits 0, mbits 8, emax 0), called by quark/torch/kernel/hw_emulation/hw_emulation_interface.py "
-          "fake_quantize_mx (run here); vllm-project/compressed-tensors 0.20.1 generate_mx_scales (known "
-          "difference mxfp8_rounds_amax_at_e2m1)", "run", params=("mbits",), rules=("even",),
+          "fake_quantize_mx (run here); vllm-project/compressed-tensors 0.20.1 "
+          "quantization/utils/mxfp_utils.py generate_mx_scales (round_to_power_2's elem_mantissa is "
+          "E2M1's for FP4 and FP8; known difference mxfp8_rounds_amax_at_e2m1)", "run", params=("mbits",), rules=("even",),
           param_range=(0, 52)),
     Model("scale_even_inf_clamp", "scale",
           "rule even, where the amax rounded half up reaches 2^128 (float32 overflows: amax >= 2^127 * "
@@ -148,6 +149,15 @@ _M = [
           "wrapped code, 2^(code-127), so such blocks become all zero.",
           "ggml-org/llama.cpp ggml/src/ggml-quants.c quantize_row_mxfp4_ref (01243c587fec): "
           "(uint8_t)(floorf(log2f(amax)) - 2 + 127)", "code"),
+    Model("scale_even_carry_to_inf", "scale",
+          "EVEN rule computed on float32 bits: where the half-up rounding of a float32 amax carries out "
+          "of the largest binade (amax >= (2 - 2^-(m+1)) * 2^127, m the rounding width) the rounded "
+          "amax is +Inf, so the scale is Inf: the stored code is 127 (an int32 cast of the infinite "
+          "exponent) and every element x / Inf = +-0 (its value, 0 * Inf, NaN in the library). "
+          "E.g. E2M1 amax 0xFF600000 (1.75 * 2^127): code 127 and zeros, EVEN 0xFD.",
+          "vllm-project/compressed-tensors 0.20.1 quantization/utils/mxfp_utils.py round_to_power_2 "
+          "(integer add on the float bits, then the exponent mask) and compressors/mx_utils.py "
+          "compress_mx_scale; run: known difference even_carry_to_inf", "run", rules=("even",)),
     Model("scale_code_offset", "scale",
           "the stored code is the true code + offset (clamped to 0..254; NaN 255 kept), the elements "
           "quantized with the true scale: compressed-tensors' old MXFP4 checkpoints stored "

@@ -334,6 +334,10 @@ def _pipeline(x, fmt, *, axis=-1, block_size=None, scale_rule="floor", rounding=
         A = np.where(low, -120, A)
         code = np.where(low, 7, code)
     A = np.where(zero_el & has_val, _ZERO_A, A)
+    if "scale_even_carry_to_inf" in ms:  # float32 amax rounded up past 2^128: an infinite scale
+        to_inf = has_val & (amax_flog2 == 127) & (E + el.emax == 128)
+        code = np.where(to_inf, 127, code)
+        A = np.where(to_inf, _ZERO_A, A)
     if "scale_code_offset" in ms:
         code = np.clip(code + ms["scale_code_offset"], 0, 254)
     nan_scale = block_nan | (block_inf & (o.inf_policy == "nan_scale"))

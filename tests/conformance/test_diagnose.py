@@ -56,6 +56,9 @@ def claimed(models):
     return rule, rnd
 
 
+#: the value each parameterised model is injected with
+
+
 def _quantize_models():
     out = []
     for mid, m in M.MODELS.items():

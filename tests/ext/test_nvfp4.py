@@ -141,6 +141,45 @@ def test_zero_and_tiny_blocks_and_the_clamp():
     assert quantize_nvfp4(x, scale_clamp="min_normal").elements.tolist() == [0x3, 0xA]
 
 
+def test_min_subnormal_clamp():
+    """ModelOpt's clamp to [2^-9, 448] before the E4M3 cast (derived by hand)."""
+    x = np.zeros(32, np.float32)
+    x[16] = 2.0 ** -13  # amax / 6 < 2^-10 would round to scale 0; clamped to 2^-9 (0x01)
+    x[17] = -(2.0 ** -11)
+    q = quantize_nvfp4(x, scale_clamp="min_subnormal")
+    assert q.scales.tolist() == [0x01, 0x01]
+    # 2^-13 / 2^-9 = 1/16 -> 0 (below 0.25); -2^-11 / 2^-9 = -0.25: a tie of 0 and 0.5 -> -0 (0x8)
+    assert q.elements.tolist()[16:18] == [0x0, 0x8] and not q.elements[:16].any()
+    x[16] = 5 * 2.0 ** -11  # 5/4 of 2^-9: 1.25, a tie of 1 and 1.5 -> 1 (0x2)
+    assert quantize_nvfp4(x, scale_clamp="min_subnormal").elements.tolist()[16] == 0x2
+    # a scale above 2^-9 is unchanged: amax = 6 * 2^-8 -> S = 2^-8 (0x02) under every clamp but min_normal
+    x = np.array([6 * 2.0 ** -8, -3 * 2.0 ** -8], np.float32)
+    assert quantize_nvfp4(x, scale_clamp="min_subnormal").scales.tolist() == [0x02]
+    assert quantize_nvfp4(x, scale_clamp="min_subnormal").elements.tolist() == [0x7, 0xD]
+    # and 448 * 6 * 2 saturates to 448 (0x7E) as before
+    assert quantize_nvfp4(np.array([5376.0], np.float32), scale_clamp="min_subnormal").scales.tolist() == [0x7E]
+
+
+def test_float32_divide_6p_rounds_6p_first():
+    """ModelOpt's block-scale quotient fp32(amax / fp32(6 P)): for this amax it is exactly 8.5, an
+    E4M3 tie (8 and 9) that goes to the even 8 (0x50); fp32(fp32(amax / 6) / P) is above 8.5 and
+    rounds up to 9 (0x51). Each fp32(...) below is one IEEE float32 numpy operation."""
+    P = np.float32(100.0) / np.float32(2688.0)
+    a = np.array([0x3FF2DB6E], np.uint32).view(np.float32)[0]
+    assert a / (np.float32(6.0) * P) == np.float32(8.5)
+    assert (a / np.float32(6.0)) / P > np.float32(8.5)
+    x = np.r_[a, np.zeros(15, np.float32)]
+    q = quantize_nvfp4(x, per_tensor_scale=float(P), arithmetic="float32_divide_6p")
+    assert q.scales.tolist() == [0x50]
+    # elements: a / fp32(8 P) = 6.375 (float32 op) -> saturates to 6 (0x7)
+    assert q.elements.tolist()[0] == 0x7
+    assert quantize_nvfp4(x, per_tensor_scale=float(P), arithmetic="float32_divide").scales.tolist() == [0x51]
+    # P = 1 (single level): the same as float32_divide
+    y = np.linspace(-3, 5, 16).astype(np.float32)
+    a6, ad = (quantize_nvfp4(y, arithmetic=m) for m in ("float32_divide_6p", "float32_divide"))
+    assert a6.scales.tolist() == ad.scales.tolist() and a6.elements.tolist() == ad.elements.tolist()
+
+
 def test_ties_go_to_the_even_code_and_signs_are_kept():
     # S = 1 (amax 6): 0.25 -> 0, 0.75 -> 1, 1.25 -> 1, 1.75 -> 2, 2.5 -> 2, 3.5 -> 4, 5 -> 4
     x = np.array([6, 0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5, -0.25, -5], np.float32)

@@ -417,6 +417,67 @@ def test_scale_int8_quantum_min_normal_values_against_integers():
         q([1.0], "mxfp4_e2m1", ("scale_int8_quantum_min_normal",))
 
 
+def _even_e_fraction(amax: Fraction, bits: int, emax: int) -> int:
+    """floor(log2(amax rounded half-up to ``bits`` fraction bits)) - emax, from Fractions."""
+    e = 0
+    while amax >= 2:
+        amax, e = amax / 2, e + 1
+    while amax < 1:
+        amax, e = amax * 2, e - 1
+    r = Fraction(int(amax * 2 ** bits + Fraction(1, 2)), 2 ** bits)  # half up
+    return e + (r >= 2) - emax
+
+
+@pytest.mark.parametrize("bits", [1, 2, 3, 7])
+@pytest.mark.parametrize("fmt, el, emax", [("mxfp8_e4m3", "fp8_e4m3", 8), ("mxfp4_e2m1", "fp4_e2m1", 2),
+                                           ("mxfp6_e3m2", "fp6_e3m2", 4)])
+def test_scale_even_mbits_elements_and_every_carry_threshold(bits, fmt, el, emax):
+    rng = np.random.default_rng(bits)
+    # significands near the carry thresholds 2 - 2^-(b+1) of every b, and random ones
+    sig = np.concatenate([2 - 2.0 ** -np.arange(1, 10), 2 - 2.0 ** -np.arange(1, 10) - 2.0 ** -23,
+                          rng.uniform(1, 2, 200)]).astype(np.float32)
+    amax = sig * np.float32(2.0) ** rng.integers(-60, 60, sig.size).astype(np.float32)
+    x = np.zeros((amax.size, 32), np.float32)
+    x[:, 3] = -amax
+    r = mm.quantize_model(x, fmt, scale_rule="even", models=(f"scale_even_mbits={bits}",))
+    want = [_even_e_fraction(Fraction(float(a)), bits, emax) + 127 for a in amax]
+    assert r.scales[:, 0].astype(int).tolist() == want
+    # the elements are the spec's conversion under that scale (exact Fraction quotient, RNE)
+    for i in range(0, amax.size, 37):
+        q = Fraction(float(-amax[i])) / Fraction(2) ** (want[i] - 127)
+        assert r.elements[i, 3] == mxref.encode(np.array([float(q)]), el)[0]
+    # the element's own width is mxref's EVEN rule
+    own = {"fp8_e4m3": 3, "fp4_e2m1": 1, "fp6_e3m2": 2}[el]
+    if bits == own:
+        s = mxref.quantize(x, fmt, scale_rule="even")
+        assert (r.scales == s.scales).all() and (r.elements == s.elements).all()
+    with pytest.raises(ValueError, match="must be an int in 0..52"):
+        mm.quantize_model(x[:1], fmt, scale_rule="even", models=("scale_even_mbits=60",))
+    with pytest.raises(ValueError, match="variant of scale_rule"):
+        mm.quantize_model(x[:1], fmt, scale_rule="floor", models=("scale_even_mbits=1",))
+
+
+@pytest.mark.parametrize("fmt, m", [("mxfp4_e2m1", 1), ("mxfp8_e4m3", 3), ("mxfp6_e3m2", 2)])
+def test_scale_even_carry_to_inf(fmt, m):
+    # the carry threshold (2 - 2^-(m+1)) * 2^127, built from its bit pattern: exponent field 254,
+    # the top m+1 fraction bits set
+    thr = 0x7F000000 | (((1 << (m + 1)) - 1) << (23 - m - 1))
+    x = np.zeros((3, 32), np.float32)
+    x[0, 5], x[1, 5], x[2, 5] = -f32(thr), f32(thr - 1), f32(thr)
+    x[:, 6] = 3.0
+    r = mm.quantize_model(x, fmt, scale_rule="even", models=("scale_even_carry_to_inf",))
+    s = mxref.quantize(x, fmt, scale_rule="even")
+    assert r.scales[:, 0].tolist() == [127, int(s.scales[1, 0]), 127]
+    # EVEN's own code for the threshold: the rounded amax 2^128 gives E = 128 - emax
+    assert int(s.scales[0, 0]) == min(128 - mxref.mx_format(fmt).element.emax + 127, 254)
+    assert (r.elements[1] == s.elements[1]).all()
+    dec = mxref.decode(r.elements[[0, 2]], mxref.mx_format(fmt).element, np.float64)
+    assert (dec == 0).all()
+    assert np.signbit(dec[0, 5]) and not np.signbit(dec[1, 5])
+    with pytest.raises(ValueError, match="variant of scale_rule"):
+        mm.quantize_model(x, fmt, models=("scale_even_carry_to_inf",))
+
+
 def test_input_models():
     v = np.nextafter(8.0, 0.0)
     assert q([v], "mxfp4_e2m1", ("input_double_round_f32",), dtype=np.float64).scales[0, 0] == 128

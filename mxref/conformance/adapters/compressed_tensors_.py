@@ -12,7 +12,11 @@ Schemes: ``MXFP4A16`` (mxfp4_e2m1), ``MXFP6A16`` (mxfp6_e2m3), ``MXFP8A16`` (mxf
 (``quantization/quant_scheme.py``), group 32, scale_dtype uint8.
 
 Layouts: FP4 codes are packed two per byte, element 0 in the low nibble (``pack_fp4_to_uint8``;
-read back here nibble by nibble); the stored scale is ``compress_mx_scale(scale, uint8)`` =
+read back here nibble by nibble); FP6 (E2M3) codes four to three bytes, each group of four a
+little-endian 24-bit word with element 0 in bits 0-5, sign in bit 5 of each code
+(``compressors/mxfp6/helpers.py`` ``pack_fp6_to_uint8``, read back here by that layout); the
+FP8 codes are ``q`` cast to float8_e4m3fn. compressed-tensors 0.20.1 has no E3M2 (FP6) scheme,
+compressor or table (its FP6 is E2M3 only: ``FP6_E2M3_DATA``, ``mxfp6/helpers.py``). The stored scale is ``compress_mx_scale(scale, uint8)`` =
 127 + floor(log2(scale)) (bias 127 since compressed-tensors#538; before it the stored code was
 the true code - 2). The scales reported are the stored bytes, the values ``dequantize``'s.
 """
@@ -30,7 +34,7 @@ _SCHEMES = {"mxfp4_e2m1": "MXFP4A16", "mxfp6_e2m3": "MXFP6A16", "mxfp8_e4m3": "M
 def ct_call(target: Target) -> str:
     return (f"s, zp = calculate_qparams(-amax, amax, {_SCHEMES.get(target.format)}['weights']); "
             "q = quantize(x, s, zp, args); v = dequantize(q, s, zp, args); "
-            "codes = pack_fp4_to_uint8(q) (FP4) or q.to(element dtype); scale = compress_mx_scale(s, uint8)")
+            "codes = pack_fp4_to_uint8(q) (FP4), pack_fp6_to_uint8(q) (FP6) or q.to(element dtype); scale = compress_mx_scale(s, uint8)")
 
 
 class CompressedTensorsAdapter(Adapter):
@@ -76,6 +80,10 @@ class CompressedTensorsAdapter(Adapter):
         import torch
         from compressed_tensors.compressors.mx_utils import compress_mx_scale
         from compressed_tensors.compressors.nvfp4.helpers import pack_fp4_to_uint8
+        try:
+            from compressed_tensors.compressors.mxfp6.helpers import pack_fp6_to_uint8
+        except ImportError:  # before its MXFP6 compressor
+            pack_fp6_to_uint8 = None
         from compressed_tensors.quantization import quant_scheme as qs
         from compressed_tensors.quantization.lifecycle.forward import dequantize, quantize
         from compressed_tensors.quantization.utils.helpers import calculate_qparams
@@ -98,6 +106,10 @@ class CompressedTensorsAdapter(Adapter):
                 codes = np.empty((n, L), np.int64)
                 codes[:, 0::2] = p & 0x0F
                 codes[:, 1::2] = p >> 4
+            elif target.format == "mxfp6_e2m3" and pack_fp6_to_uint8 is not None:
+                b = pack_fp6_to_uint8(q).numpy().reshape(n, L // 4, 3).astype(np.int64)
+                word = b[..., 0] | (b[..., 1] << 8) | (b[..., 2] << 16)
+                codes = np.stack([(word >> sh) & 0x3F for sh in (0, 6, 12, 18)], -1).reshape(n, L)
             else:  # q holds the element values in float32: their codes (exact: q is on the grid)
                 codes = encode(q.numpy().astype(np.float64), el, nan="zero").astype(np.int64)
         return Output(stored.reshape(n, -1), codes, v.numpy().astype(np.float64))
