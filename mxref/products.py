@@ -38,8 +38,21 @@ How the exact value is computed (no big floats, no Python loop over elements)
    NaN (MX §5.1); NaN x anything = NaN; Inf x 0 = NaN; Inf x nonzero = Inf with the product's
    sign; +Inf + -Inf = NaN. They are decided per block from indicator matrix products.
 
+Fast paths (:func:`run_model`; the general ones above remain where their bounds fail)
+-------------------------------------------------------------------------------------
+* "exact": each row of A (column of B) is integers times 2^base_row (the lowest set bit of the
+  row); when limbs of w_A, w_B bits with K (2^w_A - 1)(2^w_B - 1) <= 2^53 and at most 12 limb
+  pairs hold them, every limb pair is one whole-K float64 GEMM, exact in any order, and the
+  pairs meet in the limb accumulator once per output instead of once per block.
+* "fp32_blockwise": a block whose rows and columns span b_A + b_B + log2(k) <= 53 bits is one
+  float64 product of the exact values (exact), cast once; else two limbs, rounded once by
+  :func:`mxref._intsum.pair_to_f32`; the float32 adds in K order over the whole output.
+* "fp32_sequential": where every value is a float32 and the thread keeps subnormals, IEEE
+  float32 multiplication is the rounded exact product; a loop over K in order, each step one
+  float32 multiply and add over a cache-sized tile of outputs.
+
 The slow reference is :func:`mxref.reference.dot_scalar` (Fractions, one term at a time); the
-tests hold every mode here equal to it bit for bit.
+tests hold every mode here equal to it bit for bit, and the fast paths equal to the general ones.
 """
 
 from __future__ import annotations
@@ -641,9 +654,10 @@ def matmul(a: MXArray, b: MXArray, *, accumulate="exact", c=None, k_order="ascen
     then propagate through the float32 additions. An exact zero is +0.0 (the float32 models
     start from +0.0, so their zero is +0.0 too).
 
-    Vectorized over M and N: the block sums are batched matrix products; "exact" adds all
-    blocks into an integer accumulator in chunks of blocks; the float32 models keep their order
-    with a strictly sequential float32 running sum (``np.add.accumulate``) over blocks / K.
+    Vectorized over M and N: "exact" is whole-K float64 GEMMs of integer limbs (or per-block
+    products into an integer accumulator), "fp32_blockwise" one float64 product per block, and
+    the float32 models keep their order with a float32 running sum over blocks / K, each step
+    over all outputs (module docstring).
 
     Tensor-core models (outside the spec): ``accumulate`` = a preset name below or any
     :class:`mxref.accumulators.Accumulator` (the generic form: instruction K, group size, F,
