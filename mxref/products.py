@@ -374,7 +374,7 @@ def _sequential(A: _Op, B: _Op, K: int) -> np.ndarray:
 _FAST = True  # the paths below (False: the general ones above, for the tests that compare them)
 _MAX_PAIRS = 12  # limb pairs of the whole-K exact path (one float64 GEMM each)
 _GEMM_TILE = 1 << 22  # float64 limb values (and accumulator words) per row tile of the exact path
-_BLOCK_TILE = 1 << 18  # outputs per row tile of the blockwise path (one block at a time)
+_BLOCK_TILE = 1 << 20  # outputs per row tile of the blockwise path (one block at a time: a GEMM per block)
 _SEQ_TILE = 1 << 16  # float32 products per step of the sequential path (cache sized)
 
 
