@@ -372,6 +372,7 @@ def _sequential(A: _Op, B: _Op, K: int) -> np.ndarray:
 # ----- fast paths: whole-K and per-block BLAS products, float32 products ---------------------------
 
 _FAST = True  # the paths below (False: the general ones above, for the tests that compare them)
+_FAST_MIN = 4  # exact / blockwise fast paths where M N >= _FAST_MIN (M + N)
 _MAX_PAIRS = 12  # limb pairs of the whole-K exact path (one float64 GEMM each)
 _GEMM_TILE = 1 << 22  # float64 limb values (and accumulator words) per row tile of the exact path
 _BLOCK_TILE = 1 << 20  # outputs per row tile of the blockwise path (one block at a time: a GEMM per block)
@@ -537,7 +538,9 @@ def run_model(A: _Op, B: _Op, K: int, accumulate: str) -> np.ndarray:
     if RA == 0 or RB == 0 or K == 0:
         return out
     fast = None
-    if _FAST:
+    # the whole-K and per-block paths pay per row and column, the general ones per output and
+    # block: a dot or a matrix-vector product is faster the general way
+    if _FAST and (accumulate == "fp32_sequential" or RA * RB >= _FAST_MIN * (RA + RB)):
         if accumulate == "exact":
             fast = _exact_gemm(A, B)
         elif accumulate == "fp32_blockwise":

@@ -21,6 +21,13 @@ MODELS = list(mxref.options.FLOAT32_ACCUMULATORS)
 prod = sys.modules["mxref.products"]  # the module of matmul (mxref.matmul is the function)
 
 
+@pytest.fixture(autouse=True)
+def fast_even_when_small(monkeypatch):
+    """The small shapes here take the fast paths too (by default a dot or a matrix-vector
+    product goes the general way, which is faster there)."""
+    monkeypatch.setattr(prod, "_FAST_MIN", 0)
+
+
 def same(got, want) -> bool:
     """float32 arrays equal bit for bit, any NaN equal to any NaN."""
     g, w = np.asarray(got, np.float32), np.asarray(want, np.float32)
@@ -263,3 +270,17 @@ def test_limb_plans_keep_every_sum_exact(terms):
             na, nb, wa, wb = plan
             assert na * wa >= ba and nb * wb >= bb and na * nb <= 12
             assert terms * ((1 << wa) - 1) * ((1 << wb) - 1) <= 1 << 53
+
+
+def test_a_dot_goes_the_general_way_by_default(monkeypatch):
+    monkeypatch.setattr(prod, "_FAST_MIN", 4)
+    calls = _spy(monkeypatch, "_exact_gemm")
+    rng = np.random.default_rng(2)
+    x = mx_matrix(rng, "mxfp8_e4m3", 1, 256, 1, 32, "narrow")
+    a = mxref.MXArray(x.format, 32, 0, (256,), x.scales[0], x.elements[0])
+    mxref.dot(a, a)
+    assert calls == []
+    A = mx_matrix(rng, "mxfp8_e4m3", 9, 64, 1, 32, "narrow")
+    B = mx_matrix(rng, "mxfp8_e4m3", 9, 64, 0, 32, "narrow")
+    mxref.matmul(A, B)
+    assert calls == [True]
