@@ -10,6 +10,7 @@ ratio is the number to compare across machines.
     mxref bench --shape 1,1024,4096 --repeat 5
     mxref bench --quick                  # a tiny size, one repetition (for the tests)
     mxref bench --profile                # also cProfile one mxref round trip per format
+    mxref bench --matmul                 # mxref.matmul 1024x4096 @ 4096x1024, seconds per model
 
 (``python tools/bench.py`` is the same command.)
 
@@ -416,7 +417,15 @@ def main(argv=None, prog: str = "mxref bench") -> int:
                     help="time every path (input dtype, axis, rounding, scale rule, output dtype, ragged "
                          "shapes; one factor at a time) of every MX format against its default path, with "
                          f"its peak memory (default shape {','.join(map(str, MATRIX_SHAPE))})")
+    ap.add_argument("--matmul", action="store_true",
+                    help="time mxref.matmul (M,K,N; default " + ",".join(map(str, MATMUL_SHAPE)) + ") per "
+                         "element-format pair and accumulator model, wall and CPU seconds")
+    ap.add_argument("--models", default=None,
+                    help="with --matmul: comma-separated accumulate= models, or 'all' (default: the "
+                         "float32 models exact, fp32_blockwise, fp32_sequential)")
     args = ap.parse_args(argv)
+    if args.matmul:
+        return _main_matmul(args, ap)
     if args.matrix:
         return _main_matrix(args)
     shape = args.shape or (QUICK_SHAPE if args.quick else DEFAULT_SHAPE)
@@ -565,5 +574,68 @@ def _main_matrix(args) -> int:
           "path's round trip by the same format's default path (float32 in, last axis, rne, floor, "
           "float32 out, whole blocks); peak extra memory is tracemalloc's peak above the input, as a "
           "multiple of that path's input size.")
+    log("done")
+    return 0
+
+
+# ----- --matmul: mxref.matmul per format pair and accumulator model ----------------------------------
+
+MATMUL_SHAPE = (1024, 4096, 1024)
+MATMUL_PAIRS = tuple((f, f) for f in mxref.MX_FORMATS) + (("mxfp8_e4m3", "mxfp8_e5m2"),)
+
+
+def _main_matmul(args, ap) -> int:
+    """matmul(A (M, K) blocked along K, B (K, N) blocked along K) of standard normal float32
+    quantized with each pair of formats; per model the median (fastest-slowest) wall seconds of
+    ``--repeat`` calls after ``--warmup`` untimed ones, the CPU seconds of the process (all
+    threads) and the 1-minute load average at the end of the row. A model that does not take a
+    format pair (the tensor-core presets take only theirs) is listed below the table."""
+    shape = args.shape or ((16, 256, 8) if args.quick else MATMUL_SHAPE)
+    if len(shape) != 3:
+        ap.error("--matmul takes --shape M,K,N")
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 5)
+    warmup = args.warmup if args.warmup is not None else (0 if args.quick else 1)
+    if repeat < 1 or warmup < 0:
+        ap.error("--repeat must be >= 1 and --warmup >= 0")
+    models = (list(mxref.options.FLOAT32_ACCUMULATORS) if args.models is None else
+              list(mxref.options.ACCUMULATORS) if args.models == "all" else args.models.split(","))
+    for m in models:
+        if m not in mxref.options.ACCUMULATORS:
+            ap.error(f"--models: unknown model {m!r} (one of {', '.join(mxref.options.ACCUMULATORS)})")
+    M, K, N = shape
+    rng = np.random.default_rng(args.seed)
+    x = rng.standard_normal((M, K), dtype=np.float32)
+    y = rng.standard_normal((K, N), dtype=np.float32)
+    rows, skipped = [], {}
+    for fa, fb in MATMUL_PAIRS:
+        A, B = mxref.quantize(x, fa, axis=1), mxref.quantize(y, fb, axis=0)
+        for m in models:
+            log(f"matmul {fa} x {fb} {m}")
+            walls, cpus = [], []
+            try:
+                for i in range(warmup + repeat):
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    mxref.matmul(A, B, accumulate=m)
+                    if i >= warmup:
+                        walls.append(time.perf_counter() - t0)
+                        cpus.append(time.process_time() - c0)
+            except ValueError:  # a preset that does not take these formats (or scales)
+                skipped.setdefault(m, []).append(f"{fa} x {fb}")
+                continue
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            rows.append([f"{fa} x {fb}", m, f"{statistics.median(walls):.3g}",
+                         f"{min(walls):.3g}-{max(walls):.3g}", f"{statistics.median(cpus):.3g}",
+                         f"load {load:.2f}"])
+    print(f"mxref {mxref.__version__} matmul benchmark: ({M}, {K}) @ ({K}, {N}), block 32, standard normal "
+          f"float32 quantized (floor), median of {repeat} after {warmup} warm-up call(s)")
+    print(f"numpy {np.__version__}; {os.cpu_count()} CPUs, {machine_load()}; python {sys.version.split()[0]}")
+    print()
+    print(render(rows, ["formats (A x B)", "accumulate", "wall s (median)", "wall s (min-max)",
+                        "CPU s (median)", "note"]))
+    print()
+    for m, pairs in skipped.items():
+        print(f"  {m}: not applicable to {', '.join(pairs)} (formats or block scales it does not take)")
+    print("Seconds, not ratios: the target is seconds on the machine at hand (CPU seconds count every "
+          "thread of the process; a load average above the CPU count means other work shared them).")
     log("done")
     return 0

@@ -38,8 +38,21 @@ How the exact value is computed (no big floats, no Python loop over elements)
    NaN (MX §5.1); NaN x anything = NaN; Inf x 0 = NaN; Inf x nonzero = Inf with the product's
    sign; +Inf + -Inf = NaN. They are decided per block from indicator matrix products.
 
+Fast paths (:func:`run_model`; the general ones above remain where their bounds fail)
+-------------------------------------------------------------------------------------
+* "exact": each row of A (column of B) is integers times 2^base_row (the lowest set bit of the
+  row); when limbs of w_A, w_B bits with K (2^w_A - 1)(2^w_B - 1) <= 2^53 and at most 12 limb
+  pairs hold them, every limb pair is one whole-K float64 GEMM, exact in any order, and the
+  pairs meet in the limb accumulator once per output instead of once per block.
+* "fp32_blockwise": a block whose rows and columns span b_A + b_B + log2(k) <= 53 bits is one
+  float64 product of the exact values (exact), cast once; else two limbs, rounded once by
+  :func:`mxref._intsum.pair_to_f32`; the float32 adds in K order over the whole output.
+* "fp32_sequential": where every value is a float32 and the thread keeps subnormals, IEEE
+  float32 multiplication is the rounded exact product; a loop over K in order, each step one
+  float32 multiply and add over a cache-sized tile of outputs.
+
 The slow reference is :func:`mxref.reference.dot_scalar` (Fractions, one term at a time); the
-tests hold every mode here equal to it bit for bit.
+tests hold every mode here equal to it bit for bit, and the fast paths equal to the general ones.
 """
 
 from __future__ import annotations
@@ -52,10 +65,22 @@ import numpy as np
 
 from ._arrays import ieee_subnormals, widen_exact
 from ._dequant import value_table
-from ._kernel import decode_table, effective_block, pad_blocks, round_parts, round_to_ieee
+from ._intsum import (
+    bitlen as _bitlen,
+    cast_f32,
+    f32_from_f64 as _f32_from_f64,
+    grid_to_f32 as _grid_to_f32,
+    grid_to_int as _grid_to_int,
+    limb_stack,
+    normalize as _normalize,
+    pair_to_f32,
+    pieces as _pieces,
+    plan_limbs,
+)
+from ._kernel import decode_table, effective_block, pad_blocks
 from .accumulators import Accumulator as _Accumulator, gemm as _gemm, preset as _preset
 from .arrays import MXArray
-from .formats import FORMATS, e8m0
+from .formats import e8m0
 from .options import ACCUMULATORS, FLOAT32_ACCUMULATORS, TENSOR_CORE_ACCUMULATORS, check_choice
 
 __all__ = ["ACCUMULATORS", "dot", "matmul"]
@@ -66,8 +91,6 @@ __all__ = ["ACCUMULATORS", "dot", "matmul"]
 #:   fp32_sequential  each scaled product rounded to float32, added in float32 in K order
 #: and the tensor-core models (options.TENSOR_CORE_ACCUMULATORS, :mod:`mxref.accumulators`)
 
-_F32 = FORMATS["float32"]
-_M32 = np.int64(0xFFFFFFFF)
 _CHUNK = 1 << 19  # output elements x blocks (or x K-steps) per chunk: bounds the temporaries
 _TILE = 1 << 22  # int64 accumulator words per row tile of the output
 
@@ -107,15 +130,7 @@ class _Op:
         |limb| < 2^w <= 2^26), stacked for batched block products: (nb, nl * R, k) for the
         left operand, (nb, k, nl * R) for the right one (limb-major along the row axis)."""
         nl = max(1, -(-self.bits // w))
-        mask = np.int64((1 << w) - 1)
-        out = np.empty((nl, self.R, self.nb * self.k), np.float64)
-        for s in range(nl):
-            sh = self.d - w * s  # >= 0: shift m left by sh; < 0: right by -sh
-            left = (self.m << np.clip(sh, 0, w)) & mask  # shifts >= w leave no bit of the limb
-            right = (self.m >> np.clip(-sh, 0, 63)) & mask
-            limb = np.where(sh >= w, 0, np.where(sh >= 0, left, right))
-            out[s] = np.where(self.neg, -limb, limb)
-        out = out.reshape(nl * self.R, self.nb, self.k)
+        out = limb_stack(self.m, self.d, self.neg, w, nl).reshape(nl * self.R, self.nb, self.k)
         return np.ascontiguousarray(out.transpose(1, 2, 0) if rhs else out.transpose(1, 0, 2))
 
 
@@ -205,97 +220,6 @@ def _block_sums(la: np.ndarray, lb: np.ndarray, RA: int, RB: int, j0: int, j1: i
     return U
 
 
-def _pieces(c, o):
-    """c * 2^o (int64 |c| < 2^62, int64 o >= 0) as (L, [(0, p0), (1, p1), (1, p2), (2, p3)]):
-    c * 2^o = sum p * 2^(32 (L + offset)), every |p| < 2^32, L = o // 32."""
-    L, r = o >> 5, o & 31
-    t0 = (c & _M32) << r  # < 2^63
-    t1 = (c >> 32) << r  # |.| < 2^61
-    return L, ((0, t0 & _M32), (1, t0 >> 32), (1, t1 & _M32), (2, t1 >> 32))
-
-
-def _normalize(g: np.ndarray) -> None:
-    """Propagate carries in place: limbs 0 .. n-2 in [0, 2^32), the top limb keeps the sign."""
-    for i in range(g.shape[1] - 1):
-        c = g[:, i] >> 32
-        g[:, i] &= _M32
-        g[:, i + 1] += c
-
-
-def _bitlen(a: np.ndarray) -> np.ndarray:
-    """Bit length of non-negative integers below 2^53 (frexp of an exact float64)."""
-    return np.frexp(a.astype(np.float64))[1].astype(np.int64)
-
-
-def _grid_to_f32(g: np.ndarray, base) -> np.ndarray:
-    """float32 nearest (ties to even) to sum_i g[:, i] * 2^(32 i + base); +0.0 for zero.
-
-    1. carries; sign; magnitude. 2. the highest nonzero limb h: W = g[h] * 2^32 + g[h-1] holds
-    the top 33..64 bits, ``sticky`` whether any lower limb is nonzero. 3. a 53-bit significand
-    rounded to odd (the lost bits and sticky ORed into its last bit: RNE to 24 bits from it is
-    RNE of the exact value, 53 >= 24 + 2), exponent bl - 1 + 32 (h - 1) + base. 4. the integer
-    RNE core :func:`mxref.elements.round_parts` with float32's emin (subnormals); a magnitude
-    above the largest finite code is Inf."""
-    g = g.copy()
-    P, n = g.shape
-    # 1. sign and magnitude
-    _normalize(g)
-    neg = g[:, -1] < 0
-    if neg.any():
-        g[neg] = -g[neg]
-        _normalize(g)
-    if (g[:, -1] >= (1 << 31)).any():  # pragma: no cover - the callers leave headroom
-        raise RuntimeError("accumulator overflow")
-    # 2. top limbs
-    nz = g != 0
-    anynz = nz.any(axis=1)
-    h = n - 1 - np.argmax(nz[:, ::-1], axis=1)
-    rows = np.arange(P)
-    hi = g[rows, h]
-    lo = np.where(h >= 1, g[rows, np.maximum(h - 1, 0)], 0)
-    below = np.logical_or.accumulate(nz, axis=1)
-    sticky = (h >= 2) & below[rows, np.maximum(h - 2, 0)]
-    W = (hi.astype(np.uint64) << np.uint64(32)) | lo.astype(np.uint64)
-    bl = 32 + _bitlen(hi)
-    # 3. 53-bit significand, round to odd
-    sd = bl - 53
-    rs = np.clip(sd, 0, 63).astype(np.uint64)
-    ls = np.clip(-sd, 0, 63).astype(np.uint64)
-    one = np.uint64(1)
-    lost = (W & ((one << rs) - one)) != 0
-    sig = ((W >> rs) << ls) | (lost | sticky).astype(np.uint64)
-    flog2 = bl - 1 + 32 * (h - 1) + np.asarray(base, dtype=np.int64)
-    sig = np.where(anynz, sig, np.uint64(1 << 52))
-    # 4. round to float32
-    mag = round_parts(neg, sig, flog2, _F32, "rne")
-    mag = np.where(mag > _F32.code_of_max, _F32.inf_codes[0], mag)
-    bits = np.where(neg, mag | _F32.sign_mask, mag)
-    return np.where(anynz, bits, 0).astype(np.uint32).view(np.float32)
-
-
-def _grid_to_int(g: np.ndarray) -> list:
-    """The integers sum_i g[p, i] 2^(32 i) as Python ints (exact)."""
-    out = []
-    for row in g.tolist():
-        v = 0
-        for limb in reversed(row):
-            v = (v << 32) + limb
-        out.append(v)
-    return out
-
-
-def _f32_from_f64(x: np.ndarray) -> np.ndarray:
-    """float64 values rounded once to float32 (RNE; overflow to Inf; subnormals). The cast is
-    kept only where it is exact (read back equal); every element that needs rounding, and every
-    one a flush-to-zero thread would spoil, is rounded by integers instead."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        y = x.astype(np.float32)
-    bad = (widen_exact(y) != x) & ~np.isnan(x)
-    if bad.any():
-        y[bad] = round_to_ieee(x[bad], _F32).view(np.float32)
-    return y
-
-
 def chain_f32(acc: np.ndarray, terms: np.ndarray) -> np.ndarray:
     """acc = fl32(acc + terms[i]) for i = 0, 1, ... in order (IEEE binary32 addition, RNE),
     vectorized over the output (a loop over the terms: the order is the model). With IEEE
@@ -321,11 +245,12 @@ def _indicators(v: np.ndarray) -> dict:
         return {"pinf": v == np.inf, "ninf": v == -np.inf, "pos": v > 0, "neg": v < 0, "zero": v == 0}
 
 
-def _special_blocks(A: _Op, B: _Op, j0: int, j1: int):
+def _special_blocks(A: _Op, B: _Op, j0: int, j1: int, k: int | None = None):
     """Per block (cb, RA, RB): (nan, +inf, -inf) flags of the exact block sum, or None when the
     blocks hold no NaN or Inf. NaN: a NaN value (or NaN scale) in either block, Inf x 0, or Inf
-    products of both signs; else +-Inf when an Inf product exists (IEEE 754)."""
-    k = A.k
+    products of both signs; else +-Inf when an Inf product exists (IEEE 754). ``k``: blocks of
+    another length (k = the padded K: one block, the flags of the whole sum)."""
+    k = A.k if k is None else k
     va = A.values[:, j0 * k:j1 * k].reshape(A.R, j1 - j0, k)
     vb = B.values[:, j0 * k:j1 * k].reshape(B.R, j1 - j0, k)
     if np.isfinite(va).all() and np.isfinite(vb).all():
@@ -444,12 +369,186 @@ def _sequential(A: _Op, B: _Op, K: int) -> np.ndarray:
     return acc
 
 
+# ----- fast paths: whole-K and per-block BLAS products, float32 products ---------------------------
+
+_FAST = True  # the paths below (False: the general ones above, for the tests that compare them)
+_FAST_MIN = 4  # exact / blockwise fast paths where M N >= _FAST_MIN (M + N)
+_MAX_PAIRS = 12  # limb pairs of the whole-K exact path (one float64 GEMM each)
+_GEMM_TILE = 1 << 22  # float64 limb values (and accumulator words) per row tile of the exact path
+_BLOCK_TILE = 1 << 20  # outputs per row tile of the blockwise path (one block at a time: a GEMM per block)
+_SEQ_TILE = 1 << 16  # float32 products per step of the sequential path (cache sized)
+
+
+def _row_form(op: _Op):
+    """(m, d, base, bits): every element is +-m * 2^(d + base[row]) with m odd (or 0), d >= 0 and
+    base the row's smallest exponent of a nonzero element's last bit; bits = max bit length."""
+    nz = op.m != 0
+    tz = np.where(nz, _bitlen(op.m & -op.m) - 1, 0)  # trailing zeros (m < 2^53)
+    e = op.d + np.repeat(op.exp, op.k, axis=1) + tz
+    big = np.int64(1 << 40)
+    base = np.where(nz, e, big).min(axis=1)
+    base = np.where(base == big, 0, base)
+    d = np.where(nz, e - base[:, None], 0)
+    m = op.m >> tz
+    bl = np.where(nz, _bitlen(m) + d, 0)
+    return m, d, base, int(bl.max()) if bl.size else 0
+
+
+def _exact_gemm(A: _Op, B: _Op):
+    """"exact" as whole-K float64 GEMMs, or None when the rows span too many bits. Rows of A and
+    columns of B become integers times 2^base (:func:`_row_form`), cut into limbs so that every
+    K-term sum of limb products is an integer of at most 2^53 (exact in any order: one dgemm per
+    limb pair, :func:`mxref._intsum.plan_limbs`); the pair sums land in a 32-bit-limb accumulator
+    per output, rounded once (:func:`mxref._intsum.grid_to_f32`, base = base_A + base_B)."""
+    RA, RB, Kp = A.R, B.R, A.m.shape[1]
+    ma, da, ba, bits_a = _row_form(A)
+    mb, db, bb, bits_b = _row_form(B)
+    plan = plan_limbs(bits_a, bits_b, Kp, _MAX_PAIRS)
+    if plan is None:
+        return None
+    na, nb, wa, wb = plan
+    lb = limb_stack(mb, db, B.neg, wb, nb).transpose(2, 0, 1).reshape(Kp, nb * RB)
+    n = (wa * (na - 1) + wb * (nb - 1) + 53 + 8) // 32 + 3
+    out = np.empty((RA, RB), np.float32)
+    tile = max(1, min(RA, 2 * _GEMM_TILE // max(na * Kp, 1), _GEMM_TILE // max(RB * n, 1)))
+    for r0 in range(0, RA, tile):
+        r1 = min(RA, r0 + tile)
+        la = limb_stack(ma[r0:r1], da[r0:r1], A.neg[r0:r1], wa, na).reshape(na * (r1 - r0), Kp)
+        p = (la @ lb).reshape(na, r1 - r0, nb, RB)
+        g = np.zeros(((r1 - r0) * RB, n), np.int64)
+        for s in range(na):
+            for t in range(nb):
+                L, parts = _pieces(p[s, :, t, :].reshape(-1).astype(np.int64), np.int64(wa * s + wb * t))
+                for off, q in parts:
+                    g[:, int(L) + off] += q
+        base = (ba[r0:r1, None] + bb[None, :]).reshape(-1)
+        o = _grid_to_f32(g, base).reshape(r1 - r0, RB)
+        sp = _special_blocks(A.rows(r0, r1), B, 0, 1, Kp)
+        if sp is not None:
+            o[sp[1][0]] = np.inf
+            o[sp[2][0]] = -np.inf
+            o[sp[0][0]] = np.nan
+        out[r0:r1] = o
+    return out
+
+
+def _finite(op: _Op) -> np.ndarray:
+    return np.where(np.isfinite(op.values), op.values, 0.0)
+
+
+def _block_bits(op: _Op) -> np.ndarray:
+    """(R, nb): per row and block, the bits from the lowest set bit of its nonzero values to the
+    highest (0 for a block of zeros): its values are integers below 2^bits times a power of two."""
+    nz = op.m != 0
+    low = np.where(nz, _bitlen(op.m & -op.m) - 1 + op.d, 1 << 40).reshape(op.R, op.nb, op.k).min(axis=2)
+    top = np.where(nz, _bitlen(op.m) + op.d, 0).reshape(op.R, op.nb, op.k).max(axis=2)
+    return np.where(top > 0, top - low, 0)
+
+
+def _blockwise_blas(A: _Op, B: _Op):
+    """"fp32_blockwise" with every block sum from a float64 matrix product per block, or None.
+    Block j of a row tile is one product of the exact values (scales included) when
+    b_A + b_B + ceil(log2 k) <= 53 for the widest bit spans b of its rows and of B's columns
+    (:func:`_block_bits`): every product is a multiple of the least of them and every partial sum
+    stays below 2^53 of it, so the float64 block sum is exact (all exponents stay inside
+    float64's normal range), then cast once. Else two products: the wider operand (on the grid
+    of its format) cut into two limbs at c bits, hi * 2^c + lo exact in two int64, rounded once
+    by :func:`mxref._intsum.pair_to_f32`. None when neither is exact."""
+    RA, RB, nb, k = A.R, B.R, A.nb, A.k
+    ba, bb = _block_bits(A), _block_bits(B).max(axis=0)
+    swap = A.bits < B.bits
+    wide, narrow = (B, A) if swap else (A, B)
+    c = -(-wide.bits // 2)
+    pair_ok = k * ((1 << c) - 1) * ((1 << narrow.bits) - 1) <= 1 << 53
+    ieee = ieee_subnormals()
+    acc = np.zeros((RA, RB), np.float32)
+    tile = max(1, min(RA, _BLOCK_TILE // max(RB, 1)))
+    fin_a = np.isfinite(A.values).reshape(RA, nb, k).all(axis=2).all(axis=0)
+    fin_b = np.isfinite(B.values).reshape(RB, nb, k).all(axis=2).all(axis=0)
+    vb = np.ascontiguousarray(_finite(B).reshape(RB, nb, k).transpose(1, 2, 0))
+    lb = buf = vals = None
+    for r0 in range(0, RA, tile):
+        a = A.rows(r0, min(RA, r0 + tile))
+        bt = ba[r0:r0 + a.R].max(axis=0)
+        one = bt + bb <= 53 - (k - 1).bit_length()  # k (2^bt - 1)(2^bb - 1) < 2^53
+        if not one.all():
+            if not pair_ok:
+                return None
+            if lb is None:
+                lb = B.limbs(c if swap else max(B.bits, 1), True)
+            la = a.limbs(max(a.bits, 1) if swap else c, False)
+        va = np.ascontiguousarray(_finite(a).reshape(a.R, nb, k).transpose(1, 0, 2))
+        if buf is None or buf.shape != (a.R, RB):  # preallocated: no fresh pages per block
+            buf, vals = np.empty((a.R, RB)), np.empty((a.R, RB), np.float32)
+        o = acc[r0:r0 + a.R]
+        with np.errstate(over="ignore", invalid="ignore"):  # IEEE: overflow to Inf, Inf - Inf = NaN
+            for j in range(nb):
+                if one[j]:
+                    np.matmul(va[j], vb[j], out=buf)
+                    v = buf if ieee else cast_f32(buf)
+                    vals[...] = v  # the IEEE conversion (RNE), or already rounded
+                else:
+                    p = np.matmul(la[j], lb[j]).astype(np.int64).reshape(-1, a.R, lb.shape[2] // RB, RB)
+                    lo, hi = (p[0, :, 0, :], p[0, :, 1, :]) if swap else (p[0, :, 0, :], p[1, :, 0, :])
+                    vals[...] = pair_to_f32(hi, lo, c, a.exp[:, j, None] + B.exp[None, :, j])
+                if not (fin_a[j] and fin_b[j]):
+                    sp = _special_blocks(a, B, j, j + 1)
+                    if sp is not None:
+                        vals[sp[1][0]] = np.inf
+                        vals[sp[2][0]] = -np.inf
+                        vals[sp[0][0]] = np.nan
+                if ieee:
+                    np.add(o, vals, out=o)
+                else:
+                    o[...] = chain_f32(o, vals[None])
+    return acc
+
+
+def _sequential_f32(A: _Op, B: _Op, K: int):
+    """"fp32_sequential" with float32 products, or None: where the thread keeps subnormals and
+    every value is a float32, IEEE binary32 multiplication is fl32 of the exact product. A loop
+    over K in order, each step over a tile of outputs that stays in cache."""
+    if not ieee_subnormals():
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        a32, b32 = A.values[:, :K].astype(np.float32), B.values[:, :K].astype(np.float32)
+    for v, v32 in ((A.values[:, :K], a32), (B.values[:, :K], b32)):
+        if not ((widen_exact(v32) == v) | np.isnan(v)).all():
+            return None
+    aT, bT = np.ascontiguousarray(a32.T), np.ascontiguousarray(b32.T)  # (K, RA), (K, RB)
+    RA, RB = A.R, B.R
+    out = np.zeros((RA, RB), np.float32)
+    tile = max(1, min(RA, _SEQ_TILE // max(RB, 1)))
+    ci = max(1, _SEQ_TILE // (tile * RB))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for r0 in range(0, RA, tile):
+            acc = out[r0:r0 + tile]
+            for i0 in range(0, K, ci):
+                p = aT[i0:i0 + ci, r0:r0 + tile, None] * bT[i0:i0 + ci, None, :]
+                for t in p:
+                    np.add(acc, t, out=acc)
+    return out
+
+
 def run_model(A: _Op, B: _Op, K: int, accumulate: str) -> np.ndarray:
-    """float32 (RA, RB) under one accumulator model, in row tiles of A."""
+    """float32 (RA, RB) under one accumulator model: a fast path above where it applies, else
+    the general one in row tiles of A (bit for bit the same results)."""
     RA, RB = A.R, B.R
     out = np.zeros((RA, RB), np.float32)
     if RA == 0 or RB == 0 or K == 0:
         return out
+    fast = None
+    # the whole-K and per-block paths pay per row and column, the general ones per output and
+    # block: a dot or a matrix-vector product is faster the general way
+    if _FAST and (accumulate == "fp32_sequential" or RA * RB >= _FAST_MIN * (RA + RB)):
+        if accumulate == "exact":
+            fast = _exact_gemm(A, B)
+        elif accumulate == "fp32_blockwise":
+            fast = _blockwise_blas(A, B)
+        else:
+            fast = _sequential_f32(A, B, K)
+    if fast is not None:
+        return fast
     words = RB * (8 if accumulate == "fp32_sequential" else 32)  # accumulator limbs and temporaries
     step = max(1, _TILE // max(words, 1))
     for r0 in range(0, RA, step):
@@ -558,9 +657,10 @@ def matmul(a: MXArray, b: MXArray, *, accumulate="exact", c=None, k_order="ascen
     then propagate through the float32 additions. An exact zero is +0.0 (the float32 models
     start from +0.0, so their zero is +0.0 too).
 
-    Vectorized over M and N: the block sums are batched matrix products; "exact" adds all
-    blocks into an integer accumulator in chunks of blocks; the float32 models keep their order
-    with a strictly sequential float32 running sum (``np.add.accumulate``) over blocks / K.
+    Vectorized over M and N: "exact" is whole-K float64 GEMMs of integer limbs (or per-block
+    products into an integer accumulator), "fp32_blockwise" one float64 product per block, and
+    the float32 models keep their order with a float32 running sum over blocks / K, each step
+    over all outputs (module docstring).
 
     Tensor-core models (outside the spec): ``accumulate`` = a preset name below or any
     :class:`mxref.accumulators.Accumulator` (the generic form: instruction K, group size, F,

@@ -90,3 +90,19 @@ def test_matrix_quick_lists_every_path():
                    *(f"scale_rule={r}" for r in SCALE_RULES if r != "floor"), "vs default", "load average"):
         assert needle in out, needle
     assert "error:" not in out
+
+
+def test_matmul_quick_times_every_pair_and_model():
+    p = run(["--matmul", "--quick", "--models", "all"])
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    import re
+
+    import mxref
+
+    for fmt in mxref.MX_FORMATS:
+        for model in mxref.options.FLOAT32_ACCUMULATORS:
+            assert re.search(rf"\| {fmt} x {fmt} +\| {model} +\| [0-9]", out), (fmt, model)
+    assert re.search(r"\| mxfp4_e2m1 x mxfp4_e2m1 +\| blackwell_mxf4 +\| [0-9]", out)
+    assert "hopper_fp8: not applicable" in out and "load average" in out
+    assert run(["--matmul", "--models", "fp16"]).returncode == 2

@@ -15,7 +15,7 @@ MAX_LINES = 800
 #: The core: modules (and packages) that must never import the layers above them.
 CORE = ("formats", "options", "_kernel", "_arrays", "elements", "scale", "conversion", "_fast_f32",
         "_dequant", "arrays", "products", "layers", "layout", "reference", "tables",
-        "accumulators")
+        "accumulators", "_intsum")
 ABOVE = ("mxref.ext", "mxref.conformance", "mxref.vectors", "mxref.cli", "mxref.bench", "mxref.testing",
          "mxref.strategies", "mxref.models", "mxref.sweep", "mxref.audit")
 
