@@ -143,15 +143,35 @@ def int_codes_from_f32(yb: np.ndarray, el: Format, rounding: str, allow_minus128
     that cap too); t = |y| + 1.5 * 2^(23 + q) is |y| rounded to the quantum (one correctly
     rounded addition, RNE: t's ulp is 2^q), N its integer, and d = |y| - (t - 1.5 * 2^(23 + q))
     the signed rest, both subtractions exact (Sterbenz; |d| <= 2^(q-1) is a multiple of |y|'s
-    ulp). The other roundings move N by one from the sign of d: toward zero when d < 0, "up" /
-    "down" by the sign of y, a tie d = +-2^(q-1) for the two tie rules; stochastic rounds the
+    ulp). The other roundings move N by one from the sign of d: toward zero when d < 0, a tie
+    d = +-2^(q-1) for the two tie rules ("up" / "down" do the same on signed y: N moves toward
+    +Inf when d > 0, toward -Inf when d < 0); stochastic rounds the
     truncated N away from zero iff floor(f * 2^r) > 2^r - 1 - R, with f = the discarded fraction
     (d, or d + 2^q when d < 0) scaled by 2^(r - q) (exact: a power of two, below 2^r)."""
     m, emin = round_params(el)
     q = emin - m
     big = np.float32(1.5 * 2.0 ** (23 + q))
+    if rounding in ("up", "down"):
+        # on signed y, capped at +-2^(emin + 1) (it saturates from there on; NaN stays NaN, in a
+        # NaN-scale block): N = RNE(y / 2^q), moved toward +-Inf by the sign of the rest
+        c = np.float32(2.0 ** (emin + 1))
+        y = np.clip(yb.view(np.float32), -c, c)
+        t = y + big
+        n = t.view(_I) - big.view(_I)
+        t -= big
+        with np.errstate(invalid="ignore"):
+            np.subtract(y, t, out=t)                   # y - N * 2^q, exact
+        if rounding == "up":
+            n += t > 0
+        else:
+            n -= t < 0
+        np.clip(n, -el.code_of_max - (1 if allow_minus128 else 0), el.code_of_max, out=n)
+        n &= el.num_codes - 1
+        return n
     ay = np.bitwise_and(yb, _U(0x7FFFFFFF)).view(np.float32)
     np.fmin(ay, np.float32(2.0 ** (emin + 1)), out=ay)
+    if rounding == "stochastic":
+        return _int_stochastic(yb, ay, el, q, allow_minus128, random_bits, int(random_bit_count))
     t = ay + big
     n = t.view(_I) - big.view(_I)
     t -= big
@@ -159,26 +179,10 @@ def int_codes_from_f32(yb: np.ndarray, el: Format, rounding: str, allow_minus128
     d = t
     if rounding == "toward_zero":
         n -= d < 0
-    elif rounding in ("up", "down"):
-        pos = yb < _U(0x80000000)
-        if rounding == "down":
-            np.logical_not(pos, out=pos)
-        n += (d > 0) & pos                             # away from zero toward the rounding's side
-        np.logical_not(pos, out=pos)
-        n -= (d < 0) & pos                             # back toward zero on the other side
     elif rounding == "ties_away":
         n += d == np.float32(2.0 ** (q - 1))
     elif rounding == "ties_toward_zero":
         n -= d == np.float32(-(2.0 ** (q - 1)))
-    elif rounding == "stochastic":
-        r = int(random_bit_count)
-        below = d < 0
-        n -= below
-        d += below * np.float32(2.0 ** q)             # the discarded fraction (exact)
-        d *= np.float32(2.0 ** (r - q))
-        np.floor(d, out=d)
-        lim = np.subtract(_U((1 << r) - 1), random_bits, dtype=_U, casting="unsafe")
-        n += d.astype(_U) > lim
     elif rounding != "rne":  # pragma: no cover - validated by the caller
         raise ValueError(rounding)
     neg = (yb >> _U(31)).view(_I)
@@ -188,3 +192,26 @@ def int_codes_from_f32(yb: np.ndarray, el: Format, rounding: str, allow_minus128
     n -= neg
     n &= el.num_codes - 1
     return n
+
+
+def _int_stochastic(yb, ay, el: Format, q: int, allow_minus128: bool, random_bits, r: int) -> np.ndarray:
+    """Stochastic rounding of :func:`int_codes_from_f32`, all in float32 (exact): |y| / 2^q (a
+    power of two, at most 2^(m+1) after the cap), its floor N and fraction f (exact), away from
+    zero iff floor(f * 2^r) >= 2^r - R; for r <= 24, 2^r - R is a float32 integer and that is
+    f * 2^r >= 2^r - R, else both sides as uint32. The sign goes on with copysign (a -0.0 code
+    is 0), saturation is a clip, the cast to int32 is exact (|value| <= 128)."""
+    ay *= np.float32(2.0 ** -q)
+    n = np.floor(ay)
+    ay -= n                                            # the discarded fraction f, exact
+    ay *= np.float32(2.0 ** r)                         # f * 2^r < 2^r, exact
+    if r <= 24:
+        up = ay >= np.subtract(np.float32(2.0 ** r), random_bits, dtype=np.float32)
+    else:
+        np.floor(ay, out=ay)
+        up = ay.astype(_U) > np.subtract(_U((1 << r) - 1), random_bits, dtype=_U, casting="unsafe")
+    n += up
+    np.copysign(n, yb.view(np.float32), out=n)
+    np.clip(n, -el.code_of_max - (1 if allow_minus128 else 0), el.code_of_max, out=n)
+    code = n.astype(_I)
+    code &= el.num_codes - 1
+    return code
