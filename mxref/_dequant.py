@@ -158,9 +158,13 @@ def _dequantize_blocks_in_place(el: Format, ax: int, scales, elements, dt: np.dt
     ftab = factor_table(dt)
     vals = value_table(el, dt)[127 << el.bits: (128 << el.bits)]
     g = max(1, _CHUNK_F32 // max(k * post, 1))
+    pairs = _pair_table(el) if dt == np.float32 and post % 2 == 0 else None  # half the index temporary
     for b0 in range(0, e3.shape[0], g):
         o = out[b0:b0 + g]
-        np.take(vals, e3[b0:b0 + g], out=o, mode="clip")
+        if pairs is not None:
+            np.take(pairs, e3[b0:b0 + g].view(np.uint16), out=o.view(np.uint64), mode="clip")
+        else:
+            np.take(vals, e3[b0:b0 + g], out=o, mode="clip")
         with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)
             np.multiply(o, ftab.take(s2[b0:b0 + g])[:, None, :], out=o)
     return out.reshape(shape)

@@ -15,7 +15,8 @@ is a midpoint exactly when y is; it is also exact for "up" / "down": the round-t
 representable at p bits exactly when y is, and otherwise lies strictly inside the same p-bit
 interval), so one 65,536-entry table per (format, rounding), built with
 :func:`mxref.encode`, gives the code. INT8 (7 significant bits) rounds by adding 1.5 * 2^(23+q)
-(q = its quantum exponent) in float32: one correctly rounded IEEE addition, RNE.
+(q = its quantum exponent) in float32: one correctly rounded IEEE addition, RNE. The roundings
+no table covers (stochastic; INT other than RNE) round y exactly in :mod:`mxref._fast_int`.
 These paths need IEEE subnormals (no flush-to-zero / denormals-are-zero): without them the
 general integer path runs instead.
 """
@@ -26,6 +27,7 @@ import functools
 
 import numpy as np
 
+from ._fast_int import round_codes_f32
 from ._kernel import round_params
 from .elements import encode
 from .formats import Format
@@ -40,9 +42,9 @@ CHUNK_F32 = 1 << 17  # elements per chunk of the float32 path (its buffers are p
 
 
 def f32_path_ok(el: Format, rounding: str) -> bool:
-    if el.integer:
-        return rounding == "rne"
-    return el.bits <= 8 and el.mantissa_bits + 1 + 2 <= 8 and rounding in _FAST_ROUNDINGS
+    """True where this path applies: every rounding (the ones no table covers, INT other than
+    RNE and stochastic, round on y's bits in :mod:`mxref._fast_int`)."""
+    return el.integer or (el.bits <= 8 and el.mantissa_bits + 1 + 2 <= 8)
 
 
 @functools.lru_cache(maxsize=None)
@@ -67,9 +69,10 @@ def _block_max(a: np.ndarray, k: int) -> np.ndarray:
     return m
 
 
-def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, out_elems) -> bool:
+def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, out_elems, rb=None, nrnd=0) -> bool:
     """Fill out_scales / out_elems for float32 rows (n, L), exactly as :func:`mxref.conversion.quantize_rows`
-    would. Returns False (writing nothing) where it does not apply: a block with Inf under
+    would (``rb``: the chunk's random bits for stochastic rounding, of rows' shape, any integer
+    dtype; ``nrnd`` their count). Returns False (writing nothing) where it does not apply: a block with Inf under
     "finite_scale", or a block whose amax is a float32 subnormal under a rule other than floor."""
     n_rows, L = rows.shape
     pad = nb * k - L
@@ -105,7 +108,13 @@ def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, o
     y = np.multiply(x, np.repeat(np.ldexp(np.float32(1.0), -se).astype(np.float32), k))
     # 5. round and pack
     code = out_elems.reshape(-1) if not pad else np.empty(x.size, np.uint8)
-    if el.integer:
+    if not (o.rounding in _FAST_ROUNDINGS and (not el.integer or o.rounding == "rne")):
+        yb = y.view(np.uint32)
+        if o.rounding in _DIRECTED:  # an underflowed non-zero product gets its sticky bit back
+            yb |= ((yb & np.uint32(0x7FFFFFFF)) == 0) & (a != 0)
+        rbits = None if rb is None else (np.pad(rb, ((0, 0), (0, pad))).reshape(-1) if pad else rb.reshape(-1))
+        round_codes_f32(code, yb, el, o.rounding, o.int8_allow_minus128, rbits, nrnd)
+    elif el.integer:
         m, emin = round_params(el)
         big = np.float32(1.5 * 2.0 ** (23 + emin - m))  # its ulp is the element quantum 2^(emin-m)
         n = np.add(y, big).view(np.int32)

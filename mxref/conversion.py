@@ -171,7 +171,8 @@ def _quantize_2d(rows, rbr, k, el: Format, o: QuantizeOptions, nrnd, scales, ele
                 c32 = chunk if chunk.dtype == np.float32 else chunk.astype(np.float32)
             # float64 input: a chunk whose every value is a float32 (NaN aside) is the same data
             if not wide or (F64_AS_F32 and np.array_equal(c32, chunk, equal_nan=True)):
-                done = quantize_rows_f32(c32, k, nb_c, el, o, s_out, e_out)
+                done = quantize_rows_f32(c32, k, nb_c, el, o, s_out, e_out,
+                                         rb_c[rs, c0:c1] if rb_c is not None else None, nrnd)
         if not done:
             r_ = rb_c[rs, c0:c1].astype(np.uint64) if rb_c is not None else None
             s_, e_ = quantize_rows(widen_exact(chunk), k, nb_c, el, o, r_, nrnd)

@@ -430,6 +430,16 @@ def _general(x, name, **kw):
         conv.F64_AS_F32 = True
 
 
+def _random_bits_kw(rounding, shape, rng):
+    """random_bits / random_bit_count for stochastic rounding (else {}): a count from 1 to 32,
+    the bits in an integer dtype wide enough (uint8 to uint64, or int64)."""
+    if rounding != "stochastic":
+        return {}
+    n = int(rng.choice([1, 3, 8, 16, 23, 31, 32]))
+    dt = rng.choice([t for t in (np.uint8, np.uint16, np.uint32, np.uint64, np.int64) if np.iinfo(t).max >= (1 << n) - 1])
+    return dict(random_bits=rng.integers(0, 1 << n, shape, dtype=np.uint64).astype(dt), random_bit_count=n)
+
+
 def test_float32_path_equals_general_path():
     """float32 input (uint32 path) and the same values as float64 (general path) give equal
     MXArrays for every format, rule, rounding it covers and option, on arrays with NaN, Inf,
@@ -449,11 +459,12 @@ def test_float32_path_equals_general_path():
         x[4, : min(L, 3)] = np.float32(1.9 * 2.0**127)
         for name in MX:
             for rule in SCALE_RULES:
-                for rounding in ("rne", "ties_away", "toward_zero", "ties_toward_zero", "up", "down"):
+                for rounding in ROUNDINGS:
                     kw = dict(scale_rule=rule, rounding=rounding, flush_subnormals=bool(t % 2),
                               int8_allow_minus128=bool(t % 3), inf_policy=INF_POLICIES[t % 2],
                               scale_overflow=("clamp", "nan")[t % 7 == 0])
-                    assert mxref.quantize(x, name, **kw) == _general(x, name, **kw)
+                    kw.update(_random_bits_kw(rounding, x.shape, rng))
+                    assert mxref.quantize(x, name, **kw) == _general(x, name, **kw), (name, rule, rounding, kw)
 
 
 @pytest.mark.parametrize("shape, axis", [((0,), 0), ((3, 0), -1), ((0, 64), -1), ((0, 64), 0), ((2, 0, 5), 1)])
@@ -498,21 +509,38 @@ def test_dequantize_16_bit_tables_equal_rounding_the_exact_value(name):
                                                              [nan] == 0xFF, 0, np.signbit(v64[nan])))
 
 
-@pytest.mark.parametrize("name", MX)
-def test_float32_path_equals_general_path_on_every_float16(name):
-    """Every float16 value (as float16 input, which takes the float32 table path) against the same
-    values as float64 (the general path), for every rounding of the table path and every scale
-    rule; once in blocks of neighbouring values, once with a large value heading each block (the
-    small ones then underflow in the float32 product y: the directed roundings' sticky bit)."""
-    h = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
-    h = np.where(np.isfinite(h), h, np.float16(0)).reshape(-1, 32)
-    big = h.copy()
-    big[:, 0] = np.float16(-60000.0)
+@pytest.mark.parametrize("name", MX + ["mxint4", "mxint2", "mxfp4_e3m0"])
+@pytest.mark.parametrize("row", ["float16", "bfloat16"])
+def test_float32_path_equals_general_path_on_every_float16(name, row):
+    """Every float16 (bfloat16) value, as float16 (bfloat16) input, which takes the float32 path
+    (tables; stochastic and INT roundings other than RNE on y's bits, mxref._fast_int), against
+    the same values as float64 (the general path), for every rounding (stochastic with random
+    bits of several counts and dtypes) and every scale rule; once in blocks of neighbouring
+    values, once with a large value heading each block (the small ones then underflow in the
+    float32 product y: the directed roundings' sticky bit). bfloat16 runs the roundings outside
+    the tables only (the tables see the same float32 products either way)."""
+    rng = np.random.default_rng(17)
+    bits = np.arange(1 << 16, dtype=np.uint16)
+    if row == "float16":
+        h = bits.view(np.float16)
+        h = np.where(np.isfinite(h), h, np.float16(0)).reshape(-1, 32)
+        big = h.copy()
+        big[:, 0] = np.float16(-60000.0)
+    else:
+        bf16 = pytest.importorskip("ml_dtypes").bfloat16
+        f = mxref.bfloat16_bits_to_float32(bits)
+        h = np.where(np.isfinite(f), f, np.float32(0)).reshape(-1, 32).astype(bf16)
+        big = h.copy()
+        big[:, 0] = bf16(-3.0e38)
+    integer = mxref.mx_format(name).element.integer
     for x in (h, big):
         for rule in SCALE_RULES:
-            for rounding in ("rne", "ties_away", "toward_zero", "ties_toward_zero", "up", "down"):
-                kw = dict(scale_rule=rule, rounding=rounding)
-                assert mxref.quantize(x, name, **kw) == _general(x, name, **kw), (rule, rounding)
+            for rounding in ROUNDINGS:
+                if row == "bfloat16" and not (rounding == "stochastic" or integer):
+                    continue
+                kw = dict(scale_rule=rule, rounding=rounding, **_random_bits_kw(rounding, x.shape, rng))
+                xg = x.astype(np.float32) if row == "bfloat16" else x
+                assert mxref.quantize(x, name, **kw) == _general(xg, name, **kw), (rule, rounding)
 
 
 @pytest.mark.parametrize("dtype, rounding", [(np.float32, "rne"), (np.float64, "rne"), (np.float32, "stochastic")])
@@ -572,11 +600,9 @@ def test_float64_holding_float32_values_takes_the_table_path_with_the_same_codes
     x[3, 5] = 1e300
     for name in MX:
         for rounding in ROUNDING_MODES:
-            if rounding == "stochastic":
-                continue
             for rule in SCALE_RULES:
-                assert mxref.quantize(x, name, rounding=rounding, scale_rule=rule) == _general(
-                    x, name, rounding=rounding, scale_rule=rule), (name, rounding, rule)
+                kw = dict(rounding=rounding, scale_rule=rule, **_random_bits_kw(rounding, x.shape, rng))
+                assert mxref.quantize(x, name, **kw) == _general(x, name, **kw), (name, rounding, rule)
 
 
 def test_dequantize_into_a_preallocated_out():

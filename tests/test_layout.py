@@ -13,7 +13,7 @@ import mxref
 PKG = Path(mxref.__file__).resolve().parent
 MAX_LINES = 800
 #: The core: modules (and packages) that must never import the layers above them.
-CORE = ("formats", "options", "_kernel", "_arrays", "elements", "scale", "conversion", "_fast_f32",
+CORE = ("formats", "options", "_kernel", "_arrays", "elements", "scale", "conversion", "_fast_f32", "_fast_int",
         "_dequant", "arrays", "products", "layers", "layout", "reference", "tables",
         "accumulators", "_intsum")
 ABOVE = ("mxref.ext", "mxref.conformance", "mxref.vectors", "mxref.cli", "mxref.bench", "mxref.testing",

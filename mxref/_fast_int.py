@@ -1,0 +1,217 @@
+"""Element codes of float32 values rounded on their bit patterns with uint32 integer operations.
+
+The float32 path of :func:`mxref.quantize` (:mod:`mxref._fast_f32`) looks codes up in a table for
+the roundings a table covers. This module covers the rest: every rounding of the integer element
+formats (INT8 / INT4 / INT2 other than RNE) and stochastic rounding of every element format. It
+is :func:`mxref._kernel.round_parts` written for the 24-bit significand of a float32 y (the
+scaled element x * 2^-shared_exp): |y| = S * 2^(e - 23) with S = the significand field plus the
+implicit bit (none for a subnormal, whose e is -126), the quantum 2^q with
+q = max(e, emin) - m, N0 = S >> s, the remainder rem = S mod 2^s, s = q - (e - 23) >= 23 - m.
+Every shift, comparison and sum stays inside uint32 / int32, with no widening to 64 bits:
+
+* s >= 24 discards all of S; a shift clamped to 31 leaves N0 = 0 and rem = S, and for the
+  nearest roundings half = 2^(s-1) > rem either way (s >= 25), or the true 2^23 (s = 24).
+* stochastic (``random_bits`` R in [0, 2^r), r <= 32): the reference rounds away from zero iff
+  R + floor(rem * 2^r / 2^s) >= 2^r; here floor(rem * 2^(r-s)) is rem >> (s - r) (0 once
+  s - r >= 24) or rem << (r - s) (< 2^r), compared as floor(...) > (2^r - 1) - R so that no sum
+  can exceed 2^32.
+
+y is exact where it matters (see :mod:`mxref._fast_f32`): a |y| below 2^-126 lies more than 2^100
+quanta below the smallest element quantum of every format, so it rounds to zero under the
+nearest roundings and under stochastic rounding (floor(rem * 2^(r-s)) = 0 < 2^r - R), and under
+"up" / "down" only its being non-zero counts (the caller gives an underflowed product back its
+sticky bit). Saturation and packing follow :func:`mxref._kernel.max_mag` / ``pack_code``.
+Integer formats (one fixed quantum) take :func:`int_codes_from_f32`, fewer operations in float32
+that are exact too. The exact reference is :mod:`mxref.reference`; the tests hold these paths to
+the general integer path on every float16 / bfloat16 value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._kernel import round_params
+from .formats import Format
+
+__all__ = ["round_codes_f32", "codes_from_f32_bits", "int_codes_from_f32"]
+
+_U = np.uint32
+_I = np.int32
+#: elements per piece: its dozen int32 temporaries (128 KiB each) are reused from the heap rather
+#: than freshly mapped (and page-faulted) as larger ones are, which costs more than the arithmetic
+PIECE = 1 << 15
+
+
+def round_codes_f32(code: np.ndarray, yb: np.ndarray, el: Format, rounding: str, allow_minus128: bool,
+                    random_bits=None, random_bit_count: int = 0) -> None:
+    """Write into the flat uint8 array ``code`` the element codes of the float32 values whose
+    bits are the flat uint32 array ``yb`` (integer formats: :func:`int_codes_from_f32`, else
+    :func:`codes_from_f32_bits`), in pieces of :data:`PIECE` elements (a loop over fixed-size
+    pieces, never over elements or blocks)."""
+    fn = int_codes_from_f32 if el.integer else codes_from_f32_bits
+    for i in range(0, yb.size, PIECE):
+        sl = slice(i, i + PIECE)
+        rb = None if random_bits is None else random_bits[sl]
+        np.copyto(code[sl], fn(yb[sl], el, rounding, allow_minus128, rb, random_bit_count), casting="unsafe")
+
+
+def codes_from_f32_bits(yb: np.ndarray, el: Format, rounding: str, allow_minus128: bool,
+                        random_bits=None, random_bit_count: int = 0) -> np.ndarray:
+    """Element codes (uint8, sign included, saturating) of the finite float32 values whose bit
+    patterns are the flat uint32 array ``yb``, rounded by ``rounding`` exactly as
+    :func:`mxref._kernel.round_parts` rounds their exact parts. ``random_bits``: integers in
+    [0, 2^random_bit_count) of yb's shape (stochastic only)."""
+    m, emin = round_params(el)
+    e0 = emin + 127                      # the biased float32 exponent of 2^emin (>= 1 here)
+    r = int(random_bit_count) if rounding == "stochastic" else 0
+    # 1. X: |y| as sig * 2^(e - 23) with the exponent field replaced so that X >> s is the
+    #    truncated magnitude code. e >= emin: X = ((ef - e0 + 1) << 23) | fraction and s = 23 - m,
+    #    so X >> s = ((e - emin) << m) + N0 (the exponent part of the code comes with it, and a
+    #    carry of N0 runs into the next binade); e < emin: X = the significand S, s = 23 - m +
+    #    (emin - e) (capped where every bit is discarded; 56 keeps s - r >= 24 for r <= 32)
+    x = np.bitwise_and(yb, _U(0x7FFFFFFF)).view(_I)
+    ef = x >> 23
+    s = np.subtract(e0, ef, dtype=_I)
+    np.clip(s, 0, (33 if r else 8) + m, out=s)
+    s += 23 - m
+    np.clip(ef, 1, e0, out=ef)
+    ef -= 1
+    ef <<= 23
+    x -= ef                                            # X >= 0; ef is scratch from here
+    xu = x.view(_U)
+    s_c = np.minimum(s, 31, out=ef).view(_U)
+    n0 = xu >> s_c
+    rem = np.left_shift(n0, s_c, out=s_c)              # rem = X - (N0 << s): s_c is dead after
+    np.subtract(xu, rem, out=rem)
+    # 2. away from zero or not (a magnitude of 0 never has rem != 0 or rem > half)
+    if rounding in ("rne", "ties_away", "ties_toward_zero"):
+        half = np.minimum(s, 31).view(_U)
+        half -= _U(1)
+        np.left_shift(_U(1), half, out=half)
+        if rounding == "rne":                          # rem > half, or a tie with N0 odd (the code's parity)
+            rem += n0 & _U(1)
+            up = rem > half
+        elif rounding == "ties_away":
+            up = rem >= half
+        else:
+            up = rem > half
+    elif rounding == "toward_zero":
+        up = None
+    elif rounding in ("up", "down"):
+        up = rem != 0
+        up &= (yb < _U(0x80000000)) if rounding == "up" else (yb >= _U(0x80000000))
+    elif rounding == "stochastic":
+        # floor(rem * 2^r / 2^s) > 2^r - 1 - R: the reference's R + floor(...) >= 2^r in uint32
+        s -= r
+        sh = np.clip(s, 0, 31).view(_U)
+        rem >>= sh
+        np.negative(s, out=s)
+        np.clip(s, 0, 31, out=s)
+        rem <<= s.view(_U)                             # s < r here: below 2^r
+        lim = np.subtract(_U((1 << r) - 1), random_bits, dtype=_U, casting="unsafe")
+        up = rem > lim
+    else:  # pragma: no cover - validated by the caller
+        raise ValueError(rounding)
+    mag = n0.view(_I)
+    if up is not None:
+        mag += up
+    # 3. saturate and pack (sign-magnitude, or two's complement in the format's bits)
+    neg = (yb >> _U(31)).view(_I)
+    if el.integer:
+        if allow_minus128:
+            np.minimum(mag, neg + el.code_of_max, out=mag)
+        else:
+            np.minimum(mag, el.code_of_max, out=mag)
+        np.negative(neg, out=neg)                      # 0 / -1
+        mag ^= neg
+        mag -= neg
+        mag &= el.num_codes - 1
+    else:
+        np.minimum(mag, el.code_of_max, out=mag)
+        if el.signed:
+            neg <<= el.bits - 1
+            mag |= neg
+    return mag
+
+
+def int_codes_from_f32(yb: np.ndarray, el: Format, rounding: str, allow_minus128: bool,
+                       random_bits=None, random_bit_count: int = 0) -> np.ndarray:
+    """Codes (int32, in the format's bits) of an integer element format (fixed quantum 2^q) for
+    the flat float32 array ``y``, by any rounding, exactly as :func:`codes_from_f32_bits` gives
+    them, with float32 arithmetic that is exact here: |y| is first capped at 2^(emin + 1) (every
+    magnitude from there on saturates under every rounding, and NaN / Inf of a NaN block become
+    that cap too); t = |y| + 1.5 * 2^(23 + q) is |y| rounded to the quantum (one correctly
+    rounded addition, RNE: t's ulp is 2^q), N its integer, and d = |y| - (t - 1.5 * 2^(23 + q))
+    the signed rest, both subtractions exact (Sterbenz; |d| <= 2^(q-1) is a multiple of |y|'s
+    ulp). The other roundings move N by one from the sign of d: toward zero when d < 0, a tie
+    d = +-2^(q-1) for the two tie rules ("up" / "down" do the same on signed y: N moves toward
+    +Inf when d > 0, toward -Inf when d < 0); stochastic rounds the
+    truncated N away from zero iff floor(f * 2^r) > 2^r - 1 - R, with f = the discarded fraction
+    (d, or d + 2^q when d < 0) scaled by 2^(r - q) (exact: a power of two, below 2^r)."""
+    m, emin = round_params(el)
+    q = emin - m
+    big = np.float32(1.5 * 2.0 ** (23 + q))
+    if rounding in ("up", "down"):
+        # on signed y, capped at +-2^(emin + 1) (it saturates from there on; NaN stays NaN, in a
+        # NaN-scale block): N = RNE(y / 2^q), moved toward +-Inf by the sign of the rest
+        c = np.float32(2.0 ** (emin + 1))
+        y = np.clip(yb.view(np.float32), -c, c)
+        t = y + big
+        n = t.view(_I) - big.view(_I)
+        t -= big
+        with np.errstate(invalid="ignore"):
+            np.subtract(y, t, out=t)                   # y - N * 2^q, exact
+        if rounding == "up":
+            n += t > 0
+        else:
+            n -= t < 0
+        np.clip(n, -el.code_of_max - (1 if allow_minus128 else 0), el.code_of_max, out=n)
+        n &= el.num_codes - 1
+        return n
+    ay = np.bitwise_and(yb, _U(0x7FFFFFFF)).view(np.float32)
+    np.fmin(ay, np.float32(2.0 ** (emin + 1)), out=ay)
+    if rounding == "stochastic":
+        return _int_stochastic(yb, ay, el, q, allow_minus128, random_bits, int(random_bit_count))
+    t = ay + big
+    n = t.view(_I) - big.view(_I)
+    t -= big
+    np.subtract(ay, t, out=t)                          # d = |y| - N * 2^q, exact
+    d = t
+    if rounding == "toward_zero":
+        n -= d < 0
+    elif rounding == "ties_away":
+        n += d == np.float32(2.0 ** (q - 1))
+    elif rounding == "ties_toward_zero":
+        n -= d == np.float32(-(2.0 ** (q - 1)))
+    elif rounding != "rne":  # pragma: no cover - validated by the caller
+        raise ValueError(rounding)
+    neg = (yb >> _U(31)).view(_I)
+    np.minimum(n, neg + el.code_of_max if allow_minus128 else el.code_of_max, out=n)
+    np.negative(neg, out=neg)                          # 0 / -1: two's complement of the magnitude
+    n ^= neg
+    n -= neg
+    n &= el.num_codes - 1
+    return n
+
+
+def _int_stochastic(yb, ay, el: Format, q: int, allow_minus128: bool, random_bits, r: int) -> np.ndarray:
+    """Stochastic rounding of :func:`int_codes_from_f32`, all in float32 (exact): |y| / 2^q (a
+    power of two, at most 2^(m+1) after the cap), its floor N and fraction f (exact), away from
+    zero iff floor(f * 2^r) >= 2^r - R; for r <= 24, 2^r - R is a float32 integer and that is
+    f * 2^r >= 2^r - R, else both sides as uint32. The sign goes on with copysign (a -0.0 code
+    is 0), saturation is a clip, the cast to int32 is exact (|value| <= 128)."""
+    ay *= np.float32(2.0 ** -q)
+    n = np.floor(ay)
+    ay -= n                                            # the discarded fraction f, exact
+    ay *= np.float32(2.0 ** r)                         # f * 2^r < 2^r, exact
+    if r <= 24:
+        up = ay >= np.subtract(np.float32(2.0 ** r), random_bits, dtype=np.float32)
+    else:
+        np.floor(ay, out=ay)
+        up = ay.astype(_U) > np.subtract(_U((1 << r) - 1), random_bits, dtype=_U, casting="unsafe")
+    n += up
+    np.copysign(n, yb.view(np.float32), out=n)
+    np.clip(n, -el.code_of_max - (1 if allow_minus128 else 0), el.code_of_max, out=n)
+    code = n.astype(_I)
+    code &= el.num_codes - 1
+    return code
