@@ -739,3 +739,27 @@ def test_float32_path_equals_general_path_on_every_16_bit_value(src):
             for rounding in ("rne", "ties_away", "toward_zero", "ties_toward_zero", "up", "down"):
                 kw = dict(scale_rule=rule, rounding=rounding)
                 assert mxref.quantize(x, name, **kw) == _general(x, name, **kw), (src, name, rule, rounding)
+
+
+def test_threads_do_not_share_scratch():
+    """The float32 paths keep per-thread scratch buffers: quantize / dequantize of different
+    arrays in several threads at once give what each gives alone."""
+    import threading
+    rng = np.random.default_rng(21)
+    xs = [(rng.standard_normal((8, 40000)) * 2.0 ** (4 * i)).astype(np.float32) for i in range(4)]
+    want = [(mxref.quantize(x, "mxfp8_e4m3", rounding="up"), mxref.quantize(x, "mxfp8_e4m3").dequantize().tobytes())
+            for x in xs]
+    got = [None] * len(xs)
+
+    def work(i):
+        for _ in range(3):
+            got[i] = (mxref.quantize(xs[i], "mxfp8_e4m3", rounding="up"),
+                      mxref.quantize(xs[i], "mxfp8_e4m3").dequantize().tobytes())
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for (wq, wd), (gq, gd) in zip(want, got):
+        assert gq == wq and gd == wd
