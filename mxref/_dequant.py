@@ -8,6 +8,7 @@ import cycle.
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
@@ -19,6 +20,22 @@ __all__ = ["dequantize_codes", "value_table", "factor_table"]
 
 _CHUNK = 1 << 14  # elements per chunk of the table path
 _CHUNK_F32 = 1 << 17  # elements per chunk of the whole-block path
+
+
+class _Work(threading.local):
+    """Per-thread scratch index of the pair look-up, reused across chunks and calls (a fresh
+    chunk-sized temporary page-faults on first touch)."""
+
+    def __init__(self):
+        self.ip = np.empty(0, np.intp)
+
+    def get(self, n: int) -> np.ndarray:
+        if self.ip.size < n:
+            self.ip = np.empty(max(n, _CHUNK_F32 // 2), np.intp)
+        return self.ip[:n]
+
+
+_WORK = _Work()
 
 
 def dequantize_codes(el: Format, block_size: int, axis: int, scales: np.ndarray, elements: np.ndarray,
@@ -119,11 +136,15 @@ def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: i
         c = codes[e0:e0 + step]
         o = out[e0:e0 + step]
         if pairs is not None and c.size % 2 == 0:
-            np.take(pairs, c.view(np.uint16), out=o.view(np.uint64), mode="clip")  # in range; no temporary
+            # take's own index type in per-thread scratch: no chunk-sized temporary inside take
+            ip = _WORK.get(c.size // 2)
+            np.copyto(ip, c.view(np.uint16), casting="unsafe")
+            np.take(pairs, ip, out=o.view(np.uint64), mode="clip")  # in range; no temporary
         else:
             np.take(vals, c, out=o, mode="clip")
+        f = ftab.take(scales[e0 // k:(e0 + c.size) // k])
         with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)
-            np.multiply(o, np.repeat(ftab.take(scales[e0 // k:(e0 + c.size) // k]), k), out=o)
+            np.multiply(o.reshape(-1, k), f[:, None], out=o.reshape(-1, k))  # broadcast, no repeat
     return from_rows(out.reshape(rows.shape), lead, ax, contiguous=False)
 
 

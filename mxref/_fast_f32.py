@@ -24,6 +24,7 @@ general integer path runs instead.
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
@@ -38,7 +39,7 @@ __all__ = ["f32_path_ok", "quantize_rows_f32", "CHUNK_F32"]
 
 _FAST_ROUNDINGS = ("rne", "ties_away", "toward_zero", "ties_toward_zero", "up", "down")
 _DIRECTED = ("up", "down")
-CHUNK_F32 = 1 << 17  # elements per chunk of the float32 path (its buffers are preallocated)
+CHUNK_F32 = 1 << 16  # elements per chunk of the float32 path (its buffers are preallocated)
 
 
 def f32_path_ok(el: Format, rounding: str) -> bool:
@@ -57,29 +58,53 @@ def _rounding_table(el: Format, rounding: str) -> np.ndarray:
     return t
 
 
+class _Work(threading.local):
+    """Per-thread scratch buffers of the float32 paths, reused across chunks and calls: a fresh
+    temporary of a chunk's size is mapped anew by the allocator and page-faults on first touch,
+    which costs more than the arithmetic on it."""
+
+    def __init__(self):
+        self.bufs = {}
+
+    def get(self, name: str, n: int, dtype) -> np.ndarray:
+        b = self.bufs.get(name)
+        if b is None or b.size < n or b.dtype != dtype:
+            b = np.empty(max(n, CHUNK_F32), dtype)
+            self.bufs[name] = b
+        return b[:n]
+
+
+WORK = _Work()
+
+
 def _block_max(a: np.ndarray, k: int) -> np.ndarray:
     """Per-block max of a flat array of whole blocks of k: a tree of strided maxima for k a power
-    of two (no per-block loop inside NumPy), else a reduction over rows."""
+    of two (no per-block loop inside NumPy; each level written into scratch), else a reduction
+    over rows."""
     if k & (k - 1):
         return a.reshape(-1, k).max(axis=1)
     m = a
     while k > 1:
-        m = np.maximum(m[0::2], m[1::2])
+        t = WORK.get(f"max{k}", m.size // 2, m.dtype)
+        np.maximum(m[0::2], m[1::2], out=t)
+        m = t
         k //= 2
-    return m
+    return m.copy() if m is not a else m
 
 
 def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, out_elems, rb=None, nrnd=0) -> bool:
     """Fill out_scales / out_elems for float32 rows (n, L), exactly as :func:`mxref.conversion.quantize_rows`
     would (``rb``: the chunk's random bits for stochastic rounding, of rows' shape, any integer
     dtype; ``nrnd`` their count). Returns False (writing nothing) where it does not apply: a block with Inf under
-    "finite_scale", or a block whose amax is a float32 subnormal under a rule other than floor."""
+    "finite_scale", or a block whose amax is a float32 subnormal under a rule other than floor.
+    Every temporary of the chunk's size lives in per-thread scratch (:data:`WORK`)."""
     n_rows, L = rows.shape
     pad = nb * k - L
     # 1. unpack: the chunk as whole blocks, |x| bits
     x = np.pad(rows, ((0, 0), (0, pad))).reshape(-1) if pad else rows.reshape(-1)
     u = x.view(np.uint32)
-    a = np.bitwise_and(u, np.uint32(0x7FFFFFFF))
+    n = u.size
+    a = np.bitwise_and(u, np.uint32(0x7FFFFFFF), out=WORK.get("abs", n, np.uint32))
     if o.flush_subnormals:
         tiny = a < np.uint32(0x00800000)
         a[tiny] = 0
@@ -104,10 +129,13 @@ def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, o
     if o.scale_overflow == "nan":
         nan_scale = nan_scale | over
     scale = np.where(nan_scale, 0xFF, scale)
-    # 4. y = x * 2^-se in float32 (exact where it matters, see above)
-    y = np.multiply(x, np.repeat(np.ldexp(np.float32(1.0), -se).astype(np.float32), k))
+    # 4. y = x * 2^-se in float32 (exact where it matters, see above), each block times its
+    #    factor by broadcasting (no repeated copy of the factors)
+    f = np.ldexp(np.float32(1.0), -se).astype(np.float32)
+    y = WORK.get("y", n, np.float32)
+    np.multiply(x.reshape(-1, k), f[:, None], out=y.reshape(-1, k))
     # 5. round and pack
-    code = out_elems.reshape(-1) if not pad else np.empty(x.size, np.uint8)
+    code = out_elems.reshape(-1) if not pad else np.empty(n, np.uint8)
     if not (o.rounding in _FAST_ROUNDINGS and (not el.integer or o.rounding == "rne")):
         yb = y.view(np.uint32)
         if o.rounding in _DIRECTED:  # an underflowed non-zero product gets its sticky bit back
@@ -117,19 +145,27 @@ def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, o
     elif el.integer:
         m, emin = round_params(el)
         big = np.float32(1.5 * 2.0 ** (23 + emin - m))  # its ulp is the element quantum 2^(emin-m)
-        n = np.add(y, big).view(np.int32)
-        n -= big.view(np.int32)
+        yi = np.add(y, big, out=y).view(np.int32)
+        yi -= big.view(np.int32)
         lo = -el.code_of_max - (1 if o.int8_allow_minus128 else 0)
-        np.clip(n, lo, el.code_of_max, out=n)
-        n &= el.num_codes - 1  # two's complement in the format's bits (INT4: -1 -> 0xF)
-        np.copyto(code, n, casting="unsafe")
+        np.clip(yi, lo, el.code_of_max, out=yi)
+        yi &= el.num_codes - 1  # two's complement in the format's bits (INT4: -1 -> 0xF)
+        np.copyto(code, yi, casting="unsafe")
     else:
-        y16 = y.view(np.uint16)  # little-endian: [low, high] halves of each float32
-        idx = np.bitwise_or(y16[1::2], np.not_equal(y16[0::2], 0))
-        if o.rounding in _DIRECTED:
+        # the round-to-odd index (y's top 16 bits, OR of the low 16 bits in bit 0) by four
+        # contiguous uint32 operations: (low + 0xFFFF) carries into bit 16 exactly when low != 0
+        # (and stays below 2^17), so ((y | that) >> 16) is top | (low != 0). Written over |x|
+        # unless a directed rounding still needs it (the scratch stays small enough for the cache)
+        yu = y.view(np.uint32)
+        directed = o.rounding in _DIRECTED
+        idx = np.bitwise_and(yu, np.uint32(0xFFFF), out=WORK.get("idx", n, np.uint32) if directed else a)
+        idx += np.uint32(0xFFFF)
+        idx |= yu
+        idx >>= np.uint32(16)
+        if directed:
             # a non-zero x whose y underflowed to +-0 in float32 still rounds away from zero one
             # way: give it the sticky bit (the pattern of a tiny float32 of y's sign)
-            np.bitwise_or(idx, (idx & np.uint16(0x7FFF) == 0) & (a != 0), out=idx)
+            np.bitwise_or(idx, (idx & np.uint32(0x7FFF) == 0) & (a != 0), out=idx)
         np.take(_rounding_table(el, o.rounding), idx, out=code, mode="clip")  # idx < 2^16: in range
     if nan_scale.any():
         code.reshape(-1, k)[nan_scale] = 0

@@ -168,10 +168,11 @@ class MXArray(CheckedFields):
         n = self.elements.size
         return (n * self.format.element.bits + self.scales.size * 8) / n if n else float("nan")
 
-    def dequantize(self, dtype=np.float32) -> np.ndarray:
-        """Values X * P_i, shape of the original x: :func:`mxref.dequantize`."""
+    def dequantize(self, dtype=np.float32, *, out=None) -> np.ndarray:
+        """Values X * P_i, shape of the original x: :func:`mxref.dequantize` (``out``: a
+        preallocated array of x's shape and ``dtype``, written and returned)."""
         return dequantize_codes(self.format.element, self.block_size, self.axis, self.scales,
-                                self.elements, dtype)
+                                self.elements, dtype, out)
 
     def save(self, path) -> None:
         """Write to one .npz file, read back equal by :func:`mxref.load` (see

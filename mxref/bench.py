@@ -17,7 +17,10 @@ ratio is the number to compare across machines.
 Rows, all on the same array (standard normal float32, fixed seed):
 
 * numpy ``np.copyto`` into a preallocated array: the unit.
-* mxref ``quantize(x, fmt)`` and ``MXArray.dequantize()`` (float32), each timed and their sum.
+* mxref ``quantize(x, fmt)`` and ``MXArray.dequantize()`` (float32), each timed and their sum;
+  then both into preallocated outputs (``quantize(..., out=(scales, elements))``,
+  ``dequantize(mx, out=buf)``): the same work without the first-touch page faults of a fresh
+  output, which is what the copy unit measures too.
 * torchao ``MXTensor.to_mx(t, elem_dtype, block_size=32)`` (ScaleCalculationMode.FLOOR, the
   §6.3 rule and mxref's default) and ``.dequantize(torch.float32)``, on CPU, when torchao
   imports. Its output is compared bit for bit with mxref's.
@@ -173,6 +176,7 @@ class Bench:
         self.mx_out = {}  # mxref dequantized output per format, for the cross-checks
         self.totals = {}  # (library, format) -> seconds of the round trip (median)
         self.spread = {}  # (library, format) -> (fastest, slowest) round trip
+        self.prealloc = {}  # format -> mxref quantize + dequantize into preallocated outputs (medians)
 
     def add(self, lib, op, fmt, seconds, note=""):
         self.rows.append([lib, op, fmt, seconds, note])
@@ -198,10 +202,15 @@ class Bench:
         # the same dequantize into a preallocated array (out=): no first-touch page faults of a
         # fresh output, the same work as the copy unit (which writes a preallocated array too)
         mx = mxref.quantize(self.x, fmt)
+        qbuf = (np.empty(mx.scales.shape, np.uint8), np.empty(mx.elements.shape, np.uint8))
+        tq2, _, _ = best_of(lambda: mxref.quantize(self.x, fmt, out=qbuf), self.repeat, max(self.warmup, 1))
+        self.add("mxref", "quantize (out=, preallocated)", label, tq2,
+                 "fresh vs preallocated: a fresh output page-faults on first touch")
         buf = np.empty(self.x.shape, np.float32)
         tp, _, _ = best_of(lambda: mxref.dequantize(mx, out=buf), self.repeat, max(self.warmup, 1))
         self.add("mxref", "dequantize -> float32 (out=, preallocated)", label, tp,
                  "fresh vs preallocated: a fresh output page-faults on first touch")
+        self.prealloc[fmt] = tq2 + tp
 
     # --- torchao ----------------------------------------------------------------------------
     def torchao(self, fmt, label, torch_attr, mods):
@@ -521,6 +530,8 @@ def main(argv=None, prog: str = "mxref bench") -> int:
             lo, hi = b.spread.get((lib, fmt), (t, t))
             parts.append(f"{lib} {q} {sec[q] / unit:.1f}x + dequantize {sec[d] / unit:.1f}x, "
                          f"round trip {t / unit:.1f}x ({lo / unit:.1f}-{hi / unit:.1f}x)")
+        if fmt in b.prealloc:
+            parts.append(f"mxref into preallocated outputs (out=) {b.prealloc[fmt] / unit:.1f}x")
         if parts:
             print(f"  {label}: " + "; ".join(parts))
     if args.quick or n < 1 << 20:

@@ -60,6 +60,28 @@ def check_quantize_inputs(x, mxf, axis, block_size, rounding, random_bits, rando
     return k, xa, ax, nrnd, rb
 
 
+def check_quantize_out(out, s_shape, x_shape, inputs):
+    """(scales, elements) of quantize's ``out=``, checked: a pair of C-contiguous, writeable
+    uint8 numpy arrays of the scale and element shapes, overlapping neither the inputs nor each
+    other (TypeError / ValueError naming ``out``)."""
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"out must be a pair (scales, elements) of uint8 numpy arrays, got {type(out).__name__}")
+    for nm, a, shape in (("out[0] (scales)", out[0], s_shape), ("out[1] (elements)", out[1], x_shape)):
+        if not isinstance(a, np.ndarray) or isinstance(a, np.ma.MaskedArray) or a.dtype != np.uint8:
+            raise TypeError(f"{nm} must be a uint8 numpy array, got {getattr(a, 'dtype', type(a).__name__)}")
+        if a.shape != tuple(shape):
+            raise ValueError(f"{nm} must have shape {tuple(shape)}, got {a.shape}")
+        if not a.flags.c_contiguous:
+            raise ValueError(f"{nm} must be C-contiguous")
+        if not a.flags.writeable:
+            raise ValueError(f"{nm} must be writeable")
+        if any(b is not None and np.may_share_memory(a, b) for b in inputs):
+            raise ValueError(f"{nm} must not overlap the input x or random_bits")
+    if np.may_share_memory(out[0], out[1]):
+        raise ValueError("out[0] (scales) and out[1] (elements) must not overlap")
+    return out[0], out[1]
+
+
 def quantize(
     x,
     fmt,
@@ -75,6 +97,7 @@ def quantize(
     int8_allow_minus128: bool = False,
     random_bits=None,
     random_bit_count=None,
+    out=None,
 ) -> MXArray:
     """MX-quantize x along ``axis`` in blocks of ``block_size`` (default: the format's 32).
 
@@ -104,6 +127,14 @@ def quantize(
     Besides the MX v1.0 formats, ``fmt`` may be one of the MX-style formats beside the spec
     (``"mxint4"``, ``"mxint2"``, ``"mxfp4_e3m0"``, see :mod:`mxref.ext`): same rules, and the
     MXArray says ``is_mx_v1 == False``.
+
+    ``out``: a pair ``(scales, elements)`` of preallocated uint8 arrays, C-contiguous and
+    writeable, of the returned MXArray's shapes (``scales``: x's shape with the blocked axis
+    replaced by the number of blocks; ``elements``: x's shape), for callers who reuse buffers
+    (no fresh output to page-fault on first touch). The codes are written into them and the
+    returned MXArray views them read-only, without a copy: it sees later writes into the
+    buffers (a second ``quantize(..., out=)`` into the same pair changes it), so keep one pair
+    per MXArray that must stay. They may not overlap x, ``random_bits`` or each other.
     """
     mxf = mx_format(fmt)
     el = mxf.element
@@ -119,12 +150,16 @@ def quantize(
     pre = int(np.prod(xa.shape[:ax], dtype=np.int64))
     post = int(np.prod(xa.shape[ax + 1:], dtype=np.int64))
     s_shape = xa.shape[:ax] + (nb,) + xa.shape[ax + 1:]
+    so, eo = check_quantize_out(out, s_shape, xa.shape, (xa, rb)) if out is not None else (None, None)
     if post >= _MIN_POST and xa.flags.c_contiguous and (rb is None or rb.flags.c_contiguous):
         # blocked axis not last: (pre, L, post), converted in chunks of post columns, each
         # transposed to rows and back (no whole-array moveaxis copy)
         x3 = xa.reshape(pre, L, post)
         r3 = rb.reshape(pre, L, post) if rb is not None else None
-        scales, elems = np.empty((pre, nb, post), np.uint8), np.empty((pre, L, post), np.uint8)
+        if so is not None:
+            scales, elems = so.reshape(pre, nb, post), eo.reshape(pre, L, post)  # views
+        else:
+            scales, elems = np.empty((pre, nb, post), np.uint8), np.empty((pre, L, post), np.uint8)
         w = max(1, CHUNK_F32 // max(L, 1))
         for p0 in range(pre):
             for j0 in range(0, post, w):
@@ -140,9 +175,15 @@ def quantize(
     # 1. lay the blocked axis last: rows of length L, nb blocks per row
     rows, lead = to_rows(xa, ax)
     rbr = to_rows(rb, ax)[0] if rb is not None else None  # widened to uint64 per chunk
-    scales = np.empty((rows.shape[0], nb), np.uint8)
-    elems = np.empty(rows.shape, np.uint8)
+    direct = so is not None and ax == xa.ndim - 1  # rows are x's own layout: write into out
+    scales = so.reshape(rows.shape[0], nb) if direct else np.empty((rows.shape[0], nb), np.uint8)
+    elems = eo.reshape(rows.shape) if direct else np.empty(rows.shape, np.uint8)
     _quantize_2d(rows, rbr, k, el, o, nrnd, scales, elems)
+    if so is not None:
+        if not direct:
+            np.copyto(so, from_rows(scales, lead, ax))
+            np.copyto(eo, from_rows(elems, lead, ax))
+        return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(so), Owned(eo), o.as_dict())
     return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(from_rows(scales, lead, ax)),
                    Owned(from_rows(elems, lead, ax)), o.as_dict())
 

@@ -29,7 +29,8 @@ def test_quick_run_prints_the_table():
     out = p.stdout
     for needle in ("library", "operation", "format", "seconds", "ratio to copy", "np.copyto",
                    "MXFP8 E4M3", "MXFP4 E2M1", "quantize + dequantize", "Ratios to the copy",
-                   "mxref quantize", "round trip", "per-call overhead dominates", "tracemalloc"):
+                   "mxref quantize", "round trip", "per-call overhead dominates", "tracemalloc",
+                   "quantize (out=, preallocated)", "into preallocated outputs (out=)"):
         assert needle in out, needle
     for gone in ("Targets", "target", "not met", "issue"):  # the report speaks to a user
         assert gone not in out, gone

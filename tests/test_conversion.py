@@ -646,3 +646,146 @@ def test_dequantize_axis_not_last_in_place_equals_last_axis():
                 assert got.flags.c_contiguous
                 assert (got.tobytes() ==
                         np.ascontiguousarray(np.moveaxis(mm.dequantize(dt), -1, axis)).tobytes()), (name, dt)
+
+
+def test_quantize_into_preallocated_out_equals_a_fresh_result():
+    """quantize(..., out=(scales, elements)) writes the codes of a fresh quantize into the
+    caller's buffers on every layout (last axis, axis not last in place, moved axis, ragged,
+    float64 and float16 input, stochastic), and the MXArray it returns views them."""
+    rng = np.random.default_rng(18)
+    cases = (((6, 256), -1), ((6, 250), -1), ((64, 96), 0), ((3, 40, 70), 1), ((2, 70, 5), 1), ((1001,), 0))
+    for shape, axis in cases:
+        x = (rng.standard_normal(shape) * 2.0 ** rng.integers(-20, 20, shape)).astype(np.float32)
+        x.flat[::97] = np.nan
+        with np.errstate(over="ignore"):
+            x16 = x.astype(np.float16)  # +-Inf past float16's range: Inf blocks too
+        for name in MX:
+            for xin, kw in ((x, {}), (x.astype(np.float64), {}), (x16, dict(scale_rule="ceil")),
+                            (x, dict(rounding="stochastic", random_bit_count=8,
+                                     random_bits=rng.integers(0, 256, shape)))):
+                fresh = mxref.quantize(xin, name, axis=axis, **kw)
+                so = np.full(fresh.scales.shape, 0xA5, np.uint8)
+                eo = np.full(fresh.elements.shape, 0xA5, np.uint8)
+                got = mxref.quantize(xin, name, axis=axis, out=(so, eo), **kw)
+                assert got == fresh and got.options == fresh.options, (shape, axis, name, kw)
+                assert np.shares_memory(got.scales, so) and np.shares_memory(got.elements, eo)
+                assert so.tobytes() == fresh.scales.tobytes() and eo.tobytes() == fresh.elements.tobytes()
+                assert not got.elements.flags.writeable
+
+
+def test_quantize_out_is_checked():
+    x = np.ones((2, 64), np.float32)
+    good_s, good_e = np.empty((2, 2), np.uint8), np.empty((2, 64), np.uint8)
+    for bad, err in (((good_s,), TypeError), (good_e, TypeError), ([good_s, good_e, good_e], TypeError),
+                     ((good_s.astype(np.int8), good_e), TypeError), ((good_s, good_e.tolist()), TypeError),
+                     ((np.empty((2, 3), np.uint8), good_e), ValueError),
+                     ((good_s, np.empty((2, 63), np.uint8)), ValueError),
+                     ((good_s, np.empty((64, 2), np.uint8).T), ValueError),
+                     ((good_s, good_e.view()[None][0]), None)):
+        if err is None:
+            mxref.quantize(x, "mxfp8_e4m3", out=bad)  # a plain view of a good buffer is fine
+            continue
+        with pytest.raises(err, match="out"):
+            mxref.quantize(x, "mxfp8_e4m3", out=bad)
+    ro = np.empty((2, 64), np.uint8)
+    ro.setflags(write=False)
+    with pytest.raises(ValueError, match="writeable"):
+        mxref.quantize(x, "mxfp8_e4m3", out=(good_s, ro))
+    both = np.empty(2 * 64 + 4, np.uint8)
+    with pytest.raises(ValueError, match="overlap"):
+        mxref.quantize(x, "mxfp8_e4m3", out=(both[:4].reshape(2, 2), both[2:130].reshape(2, 64)))
+    xb = np.zeros((2, 64), np.float32)  # elements over x's own memory: never aliased
+    with pytest.raises(ValueError, match="overlap"):
+        mxref.quantize(xb, "mxfp8_e4m3", out=(good_s, xb.reshape(-1).view(np.uint8)[:128].reshape(2, 64)))
+
+
+def test_mxarray_dequantize_out_forwards():
+    x = np.random.default_rng(19).standard_normal((4, 96)).astype(np.float32)
+    mx = mxref.quantize(x, "mxfp4_e2m1")
+    buf = np.full(x.shape, 7.0, np.float32)
+    assert mx.dequantize(out=buf) is buf and buf.tobytes() == mx.dequantize().tobytes()
+    with pytest.raises(ValueError, match="out"):
+        mx.dequantize(np.float64, out=buf)
+
+
+@pytest.mark.parametrize("name", MX)
+def test_dequantize_every_scale_and_code_float32_equals_the_exact_product(name):
+    """Every (scale, element code) of a format through the whole-block float32 path (pairs of
+    codes per look-up), its odd-length fallback and out=: the exact product 2^(s-127) * P from
+    the Fraction decoding, in float32 (exact, or Inf past its range); scale 0xFF and element
+    NaN codes give NaN."""
+    el = mxref.MX_FORMATS[name].element
+    nc = el.num_codes
+    width = -(-nc // 32) * 32
+    codes = np.tile(np.arange(width) % nc, (256, 1)).astype(np.uint8)
+    scales = np.tile(np.arange(256, dtype=np.uint8)[:, None], (1, width // 32))
+    want = np.empty((256, width), np.float32)
+    for c in range(nc):
+        d = reference.decode_exact(c, el)
+        for s in range(256):
+            if s == 0xFF or (isinstance(d, str) and "nan" in d):
+                v = math.nan
+            elif isinstance(d, str):
+                v = -math.inf if d == "-inf" else math.inf
+            else:
+                sign, mag = d
+                v = math.ldexp(float(mag), s - 127) * (-1 if sign else 1)  # <= 8 bits: exact
+                assert F(v) == (-1 if sign else 1) * mag * F(2) ** (s - 127)
+            with np.errstate(over="ignore"):
+                want[s, np.arange(width) % nc == c] = v  # float64 -> float32: exact or +-Inf
+    for cols in (width, width - 32 + 1 if width > 32 else 31):  # even: pairs; odd: single codes
+        mx = mxref.MXArray(name, 32, -1, (256, cols), scales[:, :-(-cols // 32)], codes[:, :cols])
+        got = mx.dequantize(np.float32)
+        buf = np.empty((256, cols), np.float32)
+        mx.dequantize(np.float32, out=buf)
+        w = want[:, :cols]
+        nan = np.isnan(w)
+        for g in (got, buf):
+            assert np.array_equal(np.isnan(g), nan), (name, cols)
+            assert g[~nan].tobytes() == w[~nan].tobytes(), (name, cols)
+
+
+@pytest.mark.parametrize("src", ["float16", "bfloat16"])
+def test_float32_path_equals_general_path_on_every_16_bit_value(src):
+    """Every float16 / bfloat16 bit pattern, as float32 (exact), through the float32 table path
+    and the general integer path (the float64-as-float32 shortcut off): equal MXArrays for every
+    format, rounding the table path covers and scale rule. The values are shuffled into blocks
+    with one large value per block or none, so blocks see both large and tiny scales."""
+    if src == "float16":
+        v = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
+    else:
+        v = (np.arange(1 << 16, dtype=np.uint32) << np.uint32(16)).view(np.float32)
+    v = v[~np.isnan(v)]
+    rng = np.random.default_rng(20)
+    x = v[rng.permutation(v.size)]
+    x = x[: x.size // 32 * 32].reshape(-1, 32)
+    x[1::2] = np.sort(np.abs(x[1::2]), axis=1)  # odd rows: sorted magnitudes (amax in its block's values)
+    for name in MX:
+        for rule in SCALE_RULES:
+            for rounding in ("rne", "ties_away", "toward_zero", "ties_toward_zero", "up", "down"):
+                kw = dict(scale_rule=rule, rounding=rounding)
+                assert mxref.quantize(x, name, **kw) == _general(x, name, **kw), (src, name, rule, rounding)
+
+
+def test_threads_do_not_share_scratch():
+    """The float32 paths keep per-thread scratch buffers: quantize / dequantize of different
+    arrays in several threads at once give what each gives alone."""
+    import threading
+    rng = np.random.default_rng(21)
+    xs = [(rng.standard_normal((8, 40000)) * 2.0 ** (4 * i)).astype(np.float32) for i in range(4)]
+    want = [(mxref.quantize(x, "mxfp8_e4m3", rounding="up"), mxref.quantize(x, "mxfp8_e4m3").dequantize().tobytes())
+            for x in xs]
+    got = [None] * len(xs)
+
+    def work(i):
+        for _ in range(3):
+            got[i] = (mxref.quantize(xs[i], "mxfp8_e4m3", rounding="up"),
+                      mxref.quantize(xs[i], "mxfp8_e4m3").dequantize().tobytes())
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for (wq, wd), (gq, gd) in zip(want, got):
+        assert gq == wq and gd == wd
