@@ -78,8 +78,10 @@ class CompressedTensorsAdapter(Adapter):
 
     def availability(self):
         try:
-            import compressed_tensors  # noqa: F401
-            from compressed_tensors.quantization.utils.helpers import calculate_qparams  # noqa: F401
+            from compressed_tensors.quantization.utils import helpers
+
+            if not hasattr(helpers, "calculate_qparams"):
+                return "compressed-tensors has no calculate_qparams"
         except Exception as exc:
             return f"compressed-tensors is not importable ({type(exc).__name__}: {exc})"[:200]
         return None
