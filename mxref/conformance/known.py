@@ -336,6 +336,17 @@ def _kd_mo_nvfp4_nan_block(d) -> bool:
         bool(np.isnan(_hex_block(d["input_hex"])).any())
 
 
+def _kd_ct_nvfp4_nan_negative(d) -> bool:
+    """compressed-tensors NVFP4: a block holding NaN gets the negative E4M3 NaN 0xFF, its elements
+    as modelled."""
+    if d.get("operation") != "quantize" or d.get("format") != NVFP4:
+        return False
+    g, e = d.get("got", {}), d.get("expected", {})
+    return (g.get("scale") == 0xFF and e.get("scale") == 0x7F
+            and g.get("codes", e.get("codes")) == e.get("codes")
+            and bool(np.isnan(_hex_block(d["input_hex"])).any()))
+
+
 def _kd_mo_nvfp4_underflow_one(d) -> bool:
     """NVFP4QTensor: a non-zero block whose float32 scale quotient underflows to 0 gets scale 1.0
     (code 0x38; its elements all zero either way)."""
@@ -401,6 +412,9 @@ KNOWN_DIFFERENCES = KNOWN_DIFFERENCES + (
     KnownDifference("compressed_tensors", "mxfp8_rounds_amax_at_e2m1", (0, 20), (0, 21), "0.20.1",
                     "generate_mx_scales rounds the MXFP8 amax with E2M1's mantissa width (1 bit): amax mantissa "
                     "in [1.75, 1.9375) gets a scale one step high", _kd_ct_fp8_e2m1_mantissa),
+    KnownDifference("compressed_tensors", "nvfp4_nan_scale_0xff", (0, 20), (0, 21), "0.20.1",
+                    "NVFP4 calculate_qparams: torch's vectorised CPU min / max against zeros turn a group's NaN "
+                    "amax into the NaN 0xFFFFFFFF (sign set), cast to E4M3 as 0xFF, not 0x7F", _kd_ct_nvfp4_nan_negative),
     KnownDifference("modelopt", "rceil_float32_log2", (0, 47), (0, 48), "0.47.0",
                     "E = ceil(log2(fp32(amax / M))) in float32: one short just above M * 2^k, and code 0 for 1 "
                     "where the quotient rounds to 2^-127", _kd_mo_rceil_log2),

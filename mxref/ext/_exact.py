@@ -20,7 +20,8 @@ from .._arrays import widen_exact
 from .._kernel import round_parts, round_to_ieee, split_float64
 from ..formats import FORMATS, Format
 
-__all__ = ["f32", "mag_value", "round_quotient", "round_difference_quotient", "INTEGERS", "FLOAT32"]
+__all__ = ["f32", "mag_value", "round_quotient", "round_product_quotient", "round_difference_quotient",
+           "INTEGERS", "FLOAT32"]
 
 FLOAT32 = FORMATS["float32"]
 #: The integers, as an integer row (quantum 1) wide enough for every use here (|n| < 2^61).
@@ -112,6 +113,28 @@ def round_quotient(a, d, fmt: Format, rounding: str = "rne") -> np.ndarray:
         s_lo = sign_a_minus_bc(a, d, lo_mid)
         s_hi = sign_a_minus_bc(a, d, hi_mid)
     return _correct(c, s_lo, s_hi, rounding, cmax)
+
+
+def round_product_quotient(a, g, d, fmt: Format, rounding: str = "rne") -> np.ndarray:
+    """Magnitude code (int64) of the exact a * g / d rounded to fmt: a >= 0 and g > 0 finite float64
+    arrays (broadcast; the product need not be a float64 number), d > 0 with d times every
+    midpoint of fmt exact in float64 (d of at most 53 - (fmt's significand bits + 1) bits, e.g.
+    6 or an E4M3 value for E4M3 / E2M1 rows). Same conventions as :func:`round_quotient`."""
+    a, g, d = (np.asarray(v, np.float64) for v in (a, g, d))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        y = a * g / d  # within a few float64 ulps of the exact quotient (or 0 / Inf far outside)
+        lo_cut = mag_value(fmt, 1) / 4  # below half the smallest magnitude: code 0
+        hi_cut = 2 * mag_value(fmt, fmt.code_of_max)  # past the largest finite value: saturates
+        mid_range = (y >= lo_cut) & (y <= hi_cut)
+        c, cmax = _candidate(np.where(mid_range, y, 1.0), fmt, rounding)
+        # there a * g is a normal float64 of moderate size: sign(a g - d m) = -sign(d m - a g)
+        a_, g_ = np.where(mid_range, a, 1.0), np.where(mid_range, g, 1.0)
+        lo_mid = (mag_value(fmt, np.maximum(c - 1, 0)) + mag_value(fmt, c)) / 2
+        hi_mid = (mag_value(fmt, c) + mag_value(fmt, c + 1)) / 2
+        s_lo = -sign_a_minus_bc(d * lo_mid, a_, g_)
+        s_hi = -sign_a_minus_bc(d * hi_mid, a_, g_)
+        c = _correct(c, s_lo, s_hi, rounding, cmax)
+    return np.where(mid_range, c, np.where(y > hi_cut, cmax + 1, 0))
 
 
 def _two_sum(a, b):

@@ -30,21 +30,29 @@ def _val(code: int, fmt) -> Fraction:
 # ----- NVFP4 ----------------------------------------------------------------------------------------
 
 
-def nvfp4_per_tensor_scale_scalar(values, *, arithmetic: str = "exact") -> Fraction:
+def nvfp4_per_tensor_scale_scalar(values, *, arithmetic: str = "exact",
+                                  per_tensor_scale_form: str = "direct") -> Fraction:
     """P = float32 rounding of amax_T / 2688 (amax_T the largest finite |x|, x rounded to float32
-    first under the float32 arithmetics), 1 where that is 0."""
+    first under the float32 arithmetics), 1 where that is 0; the reciprocal form: the global
+    scale G = float32 rounding of 2688 / amax_T, 1 where amax_T = 0 or that overflows."""
     xs = [Fraction(v) for v in values if math.isfinite(v)]
     if arithmetic != "exact":
         xs = [f32_scalar(v) for v in xs]
     amax = max((abs(v) for v in xs), default=Fraction(0))
+    if per_tensor_scale_form == "reciprocal":
+        g = f32_scalar(2688 / amax) if amax else math.inf
+        return Fraction(1) if g == math.inf else g
     p = f32_scalar(amax / 2688)
     return p if p != 0 else Fraction(1)
 
 
 def nvfp4_block_scalar(values, *, per_tensor_scale=None, arithmetic: str = "exact",
-                       scale_clamp: str = "none", inf_policy: str = "nan_scale") -> tuple[int, list[int]]:
+                       scale_clamp: str = "none", inf_policy: str = "nan_scale",
+                       per_tensor_scale_form: str = "direct") -> tuple[int, list[int]]:
     """(E4M3 scale code, E2M1 codes) of one NVFP4 block of Python floats; per_tensor_scale is the
-    resolved P (a float or Fraction) or None. See :mod:`mxref.ext.nvfp4` for the rules."""
+    resolved P (a float or Fraction) or None, or with ``per_tensor_scale_form="reciprocal"`` the
+    global scale G = 1 / P. See :mod:`mxref.ext.nvfp4` for the rules."""
+    recip = per_tensor_scale_form == "reciprocal" and per_tensor_scale is not None
     vals = [float(v) for v in values]
     if arithmetic != "exact":  # x as float32 first (exact for float32 input)
         vals = [v if not math.isfinite(v) else math.copysign(float(f32_scalar(v)), v) for v in vals]
@@ -53,12 +61,15 @@ def nvfp4_block_scalar(values, *, per_tensor_scale=None, arithmetic: str = "exac
     if has_nan or (has_inf and inf_policy == "nan_scale"):
         return 0x7F, [0] * len(vals)
     P = Fraction(1) if per_tensor_scale is None else Fraction(per_tensor_scale)
+    G = P  # the reciprocal form: the given value is G (P = 1 / G)
     # 1. block scale
     if has_inf:  # inf_policy "saturate": amax = Inf
         s_code = encode_scalar(math.inf, "fp8_e4m3", overflow="saturate")
     else:
         amax = max(abs(Fraction(v)) for v in vals)
-        if arithmetic == "exact":
+        if recip:
+            q = amax * G / 6 if arithmetic == "exact" else f32_scalar(f32_scalar(amax / 6) * G)
+        elif arithmetic == "exact":
             q = amax / (6 * P)
         elif arithmetic == "float32_divide_6p" and per_tensor_scale is not None:
             q = f32_scalar(amax / f32_scalar(6 * P))
@@ -71,6 +82,8 @@ def nvfp4_block_scalar(values, *, per_tensor_scale=None, arithmetic: str = "exac
         s_code = max(s_code, encode_scalar(2.0 ** -6, "fp8_e4m3"))
     elif scale_clamp == "min_subnormal":  # clamp to [2^-9, 448] before the cast
         s_code = max(s_code, encode_scalar(2.0 ** -9, "fp8_e4m3"))
+    elif scale_clamp == "zero_to_0.125" and s_code == 0:  # a zero scale becomes 0.125
+        s_code = encode_scalar(0.125, "fp8_e4m3")
     S = _val(s_code, "fp8_e4m3")
     if per_tensor_scale is not None and arithmetic == "float32" and f32_scalar(1 / P) == math.inf:
         raise ValueError("fp32(1 / P) overflows")  # refused, as the fast path does
@@ -85,7 +98,9 @@ def nvfp4_block_scalar(values, *, per_tensor_scale=None, arithmetic: str = "exac
             codes.append(encode_scalar(v, "fp4_e2m1", overflow="saturate"))
             continue
         x = Fraction(v)
-        if arithmetic == "exact":
+        if recip:
+            y = x * G / S if arithmetic == "exact" else f32_scalar(x / f32_scalar(S / G))
+        elif arithmetic == "exact":
             y = x / (P * S)
         elif arithmetic == "float32":
             r = f32_scalar(1 / S) if per_tensor_scale is None else f32_scalar(f32_scalar(1 / P) / S)

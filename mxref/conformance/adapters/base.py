@@ -121,6 +121,10 @@ class Adapter:
             from ...ext import nvfp4_per_tensor_scale
 
             xf = np.abs(x[np.isfinite(x)])
+            if dict(target.profile.options).get("per_tensor_scale_form") == "reciprocal":
+                g = nvfp4_per_tensor_scale(x, arithmetic="float32", per_tensor_scale_form="reciprocal")
+                return (f"not shrunk: the global scale is the whole tensor's, G = fp32(2688 / amax_T) = "
+                        f"{np.float32(g)} over its {x.shape[0]} rows")
             p = nvfp4_per_tensor_scale(x, arithmetic="float32") if xf.size and xf.max() > 0 else 0.0
             return (f"not shrunk: the per-tensor scale is the whole tensor's, P = fp32(amax_T / 2688) = "
                     f"{np.float32(p)} over its {x.shape[0]} rows"

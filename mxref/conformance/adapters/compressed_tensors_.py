@@ -19,19 +19,52 @@ FP8 codes are ``q`` cast to float8_e4m3fn. compressed-tensors 0.20.1 has no E3M2
 compressor or table (its FP6 is E2M3 only: ``FP6_E2M3_DATA``, ``mxfp6/helpers.py``). The stored scale is ``compress_mx_scale(scale, uint8)`` =
 127 + floor(log2(scale)) (bias 127 since compressed-tensors#538; before it the stored code was
 the true code - 2). The scales reported are the stored bytes, the values ``dequantize``'s.
+
+NVFP4 (not MX v1.0; format ``nvfp4``, blocks of 16): the ``NVFP4A16`` scheme (4-bit float,
+strategy ``tensor_group``, group 16, ``scale_dtype`` float8_e4m3fn; ``quant_scheme.py``) through
+its compressor, against mxref.ext.nvfp4's model of its code (0.20.1): the global scale G =
+``generate_gparam(min, max)`` = fp32(2688 / amax_T), 1.0 where that is NaN or Inf
+(``quantization/utils/helpers.py``), a reciprocal per-tensor scale (``per_tensor_scale_form=
+"reciprocal"``); ``calculate_qparams(min, max, args, global_scale=G)``: t = fp32(G * fp32(amax /
+6)) clamped to +-448 and cast to float8_e4m3fn (RNE, subnormals kept; ``arithmetic=
+"float32_divide"``, an Inf amax saturating: ``inf_policy="saturate"``), a zero scale replaced by
+``_get_dtype_eps`` = 0.125 (``scale_clamp="zero_to_0.125"``); the elements ``x / fp32(S / G)``
+clamped to +-6 and rounded by ``fp4_utils.cast_to_fp4`` (its thresholds 0.25, 0.75, 1.25, 1.75,
+2.5, 3.5, 5 give RNE; ``lifecycle/forward_helpers.py`` ``_quantize``); the codes and the stored
+scale from ``NVFP4PackedCompressor.compress`` (``compressors/nvfp4/base.py``: the CPU
+``quantize_and_pack_fp4`` = ``quantize`` then ``pack_fp4_to_uint8``, two codes a byte, element 0
+in the low nibble, the sign from ``signbit``; the scale stored as float8_e4m3fn bytes,
+``_compress_scale``); the values ``dequantize(q, S, args, global_scale=G)`` = fp32(e * fp32(S /
+G)) (``dequantize="float32"``). (``NVFP4PackedCompressor.decompress`` unpacks to bfloat16 by
+default, ``unpack_fp4_from_uint8``: a further rounding of the values, not checked here.)
+Profiles: ``nvfp4`` (G = 1, the ``nan_to_num`` fallback: no global scaling), ``nvfp4-pts`` (G =
+fp32(2688 / 100), as calibrated for a tensor amax of 100), ``nvfp4-pts_amax`` (G =
+``generate_gparam`` of the batch's finite minimum and maximum: each batch one tensor; NaN and Inf
+left out as a calibration would, since a NaN min / max makes G = 1 and an Inf one G = 0).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..model import Output, Profile, Target
+from ..model import NVFP4, Output, Profile, Target
 from .base import Adapter
 
 _SCHEMES = {"mxfp4_e2m1": "MXFP4A16", "mxfp6_e2m3": "MXFP6A16", "mxfp8_e4m3": "MXFP8A16"}
+#: compressed-tensors 0.20.1's NVFP4A16 as mxref.ext.nvfp4 models it (see the module docstring)
+_CT_NVFP4 = (("arithmetic", "float32_divide"), ("dequantize", "float32"), ("inf_policy", "saturate"),
+             ("per_tensor_scale_form", "reciprocal"), ("scale_clamp", "zero_to_0.125"))
+#: profile nvfp4-pts's given global scale: fp32(2688 / 100), as calibrated for a tensor amax of 100
+_CT_NVFP4_GS = float(np.float32(2688.0) / np.float32(100.0))
 
 
 def ct_call(target: Target) -> str:
+    if target.format == NVFP4:
+        return ("G = generate_gparam(min_T, max_T) (or given); s, zp = calculate_qparams(group min, group max, "
+                "NVFP4A16['weights'], global_scale=G); sd = NVFP4PackedCompressor.compress({weight: x, "
+                "weight_scale: s, weight_global_scale: G, ...}, scheme); codes = sd['weight_packed'] nibbles, "
+                "scale = sd['weight_scale'] bytes; v = dequantize(quantize(x, s, zp, args, global_scale=G), s, zp, "
+                "args, global_scale=G)")
     return (f"s, zp = calculate_qparams(-amax, amax, {_SCHEMES.get(target.format)}['weights']); "
             "q = quantize(x, s, zp, args); v = dequantize(q, s, zp, args); "
             "codes = pack_fp4_to_uint8(q) (FP4), pack_fp6_to_uint8(q) (FP6) or q.to(element dtype); scale = compress_mx_scale(s, uint8)")
@@ -41,12 +74,14 @@ class CompressedTensorsAdapter(Adapter):
     """compressed-tensors MX schemes (see the module docstring)."""
 
     name = "compressed_tensors"
-    default_profiles = ("even-rne",)
+    default_profiles = ("even-rne", "nvfp4", "nvfp4-pts", "nvfp4-pts_amax")
 
     def availability(self):
         try:
-            import compressed_tensors  # noqa: F401
-            from compressed_tensors.quantization.utils.helpers import calculate_qparams  # noqa: F401
+            from compressed_tensors.quantization.utils import helpers
+
+            if not hasattr(helpers, "calculate_qparams"):
+                return "compressed-tensors has no calculate_qparams"
         except Exception as exc:
             return f"compressed-tensors is not importable ({type(exc).__name__}: {exc})"[:200]
         return None
@@ -62,10 +97,25 @@ class CompressedTensorsAdapter(Adapter):
         return f"{self.name} {self.version()}"
 
     def profiles(self):
-        return {"even-rne": Profile("even-rne", scale_rule="even")}
+        out = {"even-rne": Profile("even-rne", scale_rule="even")}
+        for name, g in (("nvfp4", None), ("nvfp4-pts", _CT_NVFP4_GS), ("nvfp4-pts_amax", "amax")):
+            out[name] = Profile(name, options=_CT_NVFP4 + (("per_tensor_scale", g),))
+        return out
 
     def targets(self, profile, level):
         from compressed_tensors.quantization import quant_scheme as qs
+
+        if profile.name.startswith("nvfp4"):
+            try:
+                from compressed_tensors.compressors.nvfp4 import base as nv_base
+                from compressed_tensors.quantization.utils import helpers
+
+                missing = [name for name, mod in (("NVFP4A16", qs), ("NVFP4PackedCompressor", nv_base),
+                                                  ("generate_gparam", helpers)) if not hasattr(mod, name)]
+                why = f"compressed-tensors has no {', '.join(missing)}" if missing else None
+            except Exception as exc:
+                why = f"compressed-tensors has no NVFP4 compressor ({type(exc).__name__}: {exc})"[:200]
+            return [Target("quantize", NVFP4, profile, block_size=16, api="NVFP4A16", unsupported=why)]
 
         return [Target("quantize", f, profile, api=s,
                        unsupported=None if hasattr(qs, s) else f"compressed-tensors has no scheme {s}")
@@ -73,10 +123,13 @@ class CompressedTensorsAdapter(Adapter):
 
     def unsupported(self, target, x):
         if x.shape[1] % target.block_size:
-            return "group quantization needs rows of whole groups of 32 (ragged lengths not run)"
+            return (f"group quantization needs rows of whole groups of {target.block_size} "
+                    "(ragged lengths not run)")
         return None
 
     def run(self, target, x):
+        if target.format == NVFP4:
+            return self._run_nvfp4(target, x)
         import torch
         from compressed_tensors.compressors.mx_utils import compress_mx_scale
         from compressed_tensors.compressors.nvfp4.helpers import pack_fp4_to_uint8
@@ -113,3 +166,38 @@ class CompressedTensorsAdapter(Adapter):
             else:  # q holds the element values in float32: their codes (exact: q is on the grid)
                 codes = encode(q.numpy().astype(np.float64), el, nan="zero").astype(np.int64)
         return Output(stored.reshape(n, -1), codes, v.numpy().astype(np.float64))
+
+    def _run_nvfp4(self, target, x):
+        import torch
+        from compressed_tensors.compressors.nvfp4.base import NVFP4PackedCompressor
+        from compressed_tensors.quantization import QuantizationScheme
+        from compressed_tensors.quantization import quant_scheme as qs
+        from compressed_tensors.quantization.lifecycle.forward import dequantize, quantize
+        from compressed_tensors.quantization.utils.helpers import calculate_qparams, generate_gparam
+
+        args = qs.NVFP4A16["weights"]
+        g = dict(target.profile.options).get("per_tensor_scale")
+        n, L = x.shape
+        k = target.block_size
+        xt = torch.from_numpy(np.ascontiguousarray(x, np.float32))
+        with torch.no_grad():
+            if g is None:
+                G = torch.ones(1)
+            elif isinstance(g, str):  # "amax": its own global-scale rule over the finite values
+                fin = xt[torch.isfinite(xt)]
+                fin = fin if fin.numel() else torch.zeros(1)
+                G = generate_gparam(fin.min(), fin.max())
+            else:
+                G = torch.tensor([g], dtype=torch.float32)
+            groups = xt.view(n, L // k, k)
+            s, zp = calculate_qparams(groups.amin(-1), groups.amax(-1), args, global_scale=G)
+            scheme = QuantizationScheme(targets=["Linear"], weights=args)
+            sd = NVFP4PackedCompressor.compress({"weight": xt.clone(), "weight_scale": s,
+                                                 "weight_global_scale": G, "weight_zero_point": zp}, scheme)
+            packed = sd["weight_packed"].numpy().astype(np.int64)
+            stored = sd["weight_scale"].view(torch.uint8).numpy().astype(np.int64)
+            v = dequantize(quantize(xt, s, zp, args, global_scale=G), s, zp, args, global_scale=G)
+        codes = np.empty((n, L), np.int64)
+        codes[:, 0::2] = packed & 0x0F  # element 0 in the low nibble
+        codes[:, 1::2] = packed >> 4
+        return Output(stored.reshape(n, -1), codes, v.numpy().reshape(n, L).astype(np.float64))

@@ -84,14 +84,19 @@ _NVFP4_CASE_AMAX = 100.0
 def nvfp4_case_pts(profile: Profile) -> tuple:
     """(P the NVFP4 cases are placed for, the cap on |x| or None). No per-tensor scale: P = 1;
     a given one: itself; "amax": P = fp32(100 / 2688), and each batch (one tensor) gets 100 as
-    its largest finite |x|, so that fp32(amax_T / 2688) is that P."""
-    pts = dict(profile.options).get("per_tensor_scale")
+    its largest finite |x|, so that fp32(amax_T / 2688) is that P. A reciprocal (global) scale
+    G (``per_tensor_scale_form="reciprocal"``): P = 1 / G (float64), G given or fp32(2688 / 100)."""
+    opts = dict(profile.options)
+    pts = opts.get("per_tensor_scale")
+    recip = opts.get("per_tensor_scale_form") == "reciprocal"
     if pts is None:
         return 1.0, None
     if isinstance(pts, str):
         div = np.float32(element_format("fp8_e4m3").max * element_format("fp4_e2m1").max)
+        if recip:
+            return 1.0 / float(div / np.float32(_NVFP4_CASE_AMAX)), _NVFP4_CASE_AMAX
         return float(np.float32(_NVFP4_CASE_AMAX) / div), _NVFP4_CASE_AMAX  # one float32 division
-    return float(pts), None
+    return (1.0 / float(pts) if recip else float(pts)), None
 
 
 def nvfp4_amax_table(P: float, cap, dt) -> np.ndarray:
