@@ -19,6 +19,8 @@ the adapter's class. A new library is one file beside this one and a line in ``_
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ... import MX_FORMATS
@@ -156,3 +158,34 @@ def encode_targets(profile, dtypes, formats=ELEMENTS, both_overflows=False):
                 ovs = ["saturate", "nonsaturating"] if both_overflows else [profile.fp8_overflow]
             out += [Target("encode", f, profile, dtype=d, overflow=o) for o in ovs]
     return out
+
+
+class TorchLibraryAdapter(Adapter):
+    """A library run on CPU torch: available when :meth:`_probe` imports what the adapter calls
+    (the library's import warnings silenced; it returns a reason, or None), versioned
+    ``"<distribution version> (torch <version>)"`` and printed with that version."""
+
+    #: the package registry name (importlib.metadata)
+    distribution = ""
+
+    def _probe(self):
+        raise NotImplementedError
+
+    def availability(self):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return self._probe()
+        except Exception as exc:
+            return f"{self.distribution} is not importable ({type(exc).__name__}: {exc})"[:200]
+
+    def version(self):
+        from importlib.metadata import version
+
+        import torch
+
+        return f"{version(self.distribution)} (torch {torch.__version__})"
+
+    @property
+    def display_name(self):
+        return f"{self.name} {self.version()}"

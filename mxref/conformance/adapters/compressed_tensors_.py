@@ -48,7 +48,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import NVFP4, Output, Profile, Target
-from .base import Adapter
+from .base import TorchLibraryAdapter
 
 _SCHEMES = {"mxfp4_e2m1": "MXFP4A16", "mxfp6_e2m3": "MXFP6A16", "mxfp8_e4m3": "MXFP8A16"}
 #: compressed-tensors 0.20.1's NVFP4A16 as mxref.ext.nvfp4 models it (see the module docstring)
@@ -70,31 +70,18 @@ def ct_call(target: Target) -> str:
             "codes = pack_fp4_to_uint8(q) (FP4), pack_fp6_to_uint8(q) (FP6) or q.to(element dtype); scale = compress_mx_scale(s, uint8)")
 
 
-class CompressedTensorsAdapter(Adapter):
+class CompressedTensorsAdapter(TorchLibraryAdapter):
     """compressed-tensors MX schemes (see the module docstring)."""
 
     name = "compressed_tensors"
     default_profiles = ("even-rne", "nvfp4", "nvfp4-pts", "nvfp4-pts_amax")
 
-    def availability(self):
-        try:
-            from compressed_tensors.quantization.utils import helpers
+    distribution = "compressed-tensors"
 
-            if not hasattr(helpers, "calculate_qparams"):
-                return "compressed-tensors has no calculate_qparams"
-        except Exception as exc:
-            return f"compressed-tensors is not importable ({type(exc).__name__}: {exc})"[:200]
-        return None
+    def _probe(self):
+        from compressed_tensors.quantization.utils import helpers
 
-    def version(self):
-        import compressed_tensors
-        import torch
-
-        return f"{compressed_tensors.__version__} (torch {torch.__version__})"
-
-    @property
-    def display_name(self):
-        return f"{self.name} {self.version()}"
+        return None if hasattr(helpers, "calculate_qparams") else "compressed-tensors has no calculate_qparams"
 
     def profiles(self):
         out = {"even-rne": Profile("even-rne", scale_rule="even")}

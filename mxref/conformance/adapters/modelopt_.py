@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import NVFP4, Output, Profile, Target
-from .base import Adapter
+from .base import TorchLibraryAdapter
 
 #: ModelOpt 0.47's NVFP4QTensor as mxref.ext.nvfp4 models it (see the module docstring)
 _MO_NVFP4 = (("arithmetic", "float32_divide_6p"), ("dequantize", "float32"), ("inf_policy", "saturate"),
@@ -55,33 +55,16 @@ def modelopt_call(target: Target) -> str:
     return "qt, scale = MXFP8QTensor.quantize(x); qt.dequantize(torch.float32, scale=scale)"
 
 
-class ModeloptAdapter(Adapter):
+class ModeloptAdapter(TorchLibraryAdapter):
     """ModelOpt MXFP4QTensor / MXFP8QTensor / NVFP4QTensor (see the module docstring)."""
 
     name = "modelopt"
     default_profiles = ("rceil-rne", "nvfp4", "nvfp4-pts", "nvfp4-pts_amax")
 
-    def availability(self):
-        try:
-            import warnings
+    distribution = "nvidia-modelopt"
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                from modelopt.torch.quantization.qtensor import MXFP4QTensor, MXFP8QTensor  # noqa: F401
-        except Exception as exc:
-            return f"nvidia-modelopt is not importable ({type(exc).__name__}: {exc})"[:200]
-        return None
-
-    def version(self):
-        from importlib.metadata import version
-
-        import torch
-
-        return f"{version('nvidia-modelopt')} (torch {torch.__version__})"
-
-    @property
-    def display_name(self):
-        return f"{self.name} {self.version()}"
+    def _probe(self):
+        from modelopt.torch.quantization.qtensor import MXFP4QTensor, MXFP8QTensor  # noqa: F401
 
     def profiles(self):
         out = {"rceil-rne": Profile("rceil-rne", scale_rule="rceil")}

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import Output, Profile, Target
-from .base import Adapter
+from .base import TorchLibraryAdapter
 
 #: mxref format -> Quark spec class
 SPECS = {"mxfp8_e4m3": "OCP_MXFP8E4M3Spec", "mxfp8_e5m2": "OCP_MXFP8E5M2Spec",
@@ -41,34 +41,17 @@ def quark_call(target: Target) -> str:
             ".to_quantization_spec()); v = fq(x); scale = fq.observer.calculate_qparams()[0] (FP formats)")
 
 
-class QuarkAdapter(Adapter):
+class QuarkAdapter(TorchLibraryAdapter):
     """AMD Quark OCP MX fake quantizers (see the module docstring)."""
 
     name = "quark"
     default_profiles = ("even-rne",)
 
-    def availability(self):
-        try:
-            import warnings
+    distribution = "amd-quark"
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                from quark.torch.quantization.config import config  # noqa: F401
-                from quark.torch.quantization.tensor_quantize import FakeQuantizeBase  # noqa: F401
-        except Exception as exc:
-            return f"amd-quark is not importable ({type(exc).__name__}: {exc})"[:200]
-        return None
-
-    def version(self):
-        from importlib.metadata import version
-
-        import torch
-
-        return f"{version('amd-quark')} (torch {torch.__version__})"
-
-    @property
-    def display_name(self):
-        return f"{self.name} {self.version()}"
+    def _probe(self):
+        from quark.torch.quantization.config import config  # noqa: F401
+        from quark.torch.quantization.tensor_quantize import FakeQuantizeBase  # noqa: F401
 
     def profiles(self):
         return {"even-rne": Profile("even-rne", scale_rule="even")}
