@@ -8,13 +8,13 @@ from fractions import Fraction as F
 
 import numpy as np
 import pytest
-from hypothesis import given, note, settings, strategies as st
+from hypothesis import given, note, strategies as st
 
-from mxref.ext import nvfp4
 from mxref.ext.nvfp4 import (NVFP4_ARITHMETICS, NVFP4_INF_POLICIES, NVFP4_SCALE_CLAMPS, NVFP4Array,
                              dequantize_nvfp4, nvfp4_per_tensor_scale, quantize_nvfp4)
 from mxref.ext.reference import (f32_scalar, nvfp4_block_scalar, nvfp4_per_tensor_scale_scalar)
 from mxref.reference import decode_exact
+from nvfp4_blocks import E4M3, block_values  # typed in from OFP8 Table 1 / MX §5.3.3
 
 
 def _f32_eq(d, v):
@@ -22,11 +22,6 @@ def _f32_eq(d, v):
     r = f32_scalar(v)
     return d == r if isinstance(r, float) else (math.isfinite(d) and F(d) == r)
 
-# E4M3 and E2M1 magnitudes, typed in from OFP8 Table 1 / MX §5.3.3 (not from mxref)
-E2M1 = [F(0), F(1, 2), F(1), F(3, 2), F(2), F(3), F(4), F(6)]
-E4M3 = ([F(m, 8) * F(2) ** -6 for m in range(8)]
-        + [(1 + F(m, 8)) * F(2) ** (e - 7) for e in range(1, 16) for m in range(8)])[:127]
-assert E4M3[-1] == 448 and E4M3[8] == F(1, 64)
 
 
 def _f32(v):
@@ -54,21 +49,8 @@ def nvfp4_inputs(draw):
         amax = math.ldexp(1.0, k)
     else:
         amax = math.ldexp(draw(st.floats(1.0, 2.0)), k)
-    if kind == "elem_mid":  # elements on E2M1 midpoints of a block scale
-        s = E4M3[draw(st.integers(1, 126))] * F(pts)
-        mids = [(a + b) / 2 for a, b in zip(E2M1, E2M1[1:])]
-        vals = [float(draw(st.sampled_from(mids)) * s) * draw(st.sampled_from([1, -1])) for _ in range(n)]
-        vals[0] = float(6 * s)
-    elif kind == "zeros":
-        vals = [draw(st.sampled_from([0.0, -0.0])) for _ in range(n)]
-    else:
-        vals = [amax * draw(st.floats(0, 1)) * draw(st.sampled_from([1, -1])) for _ in range(n - 1)]
-        vals.insert(draw(st.integers(0, n - 1)), amax * draw(st.sampled_from([1, -1])))
-    if draw(st.integers(0, 7)) == 0:
-        vals[draw(st.integers(0, n - 1))] = draw(st.sampled_from([math.nan, math.inf, -math.inf, -0.0]))
-    dtype = draw(st.sampled_from([np.float32, np.float64]))
-    with np.errstate(over="ignore", under="ignore"):
-        x = np.array(vals, np.float64).astype(dtype)
+    unit = E4M3[draw(st.integers(1, 126))] * F(pts) if kind == "elem_mid" else None
+    x = block_values(draw, kind, n, amax, unit)
     return x, (pts if p == "given" else p)
 
 

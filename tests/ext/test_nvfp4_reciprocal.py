@@ -14,13 +14,10 @@ from hypothesis import given, note, strategies as st
 from mxref.ext.nvfp4 import NVFP4_INF_POLICIES, NVFP4_SCALE_CLAMPS, nvfp4_per_tensor_scale, quantize_nvfp4
 from mxref.ext.reference import f32_scalar, nvfp4_block_scalar, nvfp4_per_tensor_scale_scalar
 from mxref.reference import decode_exact
+from nvfp4_blocks import E4M3, block_values  # typed in from OFP8 Table 1 / MX §5.3.3
 
 R = dict(per_tensor_scale_form="reciprocal")
 
-# E4M3 and E2M1 magnitudes, typed in from OFP8 Table 1 / MX §5.3.3 (not from mxref)
-E2M1 = [F(0), F(1, 2), F(1), F(3, 2), F(2), F(3), F(4), F(6)]
-E4M3 = ([F(m, 8) * F(2) ** -6 for m in range(8)]
-        + [(1 + F(m, 8)) * F(2) ** (e - 7) for e in range(1, 16) for m in range(8)])[:127]
 
 
 def _rounds_to(d, v):
@@ -43,21 +40,8 @@ def reciprocal_inputs(draw):
         amax = float(6 * F(2) ** -10 / gg) * draw(st.floats(0.25, 2.0))
     else:
         amax = math.ldexp(draw(st.floats(1.0, 2.0)), draw(st.integers(-20, 20))) / g
-    if kind == "elem_mid":  # x G / S at E2M1 midpoints for S = an E4M3 value
-        s = E4M3[draw(st.integers(1, 126))]
-        mids = [(a + b) / 2 for a, b in zip(E2M1, E2M1[1:])]
-        vals = [float(draw(st.sampled_from(mids)) * s / gg) * draw(st.sampled_from([1, -1])) for _ in range(n)]
-        vals[0] = float(6 * s / gg)
-    elif kind == "zeros":
-        vals = [draw(st.sampled_from([0.0, -0.0])) for _ in range(n)]
-    else:
-        vals = [amax * draw(st.floats(0, 1)) * draw(st.sampled_from([1, -1])) for _ in range(n - 1)]
-        vals.insert(draw(st.integers(0, n - 1)), amax * draw(st.sampled_from([1, -1])))
-    if draw(st.integers(0, 7)) == 0:
-        vals[draw(st.integers(0, n - 1))] = draw(st.sampled_from([math.nan, math.inf, -math.inf, -0.0]))
-    dtype = draw(st.sampled_from([np.float32, np.float64]))
-    with np.errstate(over="ignore", under="ignore"):
-        x = np.array(vals, np.float64).astype(dtype)
+    unit = (E4M3[draw(st.integers(1, 126))]) / gg if kind == "elem_mid" else None
+    x = block_values(draw, kind, n, amax, unit)
     return x, draw(st.sampled_from([g, "amax"]))
 
 

@@ -1,0 +1,34 @@
+"""Shared pieces of the NVFP4 Hypothesis strategies (tests/ext/test_nvfp4*.py): the E4M3 and E2M1
+magnitudes typed in from OFP8 Table 1 / MX §5.3.3 (not from mxref), and one block's values."""
+
+import math
+from fractions import Fraction as F
+
+import numpy as np
+from hypothesis import strategies as st
+
+E2M1 = [F(0), F(1, 2), F(1), F(3, 2), F(2), F(3), F(4), F(6)]
+E4M3 = ([F(m, 8) * F(2) ** -6 for m in range(8)]
+        + [(1 + F(m, 8)) * F(2) ** (e - 7) for e in range(1, 16) for m in range(8)])[:127]
+assert E4M3[-1] == 448 and E4M3[8] == F(1, 64)
+
+
+def block_values(draw, kind: str, n: int, amax: float, unit) -> np.ndarray:
+    """n values of one block: "elem_mid" puts every element on an E2M1 midpoint times ``unit`` (the
+    exact size of one element step at a drawn E4M3 block scale) and element 0 on 6 * unit; "zeros"
+    is +-0; otherwise random values below ``amax`` with amax itself somewhere. One time in eight a
+    NaN, +-Inf or -0 replaces one value. float32 or float64."""
+    if kind == "elem_mid":
+        mids = [(a + b) / 2 for a, b in zip(E2M1, E2M1[1:])]
+        vals = [float(draw(st.sampled_from(mids)) * unit) * draw(st.sampled_from([1, -1])) for _ in range(n)]
+        vals[0] = float(6 * unit)
+    elif kind == "zeros":
+        vals = [draw(st.sampled_from([0.0, -0.0])) for _ in range(n)]
+    else:
+        vals = [amax * draw(st.floats(0, 1)) * draw(st.sampled_from([1, -1])) for _ in range(n - 1)]
+        vals.insert(draw(st.integers(0, n - 1)), amax * draw(st.sampled_from([1, -1])))
+    if draw(st.integers(0, 7)) == 0:
+        vals[draw(st.integers(0, n - 1))] = draw(st.sampled_from([math.nan, math.inf, -math.inf, -0.0]))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    with np.errstate(over="ignore", under="ignore"):
+        return np.array(vals, np.float64).astype(dtype)
