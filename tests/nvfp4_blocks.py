@@ -12,6 +12,14 @@ E4M3 = ([F(m, 8) * F(2) ** -6 for m in range(8)]
         + [(1 + F(m, 8)) * F(2) ** (e - 7) for e in range(1, 16) for m in range(8)])[:127]
 assert E4M3[-1] == 448 and E4M3[8] == F(1, 64)
 
+# built once, not in every draw
+_E2M1_MIDS = st.sampled_from([(a + b) / 2 for a, b in zip(E2M1, E2M1[1:])])
+_SIGNS = st.sampled_from([1, -1])
+_ZEROS = st.sampled_from([0.0, -0.0])
+_FRAC = st.floats(0, 1)
+_SPECIAL = st.sampled_from([math.nan, math.inf, -math.inf, -0.0])
+_DTYPE = st.sampled_from([np.float32, np.float64])
+
 
 def block_values(draw, kind: str, n: int, amax: float, unit) -> np.ndarray:
     """n values of one block: "elem_mid" puts every element on an E2M1 midpoint times ``unit`` (the
@@ -19,16 +27,15 @@ def block_values(draw, kind: str, n: int, amax: float, unit) -> np.ndarray:
     is +-0; otherwise random values below ``amax`` with amax itself somewhere. One time in eight a
     NaN, +-Inf or -0 replaces one value. float32 or float64."""
     if kind == "elem_mid":
-        mids = [(a + b) / 2 for a, b in zip(E2M1, E2M1[1:])]
-        vals = [float(draw(st.sampled_from(mids)) * unit) * draw(st.sampled_from([1, -1])) for _ in range(n)]
+        vals = [float(draw(_E2M1_MIDS) * unit) * draw(_SIGNS) for _ in range(n)]
         vals[0] = float(6 * unit)
     elif kind == "zeros":
-        vals = [draw(st.sampled_from([0.0, -0.0])) for _ in range(n)]
+        vals = [draw(_ZEROS) for _ in range(n)]
     else:
-        vals = [amax * draw(st.floats(0, 1)) * draw(st.sampled_from([1, -1])) for _ in range(n - 1)]
-        vals.insert(draw(st.integers(0, n - 1)), amax * draw(st.sampled_from([1, -1])))
+        vals = [amax * draw(_FRAC) * draw(_SIGNS) for _ in range(n - 1)]
+        vals.insert(draw(st.integers(0, n - 1)), amax * draw(_SIGNS))
     if draw(st.integers(0, 7)) == 0:
-        vals[draw(st.integers(0, n - 1))] = draw(st.sampled_from([math.nan, math.inf, -math.inf, -0.0]))
-    dtype = draw(st.sampled_from([np.float32, np.float64]))
+        vals[draw(st.integers(0, n - 1))] = draw(_SPECIAL)
+    dtype = draw(_DTYPE)
     with np.errstate(over="ignore", under="ignore"):
         return np.array(vals, np.float64).astype(dtype)

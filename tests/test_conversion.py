@@ -1,6 +1,7 @@
 """MX block conversion (MX §6.3) and dequantization (MX §5.1): fast == exact Fraction block
 reference on Hypothesis blocks built to hit the boundaries; properties; cross-check with gfloat."""
 
+import functools
 import math
 from fractions import Fraction as F
 
@@ -18,6 +19,24 @@ ROUNDINGS = list(mxref.ROUNDING_MODES)
 
 def _ulp_below(v):
     return math.nextafter(v, 0)
+
+
+# Strategies and per-format tables the composite strategies below draw from, built once: the same
+# strategies drawn in the same order yield the same examples as building them in every draw did
+# (the ci profile is derandomized), at a fraction of the cost.
+_SIGNS = st.sampled_from([1, -1])
+_ZEROS = st.sampled_from([0.0, -0.0])
+_FRAC = st.floats(0, 1)
+_SPECIAL = st.sampled_from([math.nan, math.inf, -math.inf, -0.0])
+
+
+@functools.lru_cache(maxsize=None)
+def _grid_midpoints(el):
+    """The midpoints of the finite non-negative element values (from mxref.decode), and their
+    sampled_from strategy."""
+    grid = sorted({abs(float(v)) for v in mxref.decode(np.arange(el.num_codes), el, np.float64) if np.isfinite(v)})
+    mids = [(a + b) / 2 for a, b in zip(grid, grid[1:])]
+    return st.sampled_from(mids)
 
 
 @st.composite
@@ -45,19 +64,17 @@ def blocks(draw):
     if kind == "huge":
         amax = math.ldexp(top, draw(st.integers(120, 140)))
     if kind == "ties":
-        grid = sorted({abs(float(v)) for v in mxref.decode(np.arange(el.num_codes), el, np.float64) if np.isfinite(v)})
-        mids = [(a + b) / 2 for a, b in zip(grid, grid[1:])]
+        mids = _grid_midpoints(el)
         scale = math.ldexp(1.0, k)
-        vals = [draw(st.sampled_from(mids)) * scale * draw(st.sampled_from([1, -1])) for _ in range(n)]
+        vals = [draw(mids) * scale * draw(_SIGNS) for _ in range(n)]
         vals.append(math.ldexp(1.0, el.emax) * scale)
     elif kind == "zeros":
-        vals = [draw(st.sampled_from([0.0, -0.0])) for _ in range(n)]
+        vals = [draw(_ZEROS) for _ in range(n)]
     else:
-        frac = st.floats(0, 1)
-        vals = [amax * draw(frac) * draw(st.sampled_from([1, -1])) for _ in range(n - 1)]
-        vals.insert(draw(st.integers(0, n - 1)), amax * draw(st.sampled_from([1, -1])))
+        vals = [amax * draw(_FRAC) * draw(_SIGNS) for _ in range(n - 1)]
+        vals.insert(draw(st.integers(0, n - 1)), amax * draw(_SIGNS))
     if kind == "special" or draw(st.integers(0, 9)) == 0:
-        vals[draw(st.integers(0, len(vals) - 1))] = draw(st.sampled_from([math.nan, math.inf, -math.inf, -0.0]))
+        vals[draw(st.integers(0, len(vals) - 1))] = draw(_SPECIAL)
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     with np.errstate(over="ignore", under="ignore"):
         x = np.array(vals, dtype=np.float64).astype(dtype)
@@ -197,18 +214,26 @@ def test_int8_minus128_option():
 
 # ----- properties ---------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=None)
+def _finite_and_top(el):
+    """sampled_from strategies of the element's finite codes (INT8 without -128) and of those whose
+    magnitude is in the top binade (>= 2^emax), each code decoded by mxref.decode."""
+    finite = [c for c in range(el.num_codes) if np.isfinite(mxref.decode([c], el, np.float64)[0])]
+    if el.integer:
+        finite = [c for c in finite if c != 0x80]
+    top = [c for c in finite if 2.0**el.emax <= abs(mxref.decode([c], el, np.float64)[0])]
+    return st.sampled_from(finite), st.sampled_from(top)
+
+
 @st.composite
 def representable_blocks(draw):
     """Blocks whose values are X * P_i for a power-of-two X and element values P_i whose largest
     magnitude sits in the element's top binade (so the floor rule recovers X)."""
     fmt = mxref.MX_FORMATS[draw(st.sampled_from(MX))]
     el = fmt.element
-    finite = [c for c in range(el.num_codes) if np.isfinite(mxref.decode([c], el, np.float64)[0])]
-    if el.integer:
-        finite = [c for c in finite if c != 0x80]
-    codes = draw(st.lists(st.sampled_from(finite), min_size=1, max_size=32))
-    top = [c for c in finite if 2.0**el.emax <= abs(mxref.decode([c], el, np.float64)[0])]
-    codes[draw(st.integers(0, len(codes) - 1))] = draw(st.sampled_from(top))
+    finite, top = _finite_and_top(el)
+    codes = draw(st.lists(finite, min_size=1, max_size=32))
+    codes[draw(st.integers(0, len(codes) - 1))] = draw(top)
     e = draw(st.integers(-127, 127 - el.emax - 1))
     vals = mxref.decode(codes, el, np.float64) * 2.0**e
     return fmt, vals, codes, e

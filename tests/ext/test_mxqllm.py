@@ -3,6 +3,7 @@
 MX-QLLM's and torchao's bit tests (typed in from their sources) and mxref's scale_rule "even";
 known answers worked by hand, including the MX-QLLM quirks the options model."""
 
+import functools
 import math
 from fractions import Fraction as F
 
@@ -29,6 +30,21 @@ def _f32(v):
     return float(np.float32(v))
 
 
+# per-element strategies built once, not in every draw (same strategies in the same order: the same
+# examples under the derandomized ci profile)
+_SIGNS = st.sampled_from([1, -1])
+_ZEROS = st.sampled_from([0.0, -0.0])
+_FRAC = st.floats(0, 1)
+_SPECIAL = st.sampled_from([math.nan, math.inf, -math.inf, -0.0])
+
+
+@functools.lru_cache(maxsize=None)
+def _grid_midpoints(el):
+    """sampled_from the midpoints of the element's finite non-negative values (mxref.decode)."""
+    grid = sorted({abs(float(v)) for v in mxref.decode(np.arange(el.num_codes), el, np.float64) if np.isfinite(v)})
+    return st.sampled_from([(a + b) / 2 for a, b in zip(grid, grid[1:])])
+
+
 @st.composite
 def mxqllm_inputs(draw):
     el = mxref.element_format(draw(st.sampled_from(ELEMENTS)))
@@ -42,19 +58,17 @@ def mxqllm_inputs(draw):
         k = draw(st.integers(100, 126))
     top = 1 - 2.0 ** -24 if kind == "below_pow2" else draw(st.floats(1.0, 2.0, exclude_max=True))
     amax = math.ldexp(top, k)
-    sign = st.sampled_from([1, -1])
+    sign = _SIGNS
     if kind == "constant":
         vals = [amax * draw(sign)] * n
     elif kind == "narrow":  # max - min a few float32 ulps: a large zero point
         base = _f32(amax)
         vals = [base * (1 + draw(st.integers(0, 4)) * 2.0 ** -23) for _ in range(n)]
     elif kind == "ties":  # element-grid midpoints at a power-of-two scale
-        grid = sorted({abs(float(v)) for v in mxref.decode(np.arange(el.num_codes), el, np.float64)
-                       if np.isfinite(v)})
-        mids = [(a + b) / 2 for a, b in zip(grid, grid[1:])]
-        vals = [draw(st.sampled_from(mids)) * 2.0 ** k * draw(sign) for _ in range(n)]
+        mids = _grid_midpoints(el)
+        vals = [draw(mids) * 2.0 ** k * draw(sign) for _ in range(n)]
     elif kind == "zeros":
-        vals = [draw(st.sampled_from([0.0, -0.0])) for _ in range(n)]
+        vals = [draw(_ZEROS) for _ in range(n)]
     elif kind == "halves":  # max - min = (2^bits - 1) 2^j: asymmetric INT scale 2^j, x / s on halves
         L = (1 << el.bits) - 1
         q = 2.0 ** draw(st.integers(-20, 20))
@@ -62,9 +76,9 @@ def mxqllm_inputs(draw):
         vals = [lo, lo + L * q] + [lo + draw(st.integers(0, 2 * L)) / 2 * q for _ in range(n)]
     else:
         s = (lambda: 1) if kind == "one_sign" else (lambda: draw(sign))
-        vals = [amax * draw(st.floats(0, 1)) * s() for _ in range(n - 1)] + [amax * s()]
+        vals = [amax * draw(_FRAC) * s() for _ in range(n - 1)] + [amax * s()]
     if draw(st.integers(0, 9)) == 0:
-        vals[draw(st.integers(0, n - 1))] = draw(st.sampled_from([math.nan, math.inf, -math.inf, -0.0]))
+        vals[draw(st.integers(0, n - 1))] = draw(_SPECIAL)
     with np.errstate(over="ignore", under="ignore"):
         x = np.array(vals, np.float64).astype(np.float32)
     return el, x

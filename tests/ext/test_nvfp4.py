@@ -28,6 +28,10 @@ def _f32(v):
     return float(np.float32(v))
 
 
+# per-element strategies built once, not in every draw (same strategies in the same order: the same
+# examples under the derandomized ci profile)
+
+
 @st.composite
 def nvfp4_inputs(draw):
     n = draw(st.integers(1, 40))

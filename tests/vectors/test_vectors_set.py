@@ -22,6 +22,32 @@ VEC = ROOT / "spec_vectors"
 CHECKOUT_ENV = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def generate_once(tmp_path_factory):
+    """One real generation of each level per module run, copied wherever a test generates again.
+
+    generate_set is deterministic (test_committed_vectors_verify holds a fresh generation equal,
+    byte for byte, to the committed set), so the verifier's step 3 and the generate commands of the
+    tests below get the very bytes and entries a new generation would write, for 5 s of CPU once
+    instead of in each of five tests. Both names the commands call are replaced."""
+    real = gen_vectors.generate_set
+    made = {}
+
+    def cached(root, level):
+        root = Path(root)
+        if level not in made:
+            src = tmp_path_factory.mktemp(f"generated_level{level}")
+            made[level] = (src, real(src, level))
+        src, entries = made[level]
+        shutil.copytree(src, root, dirs_exist_ok=True)
+        return json.loads(json.dumps(entries))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(gen_vectors, "generate_set", cached)
+        mp.setattr(verify_vectors, "generate_set", cached)
+        yield
+
+
 def test_committed_vectors_verify(capsys):
     assert verify_vectors.main([str(VEC)]) == 0
     out = capsys.readouterr().out.splitlines()
