@@ -34,6 +34,11 @@ from .common import Ctx, kind_of
 from .mx import check_quantize
 
 
+#: the parameter values searched for a model with one (default: a code offset of -2): the amax
+#: rounding widths libraries were seen to use (compressed-tensors MXFP8 1, Quark MXINT8 8)
+_PARAMETERS = {"scale_even_mbits": (1, 8)}
+
+
 def configurations(fmt: str) -> list:
     """[(name, scale_rule, rounding, models, options)] searched for format fmt."""
     from ...conformance.diagnose import _CAST_OPTIONS, profile_groups
@@ -46,7 +51,9 @@ def configurations(fmt: str) -> list:
     for mid, m in M.MODELS.items():
         if m.kind not in ("scale", "element", "input") or "stochastic" in (m.roundings or ()):
             continue
-        ids = [f"{mid}=-2"] if m.params else [mid]
+        if m.formats and fmt not in m.formats:
+            continue
+        ids = [mid] if not m.params else [f"{mid}={v}" for v in _PARAMETERS.get(mid, (-2,))]
         for one in ids:
             rule = m.rules[0] if m.rules else "floor"
             rnd = "rne" if not m.roundings or "rne" in m.roundings else m.roundings[0]
