@@ -144,7 +144,9 @@ def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: i
             np.take(vals, c, out=o, mode="clip")
         f = ftab.take(scales[e0 // k:(e0 + c.size) // k])
         with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)
-            np.multiply(o.reshape(-1, k), f[:, None], out=o.reshape(-1, k))  # broadcast, no repeat
+            # each block's factor repeated k times, one contiguous multiply (a broadcast over
+            # (blocks, k) runs an inner loop of k per block: ~35% slower at k = 32)
+            np.multiply(o, np.repeat(f, k), out=o)
     return from_rows(out.reshape(rows.shape), lead, ax, contiguous=False)
 
 

@@ -568,6 +568,34 @@ def test_float32_path_equals_general_path_on_every_float16(name, row):
                 assert mxref.quantize(x, name, **kw) == _general(xg, name, **kw), (rule, rounding)
 
 
+@pytest.mark.parametrize("name", MX + ["mxint4", "mxint2", "mxfp4_e3m0"])
+def test_float32_scale_of_every_amax_exponent_equals_general_path(name):
+    """The float32 path's per-block scale and factor ("floor": two 256-entry look-ups on amax's
+    exponent field) against the general path, for a block whose amax has every float32 exponent
+    field 0 ... 255 (zero, subnormals, every binade at its bottom, middle and top, Inf, NaN), with
+    smaller values of both signs beside it, every zero_scale kind, and every scale rule (the
+    other rules keep the general formula; a subnormal amax sends them to the general path)."""
+    rng = np.random.default_rng(23)
+    e = np.repeat(np.arange(256, dtype=np.uint32), 4)
+    frac = np.tile(np.array([0, 1, 0x400000, 0x7FFFFF], np.uint32), 256)
+    top = (e << np.uint32(23)) | frac  # the amax of each block (NaN for e = 255, frac != 0)
+    mag = (rng.random((top.size, 32)) * (top[:, None].astype(np.float64) + 1)).astype(np.uint64)  # <= top
+    mag[:, 1::3] >>= np.uint64(23)  # some far smaller ones too
+    x = mag.astype(np.uint32) | (rng.integers(0, 2, mag.shape).astype(np.uint32) << np.uint32(31))
+    x[:, 0] = top | (x[:, 0] & np.uint32(0x80000000))
+    x[::9] = 0  # zero blocks (and -0 blocks)
+    x[4::9] = np.uint32(0x80000000)
+    xf = x.view(np.float32)
+    amax = (x & np.uint32(0x7FFFFFFF)).max(axis=1)
+    assert np.array_equal(amax[np.arange(top.size) % 9 % 4 != 0], top[np.arange(top.size) % 9 % 4 != 0])
+    for rule in SCALE_RULES:
+        for zero_scale in (0, 1, 127, 254):
+            for inf_policy in ("nan_scale", "finite_scale"):
+                kw = dict(scale_rule=rule, zero_scale=zero_scale, inf_policy=inf_policy)
+                with np.errstate(invalid="ignore", over="ignore"):
+                    assert mxref.quantize(xf, name, **kw) == _general(xf, name, **kw), kw
+
+
 @pytest.mark.parametrize("dtype, rounding", [(np.float32, "rne"), (np.float64, "rne"), (np.float32, "stochastic")])
 def test_long_ragged_row_in_pieces_equals_blocks_one_by_one(dtype, rounding):
     """A long 1-D array with a short last block is converted in whole-block pieces of the row:
