@@ -127,7 +127,8 @@ def chunk(acc, A, B, ci, ks, d, model):
     czero = (d & np.uint32(0x7FFFFFFF)) == 0
     if acc.subnormal_inputs == "flush":
         czero |= ef == 0
-    cv = cf.astype(np.float64)
+    with np.errstate(invalid="ignore"):  # signalling NaN codes of C (replaced below)
+        cv = cf.astype(np.float64)
     anyspecial = special.any()
     if anyspecial or acc.subnormal_inputs == "flush":
         cv[special | czero] = 0.0

@@ -63,7 +63,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import _fastgemm
+from ._fastgemm import applies as _fast_applies, chunk as _fast_chunk
+from ._fastgemm import prepare as _fast_prepare, tile as _fast_tile
 from ._codes import codec, decode_f32_bits, decode_operand
 
 __all__ = ["Accumulator", "TERM_ROUNDINGS", "RESULT_ROUNDINGS", "C_ENTRIES", "K_ORDERS",
@@ -140,7 +141,7 @@ class Accumulator:
                              f"halves={self.halves} must nest (chain | k, group | chain, ...)")
         if self.fraction_bits is not None and not (isinstance(self.fraction_bits, int)
                                                    and 0 <= self.fraction_bits <= 400):
-            raise ValueError(f"fraction_bits must be None or an int in 0 ... 400")
+            raise ValueError("fraction_bits must be None or an int in 0 ... 400")
         if self.fraction_bits is None and self.c_entry == "after":
             raise ValueError("c_entry='after' needs a finite fraction_bits")
         if self.halves > 1 and self.c_entry != "after":
@@ -549,19 +550,19 @@ def gemm(a_codes, a_fmt, a_scales, b_codes, b_fmt, b_scales, c=None, *,
             raise ValueError(f"k_order must be a permutation of range({T})")
     step = acc.chain or acc.k
     d = _c_bits(c, batch + (M, N)).reshape(Bt, M, N)
-    if path == "fast" and _fastgemm.applies(acc, A, wide):
-        _fastgemm.prepare(acc, A, step)
-        _fastgemm.prepare(acc, B, step)
+    if path == "fast" and _fast_applies(acc, A, wide):
+        _fast_prepare(acc, A, step)
+        _fast_prepare(acc, B, step)
         model = sys.modules[__name__]
         # output tiles that stay in cache across the K loop (their results are independent)
         for r in range(0, M, _TILE):
-            At = _fastgemm.tile(A, slice(r, r + _TILE))
+            At = _fast_tile(A, slice(r, r + _TILE))
             for q in range(0, N, _TILE):
-                Bq = _fastgemm.tile(B, slice(q, q + _TILE))
+                Bq = _fast_tile(B, slice(q, q + _TILE))
                 dt = d[:, r:r + _TILE, q:q + _TILE].astype(np.uint32)
                 for t in order:
                     for k0 in range(t * acc.k, (t + 1) * acc.k, step):
-                        dt = _fastgemm.chunk(acc, At, Bq, k0 // step, slice(k0, k0 + step), dt, model)
+                        dt = _fast_chunk(acc, At, Bq, k0 // step, slice(k0, k0 + step), dt, model)
                 d[:, r:r + _TILE, q:q + _TILE] = dt
         return d.astype(np.uint32).view(np.float32).reshape(batch + (M, N))
     for t in order:
