@@ -25,7 +25,11 @@ Per instruction chunk, for every output (m, n) at once:
 4. **The rest** (outputs where the bound fails: a wide exponent spread, a large C against small
    products or the reverse) is computed by the model's ``_accumulate`` / ``_round_result`` on
    those (m, n) pairs only, gathered into rows of terms; specials (NaN, Inf) by the model's rule
-   on the whole chunk.
+   on the whole chunk. A tile where the bound fails on more than half the outputs (random codes
+   in ``hopper_fp8``, F = 13) runs the model's ``_chunk`` on the whole tile instead.
+
+Outputs are processed in tiles of 256 x 256 (``model._TILE``) through the whole K loop, so that
+the per-output temporaries stay in cache; results of different outputs never interact.
 """
 
 from __future__ import annotations
@@ -140,6 +144,10 @@ def chunk(acc, A, B, ci, ks, d, model):
     ok = A.lmin[:, ci, :, None] + B.lmin[:, ci, None, :] >= t
     ec -= 23  # C's quantum
     ok &= czero | (ec >= t)
+    bad = ~ok
+    nbad = np.count_nonzero(bad)
+    if 2 * nbad > bad.size:  # mostly truncated terms (Hopper's F = 13 on wide data): the model
+        return model._chunk(acc, A, B, ks, d.astype(np.int64), False).astype(np.uint32)
     s = np.empty(d.shape)
     step = A.fxc.shape[-1]
     cs = max(_MACS // (64 * step), 1)
@@ -155,8 +163,7 @@ def chunk(acc, A, B, ci, ks, d, model):
         tt = np.where(ok, -t, 0).astype(np.int32)
         S = np.where(ok, np.ldexp(s, tt), 0.0).astype(np.int64)
         bits = model._round_result(S, t, acc).astype(np.uint32)
-    bad = ~ok
-    if bad.any():
+    if nbad:
         for b in range(d.shape[0]):
             mi, ni = np.nonzero(bad[b])
             if mi.size:
