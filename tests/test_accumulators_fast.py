@@ -235,3 +235,22 @@ def test_a_sum_below_the_subnormal_quantum_on_the_gemm_side_is_plus_zero():
     got = _gemm(acc, f, f, "e8m0", a, b, sa, sb, None)
     np.testing.assert_array_equal(got, _gemm(acc, f, f, "e8m0", a, b, sa, sb, None, path="reference"))
     assert list(got[:, 0]) == [0, 1, 1]
+
+
+def test_C_loses_its_last_bit_when_the_products_are_larger():
+    """32 * 32 = 2^10 and C = -(2^7 + 2^-16) (24 significant bits): E = 10, quantum 2^-15, so C is
+    truncated toward zero to -2^7 first and D = 896 exactly (the untruncated sum 896 - 2^-16 would
+    truncate to 896 - 2^-14); with C = -(2^8 + 2^-15) its last bit is on the quantum: kept."""
+    acc = acm.preset("blackwell_mxf8f6f4")
+    f = "fp8_e4m3"
+    vals = mxref.decode(np.arange(256, dtype=np.uint8), f, np.float64)
+    a = np.zeros((1, 32), np.uint8)
+    b = np.zeros((32, 2), np.uint8)
+    a[0, 0] = b[0, 0] = b[0, 1] = int(np.flatnonzero(vals == 32)[0])
+    s = np.full((1, 1), 127, np.uint8)
+    c = np.array([[-(2.0 ** 7 + 2.0 ** -16), -(2.0 ** 8 + 2.0 ** -15)]], np.float32)
+    got = _gemm(acc, f, f, "e8m0", a, b, s, np.full((1, 2), 127, np.uint8), c)
+    ref = _gemm(acc, f, f, "e8m0", a, b, s, np.full((1, 2), 127, np.uint8), c, path="reference")
+    np.testing.assert_array_equal(got, ref)
+    assert got.view(np.float32)[0, 0] == 896
+    assert got.view(np.float32)[0, 1] == np.float32(768 - 2.0 ** -14)  # 768 - 2^-15, truncated
