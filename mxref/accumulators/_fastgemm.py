@@ -43,7 +43,7 @@ from ._codes import decode_f32_bits
 _NONE = 1 << 14  # "no set bit": the lowest-bit bound of zero values
 #: multiply-adds per matmul call: 64 rows x (_MACS / 64 / K) columns, small enough that OpenBLAS
 #: runs it on one thread (its threshold is m*n*k <= 262144); its threaded GEMM of these thin
-#: (K = 32 or 64) shapes measured 10-600x slower on a loaded 2-core machine. Speed only.
+#: (K = 32 or 64) shapes measured 10-650x slower on a loaded 2-core machine. Speed only.
 _MACS = 1 << 18
 
 
