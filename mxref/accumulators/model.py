@@ -58,10 +58,13 @@ works on int64 integers (the float64 sums below 2^53 convert exactly) or on the 
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ._fastgemm import applies as _fast_applies, chunk as _fast_chunk
+from ._fastgemm import prepare as _fast_prepare, tile as _fast_tile
 from ._codes import codec, decode_f32_bits, decode_operand
 
 __all__ = ["Accumulator", "TERM_ROUNDINGS", "RESULT_ROUNDINGS", "C_ENTRIES", "K_ORDERS",
@@ -75,6 +78,7 @@ _ARITHMETIC = ("auto", "float64", "python")
 _F32_NAN_QUIET = 0x7FC00000
 
 _PRESETS: dict = {}
+_TILE = 256  # output rows / columns per tile of the fast path (its temporaries stay in cache)
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ class Accumulator:
                              f"halves={self.halves} must nest (chain | k, group | chain, ...)")
         if self.fraction_bits is not None and not (isinstance(self.fraction_bits, int)
                                                    and 0 <= self.fraction_bits <= 400):
-            raise ValueError(f"fraction_bits must be None or an int in 0 ... 400")
+            raise ValueError("fraction_bits must be None or an int in 0 ... 400")
         if self.fraction_bits is None and self.c_entry == "after":
             raise ValueError("c_entry='after' needs a finite fraction_bits")
         if self.halves > 1 and self.c_entry != "after":
@@ -370,8 +374,12 @@ def _chunk(acc, A, B, ks, c_bits, wide):
                         flush_subnormals=acc.subnormal_inputs == "flush")
     x, q, e = _terms(acc, A, B, ks, wide)
     S, Q = _accumulate(acc, x, q, e, c, wide)
-    bits = _round_result(S, Q, acc)
-    # specials (the finite path above ran with NaN/Inf codes as zeros; overwritten here)
+    return _specials(acc, A, B, ks, c, c_bits, _round_result(S, Q, acc))
+
+
+def _specials(acc, A, B, ks, c, c_bits, bits):
+    """``bits`` with the chunk's NaN / Inf outputs overwritten (the finite path ran with NaN/Inf
+    codes as zeros); ``c``: C's ``nan``, ``inf``, ``neg`` masks."""
     nan = A.nan[:, :, ks].any(-1)[:, :, None] | B.nan[:, :, ks].any(-1)[:, None, :] | c["nan"]
     pinf = c["inf"] & ~c["neg"]
     ninf = c["inf"] & c["neg"]
@@ -467,7 +475,7 @@ def _c_bits(c, shape):
 
 def gemm(a_codes, a_fmt, a_scales, b_codes, b_fmt, b_scales, c=None, *,
          preset="blackwell_mxf8f6f4", scale_fmt=None, block_size=None, k_order="ascending",
-         arithmetic="auto") -> np.ndarray:
+         arithmetic="auto", path="fast") -> np.ndarray:
     """D = A @ B + C as a chain of instructions along K, each one exact per ``preset``.
 
     ``a_codes`` (..., M, K) and ``b_codes`` (..., K, N) are element codes (one per byte, FP4/FP6
@@ -488,10 +496,14 @@ def gemm(a_codes, a_fmt, a_scales, b_codes, b_fmt, b_scales, c=None, *,
     payloads are kept).
 
     ``arithmetic``: ``"auto"`` (float64 when :func:`fits_float64`, else Python integers),
-    ``"float64"``, ``"python"``."""
+    ``"float64"``, ``"python"``. ``path``: ``"fast"`` (default; the fused presets on the float64
+    arithmetic take :mod:`._fastgemm`, a GEMM where no term can lose a bit and the per-term
+    model elsewhere, bit-identical) or ``"reference"`` (the per-term model on every output)."""
     acc = as_accumulator(preset)
     if arithmetic not in _ARITHMETIC:
         raise ValueError(f"arithmetic must be one of {_ARITHMETIC}")
+    if path not in ("fast", "reference"):
+        raise ValueError(f"path must be 'fast' or 'reference', got {path!r}")
     a = np.asarray(a_codes)
     b = np.asarray(b_codes)
     if a.ndim < 2 or b.ndim < 2 or a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
@@ -538,6 +550,21 @@ def gemm(a_codes, a_fmt, a_scales, b_codes, b_fmt, b_scales, c=None, *,
             raise ValueError(f"k_order must be a permutation of range({T})")
     step = acc.chain or acc.k
     d = _c_bits(c, batch + (M, N)).reshape(Bt, M, N)
+    if path == "fast" and _fast_applies(acc, A, wide):
+        _fast_prepare(acc, A, step)
+        _fast_prepare(acc, B, step)
+        model = sys.modules[__name__]
+        # output tiles that stay in cache across the K loop (their results are independent)
+        for r in range(0, M, _TILE):
+            At = _fast_tile(A, slice(r, r + _TILE))
+            for q in range(0, N, _TILE):
+                Bq = _fast_tile(B, slice(q, q + _TILE))
+                dt = d[:, r:r + _TILE, q:q + _TILE].astype(np.uint32)
+                for t in order:
+                    for k0 in range(t * acc.k, (t + 1) * acc.k, step):
+                        dt = _fast_chunk(acc, At, Bq, k0 // step, slice(k0, k0 + step), dt, model)
+                d[:, r:r + _TILE, q:q + _TILE] = dt
+        return d.astype(np.uint32).view(np.float32).reshape(batch + (M, N))
     for t in order:
         for k0 in range(t * acc.k, (t + 1) * acc.k, step):
             d = _chunk(acc, A, B, slice(k0, k0 + step), d, wide)
