@@ -842,3 +842,22 @@ def test_threads_do_not_share_scratch():
         t.join()
     for (wq, wd), (gq, gd) in zip(want, got):
         assert gq == wq and gd == wd
+
+
+@pytest.mark.parametrize("fmt", list(mxref.MX_FORMATS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nan_scale_dequantizes_to_the_default_nan_on_every_path(fmt, dtype):
+    """Scale 0xFF (MX §5.1): every element NaN -- the same positive default NaN whatever the
+    element code (a negative NaN element included) and whichever path runs: whole blocks along
+    the last axis, a non-last axis in place, or the per-element table (a ragged last block)."""
+    el = mxref.mx_format(fmt).element
+    codes = np.resize(np.arange(el.num_codes, dtype=np.uint8), 64)
+    want = np.array(np.nan, dtype).view(np.uint32 if dtype == np.float32 else np.uint64)
+    for L in (64, 61):  # 61: a ragged last block takes the table
+        e = np.stack([codes[:L], codes[::-1][:L]])
+        nb = -(-L // 32)
+        for axis, ee in ((-1, e), (0, np.ascontiguousarray(e.T))):
+            sshape = (2, nb) if axis == -1 else (nb, 2)
+            mx = mxref.MXArray(fmt, 32, axis, ee.shape, np.full(sshape, 0xFF, np.uint8), ee)
+            v = mxref.dequantize(mx, dtype)
+            assert (v.view(want.dtype) == want).all(), (fmt, L, axis)
