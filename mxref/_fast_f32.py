@@ -110,13 +110,36 @@ def _block_max(a: np.ndarray, k: int) -> np.ndarray:
     return m.copy() if m is not a else m
 
 
-def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, out_elems, rb=None, nrnd=0) -> bool:
+def _block_max_cols(a: np.ndarray, k: int, post: int) -> np.ndarray:
+    """Per-(block, column) max of a flat array of (blocks, k, post): blocks along the middle axis.
+    For k a power of two, a tree of maxima of the two halves of each block (contiguous slabs of
+    k/2 * post elements, written into scratch), else a reduction over the middle axis."""
+    if k & (k - 1):
+        return a.reshape(-1, k, post).max(axis=1).reshape(-1)
+    m = a.reshape(-1, k, post)
+    while k > 1:
+        k //= 2
+        t = WORK.get(f"cmax{k}", m.shape[0] * k * post, m.dtype).reshape(-1, k, post)
+        np.maximum(m[:, :k], m[:, k:], out=t)
+        m = t
+    return m.reshape(-1).copy()
+
+
+def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, out_elems, rb=None, nrnd=0,
+                      post=1) -> bool:
     """Fill out_scales / out_elems for float32 rows (n, L), exactly as :func:`mxref.conversion.quantize_rows`
     would (``rb``: the chunk's random bits for stochastic rounding, of rows' shape, any integer
     dtype; ``nrnd`` their count). Returns False (writing nothing) where it does not apply: a block with Inf under
     "finite_scale", or a block whose amax is a float32 subnormal under a rule other than floor.
-    Every temporary of the chunk's size lives in per-thread scratch (:data:`WORK`)."""
+    Every temporary of the chunk's size lives in per-thread scratch (:data:`WORK`).
+
+    ``post`` > 1: a blocked axis that is not last, in x's own layout. Each row is then one row of
+    blocks (k, post) flattened (L = k * post, nb = post): block j of the row is its column j, k
+    elements post apart; out_scales is (n, post), out_elems (n, k * post). Only the block max,
+    the factor's broadcast and the NaN-block zeroing see the layout; the rest is elementwise."""
     n_rows, L = rows.shape
+    if post > 1 and (nb != post or L != k * post):
+        raise ValueError(f"post={post}: rows must be (n, k * post) with nb == post, got L={L}, nb={nb}")
     pad = nb * k - L
     # 1. unpack: the chunk as whole blocks, |x| bits
     x = np.pad(rows, ((0, 0), (0, pad))).reshape(-1) if pad else rows.reshape(-1)
@@ -128,7 +151,7 @@ def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, o
         a[tiny] = 0
         x = np.where(tiny, u & np.uint32(0x80000000), u).view(np.float32)
     # 2. block amax on the bits; NaN sorts above Inf above every finite value
-    amax = _block_max(a, k)
+    amax = _block_max(a, k) if post == 1 else _block_max_cols(a, k, post)
     nan_scale = amax >= np.uint32(0x7F800000)
     if o.inf_policy == "finite_scale" and (amax == np.uint32(0x7F800000)).any():
         return False
@@ -162,7 +185,10 @@ def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, o
     #    block's factor repeated k times: one contiguous multiply (a broadcast (blocks, k) x
     #    (blocks, 1) multiply runs one inner loop of k per block, ~35% slower at k = 32)
     y = WORK.get("y", n, np.float32)
-    np.multiply(x, np.repeat(f, k), out=y)
+    if post == 1:
+        np.multiply(x, np.repeat(f, k), out=y)
+    else:  # each block-row's k slabs of post elements times its post factors: inner loops of post
+        np.multiply(x.reshape(-1, k, post), f.reshape(-1, 1, post), out=y.reshape(-1, k, post))
     # 5. round and pack
     code = out_elems.reshape(-1) if not pad else np.empty(n, np.uint8)
     if not (o.rounding in _FAST_ROUNDINGS and (not el.integer or o.rounding == "rne")):
@@ -197,7 +223,10 @@ def quantize_rows_f32(rows, k, nb, el: Format, o: QuantizeOptions, out_scales, o
             np.bitwise_or(idx, (idx & np.uint32(0x7FFF) == 0) & (a != 0), out=idx)
         np.take(_rounding_table(el, o.rounding), idx, out=code, mode="clip")  # idx < 2^16: in range
     if nan_scale.any():
-        code.reshape(-1, k)[nan_scale] = 0
+        if post == 1:
+            code.reshape(-1, k)[nan_scale] = 0
+        else:
+            np.copyto(code.reshape(-1, k, post), 0, where=nan_scale.reshape(-1, 1, post))
     out_scales[...] = scale.reshape(n_rows, nb)
     if pad:
         out_elems[...] = code.reshape(n_rows, nb * k)[:, :L]

@@ -33,6 +33,9 @@ _CHUNK = 1 << 14  # elements per chunk: temporaries stay small enough to be reus
 #: hold that path to the general one)
 F64_AS_F32 = True
 _MIN_POST = 64  # axis not last: columns after it from which chunks of them are transposed
+#: axis not last, whole blocks: the float32 table path runs on x's own layout, no transposes
+#: (tests turn it off to hold it to the transposed / moved-axis paths)
+BLOCKED_F32 = True
 
 
 # ----- quantize -----------------------------------------------------------------------------------
@@ -151,6 +154,17 @@ def quantize(
     post = int(np.prod(xa.shape[ax + 1:], dtype=np.int64))
     s_shape = xa.shape[:ax] + (nb,) + xa.shape[ax + 1:]
     so, eo = check_quantize_out(out, s_shape, xa.shape, (xa, rb)) if out is not None else (None, None)
+    if (BLOCKED_F32 and ax < xa.ndim - 1 and xa.size and L % k == 0 and k * post <= CHUNK_F32 and xa.flags.c_contiguous
+            and (rb is None or rb.flags.c_contiguous) and f32_path_ok(el, o.rounding) and ieee_subnormals()):
+        # blocked axis not last, whole blocks: (pre * nb, k, post) in x's own layout; g block-rows
+        # at a time are contiguous in x, random bits, scales and elements alike
+        if so is not None:
+            scales, elems = so, eo
+        else:
+            scales, elems = np.empty(s_shape, np.uint8), np.empty(xa.shape, np.uint8)
+        _quantize_blocked(xa.reshape(pre * nb, k * post), rb.reshape(pre * nb, k * post) if rb is not None else None,
+                          k, post, el, o, nrnd, scales.reshape(pre * nb, post), elems.reshape(pre * nb, k * post))
+        return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(scales), Owned(elems), o.as_dict())
     if post >= _MIN_POST and xa.flags.c_contiguous and (rb is None or rb.flags.c_contiguous):
         # blocked axis not last: (pre, L, post), converted in chunks of post columns, each
         # transposed to rows and back (no whole-array moveaxis copy)
@@ -186,6 +200,33 @@ def quantize(
         return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(so), Owned(eo), o.as_dict())
     return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(from_rows(scales, lead, ax)),
                    Owned(from_rows(elems, lead, ax)), o.as_dict())
+
+
+def _quantize_blocked(xb, rbb, k, post, el: Format, o: QuantizeOptions, nrnd, scales, elems) -> None:
+    """Fill scales (m, post) / elems (m, k * post) for xb (m, k * post): m rows of blocks, block j
+    of a row its column j (k elements post apart), in chunks of whole rows of blocks on the float32
+    table path (:func:`quantize_rows_f32` with ``post``). A chunk that path declines, or float64
+    values that are not all float32 values, is transposed to one block per row and converted by
+    :func:`_quantize_2d` (the transposed path's own rule)."""
+    g = max(1, CHUNK_F32 // (k * post))
+    wide = xb.dtype == np.float64
+    for b0 in range(0, xb.shape[0], g):
+        rs = slice(b0, b0 + g)
+        chunk, s_out, e_out = xb[rs], scales[rs], elems[rs]
+        rb_c = rbb[rs] if rbb is not None else None
+        with np.errstate(over="ignore", invalid="ignore"):
+            c32 = chunk if chunk.dtype == np.float32 else chunk.astype(np.float32)
+        if ((not wide or (F64_AS_F32 and np.array_equal(c32, chunk, equal_nan=True)))
+                and quantize_rows_f32(c32, k, post, el, o, s_out, e_out, rb_c, nrnd, post=post)):
+            continue
+        n = chunk.shape[0]
+        rows = np.ascontiguousarray(chunk.reshape(n, k, post).transpose(0, 2, 1)).reshape(n * post, k)
+        rbr = (np.ascontiguousarray(rb_c.reshape(n, k, post).transpose(0, 2, 1)).reshape(n * post, k)
+               if rb_c is not None else None)
+        s_, e_ = np.empty((n * post, 1), np.uint8), np.empty((n * post, k), np.uint8)
+        _quantize_2d(rows, rbr, k, el, o, nrnd, s_, e_)
+        s_out[...] = s_.reshape(n, post)
+        e_out.reshape(n, k, post)[...] = e_.reshape(n, post, k).transpose(0, 2, 1)
 
 
 def _quantize_2d(rows, rbr, k, el: Format, o: QuantizeOptions, nrnd, scales, elems) -> None:
