@@ -36,6 +36,7 @@ _MIN_POST = 64  # axis not last: columns after it from which chunks of them are 
 #: axis not last, whole blocks: the float32 table path runs on x's own layout, no transposes
 #: (tests turn it off to hold it to the transposed / moved-axis paths)
 BLOCKED_F32 = True
+_MAX_ROW_BLOCKS = 1 << 20  # elements of one row of blocks (k * post) the in-layout path takes as one chunk
 
 
 # ----- quantize -----------------------------------------------------------------------------------
@@ -154,16 +155,19 @@ def quantize(
     post = int(np.prod(xa.shape[ax + 1:], dtype=np.int64))
     s_shape = xa.shape[:ax] + (nb,) + xa.shape[ax + 1:]
     so, eo = check_quantize_out(out, s_shape, xa.shape, (xa, rb)) if out is not None else (None, None)
-    if (BLOCKED_F32 and ax < xa.ndim - 1 and xa.size and L % k == 0 and k * post <= CHUNK_F32 and xa.flags.c_contiguous
-            and (rb is None or rb.flags.c_contiguous) and f32_path_ok(el, o.rounding) and ieee_subnormals()):
-        # blocked axis not last, whole blocks: (pre * nb, k, post) in x's own layout; g block-rows
-        # at a time are contiguous in x, random bits, scales and elements alike
+    if (BLOCKED_F32 and ax < xa.ndim - 1 and xa.size and L % k == 0 and k * post <= _MAX_ROW_BLOCKS
+            and xa.flags.c_contiguous and (rb is None or rb.flags.c_contiguous)
+            and f32_path_ok(el, o.rounding) and ieee_subnormals()):
+        # blocked axis not last, whole blocks: (pre * nb, k, post) in x's own layout; consecutive
+        # rows of blocks are contiguous in x, random bits, scales and elements alike (a row of
+        # blocks above CHUNK_F32 elements, up to _MAX_ROW_BLOCKS, is one chunk)
         if so is not None:
             scales, elems = so, eo
         else:
             scales, elems = np.empty(s_shape, np.uint8), np.empty(xa.shape, np.uint8)
-        _quantize_blocked(xa.reshape(pre * nb, k * post), rb.reshape(pre * nb, k * post) if rb is not None else None,
-                          k, post, el, o, nrnd, scales.reshape(pre * nb, post), elems.reshape(pre * nb, k * post))
+        m = pre * nb
+        _quantize_blocked(xa.reshape(m, k * post), rb.reshape(m, k * post) if rb is not None else None,
+                          k, post, el, o, nrnd, scales.reshape(m, post), elems.reshape(m, k * post))
         return MXArray(mxf, k_req, ax, tuple(xa.shape), Owned(scales), Owned(elems), o.as_dict())
     if post >= _MIN_POST and xa.flags.c_contiguous and (rb is None or rb.flags.c_contiguous):
         # blocked axis not last: (pre, L, post), converted in chunks of post columns, each
