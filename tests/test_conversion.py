@@ -640,6 +640,127 @@ def test_axis_not_last_in_transposed_chunks_equals_last_axis(dtype):
                 assert np.array_equal(mx.scales, np.moveaxis(mm.scales, -1, axis)), (name, rounding)
 
 
+def _in_layout_input(shape, axis, k, dtype, rng):
+    """x for the in-layout path: random magnitudes over a wide range, with one block along
+    ``axis`` of each special kind in column 0 of the first index before the axis (float32
+    subnormals only, so a subnormal amax; all +-0; one NaN; one +Inf and finite values) and NaN,
+    -Inf, zeros and subnormals scattered elsewhere."""
+    x = rng.standard_normal(shape) * 2.0 ** rng.integers(-40, 40, shape)
+    x3 = x.reshape(int(np.prod(shape[:axis], dtype=np.int64)), shape[axis], -1)  # a view
+    tiny = rng.integers(1, 1 << 23, k) * 2.0 ** -149 * rng.choice([-1.0, 1.0], k)  # float32 subnormals
+    specials = [tiny, np.array([0.0, -0.0] * (k // 2)), np.where(np.arange(k) == 3, np.nan, 1.5),
+                np.where(np.arange(k) == 5, np.inf, -2.0 ** rng.integers(-10, 10, k))]
+    for j, block in enumerate(specials):
+        b, c = divmod(j, x3.shape[2])
+        if (b + 1) * k <= x3.shape[1]:
+            x3[0, b * k:(b + 1) * k, c] = block
+    flat = x.reshape(-1)
+    flat[7::97] = np.nan
+    flat[11::89] = -np.inf
+    flat[13::53] = -0.0
+    flat[17::61] = 2.0 ** -140
+    with np.errstate(over="ignore"):
+        return x.astype(dtype)
+
+
+def test_axis_not_last_in_layout_path_equals_last_axis_and_transposed_paths(monkeypatch):
+    """Whole blocks along an axis that is not last take the float32 table path in x's own layout
+    (no transposes): the same codes, bit for bit, as the data moved to the last axis and as the
+    transposed path, for every format (MX-style ones too), scale rule, rounding (stochastic with
+    random bits), inf_policy, float32 / float64 / float16 input with NaN, Inf, zeros and float32
+    subnormals (a subnormal amax too: under ceil / even that chunk falls back to the transposed
+    path), block sizes 32 and 16, with and without out=."""
+    import mxref.conversion as conv
+    from mxref.options import ROUNDING_MODES
+    rng = np.random.default_rng(20)
+    names = MX + ["mxint4", "mxfp4_e3m0"]
+    case = 0
+    for shape, axis in (((3, 64, 5), 1), ((2, 96, 7, 3), 1), ((64, 1), 0)):
+        for dtype in (np.float32, np.float64, np.float16):
+            for k in (32, 16):
+                x = _in_layout_input(shape, axis, k, dtype, rng)
+                rb = rng.integers(0, 1 << 7, shape, dtype=np.uint16)
+                xm = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+                rbm = np.ascontiguousarray(np.moveaxis(rb, axis, -1))
+                for name in names:
+                    for rounding in ROUNDING_MODES:
+                        for rule in SCALE_RULES:
+                            case += 1
+                            kw = dict(block_size=k, rounding=rounding, scale_rule=rule,
+                                      inf_policy=INF_POLICIES[case % 2])
+                            kwr = dict(random_bits=rb, random_bit_count=7) if rounding == "stochastic" else {}
+                            kwm = dict(random_bits=rbm, random_bit_count=7) if rounding == "stochastic" else {}
+                            if case % 3 == 0:
+                                so = np.full(tuple(s // k if i == axis else s for i, s in enumerate(shape)), 0xA5,
+                                             np.uint8)
+                                eo = np.full(shape, 0xA5, np.uint8)
+                                mx = mxref.quantize(x, name, axis=axis, out=(so, eo), **kw, **kwr)
+                                assert np.shares_memory(mx.elements, eo) and np.shares_memory(mx.scales, so)
+                            else:
+                                mx = mxref.quantize(x, name, axis=axis, **kw, **kwr)
+                            mm = mxref.quantize(xm, name, axis=-1, **kw, **kwm)
+                            with monkeypatch.context() as mp:
+                                mp.setattr(conv, "BLOCKED_F32", False)
+                                mp.setattr(conv, "_MIN_POST", 1)  # every non-last axis transposed
+                                mt = mxref.quantize(x, name, axis=axis, **kw, **kwr)
+                            where = (shape, dtype.__name__, k, name, rounding, rule, kw["inf_policy"])
+                            assert np.array_equal(mx.elements, np.moveaxis(mm.elements, -1, axis)), where
+                            assert np.array_equal(mx.scales, np.moveaxis(mm.scales, -1, axis)), where
+                            assert mx == mt, where
+    assert case == 3 * 3 * 2 * len(names) * len(ROUNDING_MODES) * len(SCALE_RULES) == 5040
+
+
+def test_axis_not_last_in_layout_path_is_taken(monkeypatch):
+    """The in-layout path really runs: float32 whole blocks along axis 0 reach quantize_rows_f32
+    with post = the columns after the axis, and never the transposed path's _quantize_2d (also
+    for a row of blocks longer than CHUNK_F32); a ragged axis, a subnormal amax under "ceil" and
+    float64 values that are not float32 values go back to it; the codes match the moved axis."""
+    import mxref.conversion as conv
+    calls = {"f32": [], "2d": 0}
+    real_f32, real_2d = conv.quantize_rows_f32, conv._quantize_2d
+
+    def f32(*a, **kw):
+        ok = real_f32(*a, **kw)
+        calls["f32"].append((kw.get("post", 1), ok))
+        return ok
+
+    def q2d(*a, **kw):
+        calls["2d"] += 1
+        return real_2d(*a, **kw)
+
+    monkeypatch.setattr(conv, "quantize_rows_f32", f32)
+    monkeypatch.setattr(conv, "_quantize_2d", q2d)
+    rng = np.random.default_rng(21)
+
+    def run(x, **kw):
+        calls["f32"].clear()
+        calls["2d"] = 0
+        mx = mxref.quantize(x, "mxfp8_e4m3", axis=0, **kw)
+        seen = list(calls["f32"]), calls["2d"]
+        mm = mxref.quantize(np.ascontiguousarray(x.T), "mxfp8_e4m3", **kw)
+        assert np.array_equal(mx.elements, mm.elements.T) and np.array_equal(mx.scales, mm.scales.T)
+        return seen
+
+    x = rng.standard_normal((256, 96)).astype(np.float32)
+    f, n2d = run(x)
+    assert f and all(p == 96 and ok for p, ok in f) and n2d == 0
+    wide = rng.standard_normal((64, 4096)).astype(np.float32)  # one row of blocks: 131072 > CHUNK_F32
+    assert 32 * 4096 > conv.CHUNK_F32
+    f, n2d = run(wide)
+    assert len(f) == 2 and all(p == 4096 and ok for p, ok in f) and n2d == 0
+    f, n2d = run(x[:250].copy())  # ragged: 250 % 32 != 0
+    assert all(p == 1 for p, _ in f) and n2d > 0
+    xs = x.copy()
+    xs[:32, 3] = 2.0 ** -130  # one block whose amax is a float32 subnormal
+    f, n2d = run(xs, scale_rule="ceil")
+    assert (96, False) in f and n2d > 0
+    f, n2d = run(xs)  # "floor" takes a subnormal amax on the table path
+    assert all(p == 96 and ok for p, ok in f) and n2d == 0
+    f, n2d = run(x.astype(np.float64) + 2.0 ** -60)  # not float32 values
+    assert not f or all(p == 1 for p, _ in f)
+    assert n2d > 0
+
+
 def test_float64_holding_float32_values_takes_the_table_path_with_the_same_codes():
     """float64 chunks whose values are all float32 values (NaN, Inf, float32 subnormals and
     values past float32's range elsewhere) give the same MXArray with the shortcut on and off."""
