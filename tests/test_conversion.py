@@ -759,6 +759,10 @@ def test_axis_not_last_in_layout_path_is_taken(monkeypatch):
     f, n2d = run(x.astype(np.float64) + 2.0 ** -60)  # not float32 values
     assert not f or all(p == 1 for p, _ in f)
     assert n2d > 0
+    x24 = _in_layout_input((48, 70), 0, 24, np.float32, rng)  # k not a power of two: a reduction
+    for rounding in ("rne", "down"):
+        f, n2d = run(x24, block_size=24, rounding=rounding, inf_policy="nan_scale")
+        assert f and all(p == 70 and ok for p, ok in f) and n2d == 0
 
 
 def test_float64_holding_float32_values_takes_the_table_path_with_the_same_codes():
