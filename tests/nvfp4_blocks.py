@@ -1,11 +1,11 @@
 """Shared pieces of the NVFP4 Hypothesis strategies (tests/ext/test_nvfp4*.py): the E4M3 and E2M1
 magnitudes typed in from OFP8 Table 1 / MX §5.3.3 (not from mxref), and one block's values."""
 
-import math
 from fractions import Fraction as F
 
 import numpy as np
 from hypothesis import strategies as st
+from draws import FRAC as _FRAC, SIGNS as _SIGNS, SPECIAL as _SPECIAL, ZEROS as _ZEROS
 
 E2M1 = [F(0), F(1, 2), F(1), F(3, 2), F(2), F(3), F(4), F(6)]
 E4M3 = ([F(m, 8) * F(2) ** -6 for m in range(8)]
@@ -14,10 +14,6 @@ assert E4M3[-1] == 448 and E4M3[8] == F(1, 64)
 
 # built once, not in every draw
 _E2M1_MIDS = st.sampled_from([(a + b) / 2 for a, b in zip(E2M1, E2M1[1:])])
-_SIGNS = st.sampled_from([1, -1])
-_ZEROS = st.sampled_from([0.0, -0.0])
-_FRAC = st.floats(0, 1)
-_SPECIAL = st.sampled_from([math.nan, math.inf, -math.inf, -0.0])
 _DTYPE = st.sampled_from([np.float32, np.float64])
 
 

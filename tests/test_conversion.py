@@ -12,6 +12,7 @@ from hypothesis import given, note, settings, strategies as st
 import mxref
 from mxref import reference
 from mxref.options import INF_POLICIES, SCALE_RULES
+from draws import FRAC as _FRAC, SIGNS as _SIGNS, SPECIAL as _SPECIAL, ZEROS as _ZEROS
 
 MX = list(mxref.MX_FORMATS)
 ROUNDINGS = list(mxref.ROUNDING_MODES)
@@ -24,10 +25,6 @@ def _ulp_below(v):
 # Strategies and per-format tables the composite strategies below draw from, built once: the same
 # strategies drawn in the same order yield the same examples as building them in every draw did
 # (the ci profile is derandomized), at a fraction of the cost.
-_SIGNS = st.sampled_from([1, -1])
-_ZEROS = st.sampled_from([0.0, -0.0])
-_FRAC = st.floats(0, 1)
-_SPECIAL = st.sampled_from([math.nan, math.inf, -math.inf, -0.0])
 
 
 @functools.lru_cache(maxsize=None)

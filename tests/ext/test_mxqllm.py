@@ -16,6 +16,7 @@ from mxref.ext import mxqllm
 from mxref.ext.mxqllm import ARITHMETICS, E4M3_SCALES, INT_CLAMPS, SCALE_MODES
 from mxref.ext.reference import f32_scalar, mxqllm_block_scalar
 from mxref.reference import decode_exact
+from draws import FRAC as _FRAC, SIGNS as _SIGNS, SPECIAL as _SPECIAL, ZEROS as _ZEROS
 
 
 def _f32_eq(d, v):
@@ -32,10 +33,6 @@ def _f32(v):
 
 # per-element strategies built once, not in every draw (same strategies in the same order: the same
 # examples under the derandomized ci profile)
-_SIGNS = st.sampled_from([1, -1])
-_ZEROS = st.sampled_from([0.0, -0.0])
-_FRAC = st.floats(0, 1)
-_SPECIAL = st.sampled_from([math.nan, math.inf, -math.inf, -0.0])
 
 
 @functools.lru_cache(maxsize=None)
