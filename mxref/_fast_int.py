@@ -28,12 +28,14 @@ the general integer path on every float16 / bfloat16 value.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ._kernel import round_params
 from .formats import Format
 
-__all__ = ["round_codes_f32", "codes_from_f32_bits", "int_codes_from_f32"]
+__all__ = ["round_codes_f32", "codes_from_f32_bits", "int_codes_from_f32", "stochastic_codes_f32"]
 
 _U = np.uint32
 _I = np.int32
@@ -49,10 +51,66 @@ def round_codes_f32(code: np.ndarray, yb: np.ndarray, el: Format, rounding: str,
     :func:`codes_from_f32_bits`), in pieces of :data:`PIECE` elements (a loop over fixed-size
     pieces, never over elements or blocks)."""
     fn = int_codes_from_f32 if el.integer else codes_from_f32_bits
+    if rounding == "stochastic" and not el.integer and 23 - el.mantissa_bits - int(random_bit_count) >= 0:
+        fn = stochastic_codes_f32
     for i in range(0, yb.size, PIECE):
         sl = slice(i, i + PIECE)
         rb = None if random_bits is None else random_bits[sl]
         np.copyto(code[sl], fn(yb[sl], el, rounding, allow_minus128, rb, random_bit_count), casting="unsafe")
+
+
+@functools.lru_cache(maxsize=None)
+def _full(value: int, dtype) -> np.ndarray:
+    """A read-only array of :data:`PIECE` copies of ``value``: NumPy's minimum / maximum of an
+    array and a scalar run several times slower than of two arrays (no vector loop for the
+    broadcast scalar), so the constants of the per-piece operations are arrays."""
+    a = np.full(PIECE, value, dtype)
+    a.setflags(write=False)
+    return a
+
+
+def _const(value: int, dtype, n: int) -> np.ndarray:
+    """n copies of ``value``: a view of :func:`_full` for a piece (n <= :data:`PIECE`)."""
+    return _full(value, dtype)[:n] if n <= PIECE else np.full(n, value, dtype)
+
+
+def stochastic_codes_f32(yb: np.ndarray, el: Format, rounding: str, allow_minus128: bool,
+                         random_bits=None, random_bit_count: int = 0) -> np.ndarray:
+    """Stochastic rounding of a floating-point element format with r = ``random_bit_count`` <=
+    23 - m: the codes :func:`codes_from_f32_bits` gives, in fewer operations. With the quantum
+    2^q, q = max(e, emin) - m, let T = floor(|y| / 2^(q - r)) counted the way the codes count:
+    T >> r is the truncated magnitude code N0 and T mod 2^r is floor(rem * 2^r / 2^s), so the
+    reference's N0 + [R + floor(rem * 2^r / 2^s) >= 2^r] is (T + R) >> r. Two exact forms of T:
+    below 2^(emin + 1) the codes are linear in |y| and T = floor(|y| * 2^(m + r - emin)) (a float32
+    product by a power of two, with |y| first capped at 2^(emin + 1); truncating conversion); at
+    or above 2^emin T is |y|'s bit pattern shifted right by 23 - m - r less
+    (e0 - 1) << (m + r) (the exponent field rebased to count binades from emin). The two agree on
+    [2^emin, 2^(emin + 1)); below 2^emin the second is smaller (negative two binades down), above
+    the first is (capped), so T is their maximum. Saturation and the sign as in
+    :func:`codes_from_f32_bits`."""
+    m, emin = round_params(el)
+    r = int(random_bit_count)
+    base = 23 - m - r
+    n = yb.size
+    # 1. the linear form, on |y| capped at 2^(emin + 1) (NaN / Inf of a NaN block capped too)
+    x = np.bitwise_and(yb, _U(0x7FFFFFFF))
+    c = np.minimum(x, _const((emin + 128) << 23, _U, n)).view(np.float32)
+    c *= np.float32(2.0 ** (m + r - emin))
+    t_lin = c.astype(_I)
+    # 2. the bit-pattern form, and the larger of the two
+    t = np.right_shift(x, _U(base), out=x).view(_I)
+    t -= (emin + 126) << (m + r)                       # (e0 - 1) << (m + r), e0 = emin + 127
+    np.maximum(t, t_lin, out=t)
+    # 3. (T + R) >> r, saturate, sign
+    tu = t.view(_U)
+    np.add(tu, random_bits, out=tu, dtype=_U, casting="unsafe")
+    tu >>= _U(r)
+    np.minimum(tu, _const(el.code_of_max, _U, n), out=tu)
+    if el.signed:
+        sign = np.right_shift(yb, _U(31))
+        sign <<= _U(el.bits - 1)
+        tu |= sign
+    return tu
 
 
 def codes_from_f32_bits(yb: np.ndarray, el: Format, rounding: str, allow_minus128: bool,
@@ -168,8 +226,8 @@ def int_codes_from_f32(yb: np.ndarray, el: Format, rounding: str, allow_minus128
         np.clip(n, -el.code_of_max - (1 if allow_minus128 else 0), el.code_of_max, out=n)
         n &= el.num_codes - 1
         return n
-    ay = np.bitwise_and(yb, _U(0x7FFFFFFF)).view(np.float32)
-    np.fmin(ay, np.float32(2.0 ** (emin + 1)), out=ay)
+    ax = np.bitwise_and(yb, _U(0x7FFFFFFF))
+    ay = np.minimum(ax, _const((emin + 128) << 23, _U, ax.size), out=ax).view(np.float32)
     if rounding == "stochastic":
         return _int_stochastic(yb, ay, el, q, allow_minus128, random_bits, int(random_bit_count))
     t = ay + big
@@ -186,7 +244,7 @@ def int_codes_from_f32(yb: np.ndarray, el: Format, rounding: str, allow_minus128
     elif rounding != "rne":  # pragma: no cover - validated by the caller
         raise ValueError(rounding)
     neg = (yb >> _U(31)).view(_I)
-    np.minimum(n, neg + el.code_of_max if allow_minus128 else el.code_of_max, out=n)
+    np.minimum(n, neg + el.code_of_max if allow_minus128 else _const(el.code_of_max, _I, n.size), out=n)
     np.negative(neg, out=neg)                          # 0 / -1: two's complement of the magnitude
     n ^= neg
     n -= neg
@@ -195,11 +253,30 @@ def int_codes_from_f32(yb: np.ndarray, el: Format, rounding: str, allow_minus128
 
 
 def _int_stochastic(yb, ay, el: Format, q: int, allow_minus128: bool, random_bits, r: int) -> np.ndarray:
-    """Stochastic rounding of :func:`int_codes_from_f32`, all in float32 (exact): |y| / 2^q (a
-    power of two, at most 2^(m+1) after the cap), its floor N and fraction f (exact), away from
-    zero iff floor(f * 2^r) >= 2^r - R; for r <= 24, 2^r - R is a float32 integer and that is
-    f * 2^r >= 2^r - R, else both sides as uint32. The sign goes on with copysign (a -0.0 code
-    is 0), saturation is a clip, the cast to int32 is exact (|value| <= 128)."""
+    """Stochastic rounding of :func:`int_codes_from_f32` (|y| capped at 2^(emin + 1) = 2^(m + 1 + q)).
+    For m + 1 + r <= 30: T = floor(|y| * 2^(r - q)) < 2^31 (an exact product by a power of two,
+    a truncating conversion) and the magnitude is (T + R) >> r, as in
+    :func:`stochastic_codes_f32`. Else all in float32 (exact): |y| / 2^q, its floor N and
+    fraction f, away from zero iff floor(f * 2^r) >= 2^r - R, both sides as uint32 (for r <= 24,
+    2^r - R is a float32 integer and that is f * 2^r >= 2^r - R); the sign goes on with copysign
+    (a -0.0 code is 0), saturation is a clip, the cast to int32 is exact (|value| <= 128)."""
+    m = round_params(el)[0]
+    if m + 1 + r <= 30:
+        # T = floor(|y| * 2^(r - q)) <= 2^(m + 1 + r) < 2^31 (exact product, truncating conversion):
+        # (T + R) >> r is the magnitude, as in :func:`stochastic_codes_f32`
+        ay *= np.float32(2.0 ** (r - q))
+        t = ay.astype(_I)
+        tu = t.view(_U)
+        np.add(tu, random_bits, out=tu, dtype=_U, casting="unsafe")
+        tu >>= _U(r)
+        neg = (yb >> _U(31)).view(_I)
+        lim = neg + el.code_of_max if allow_minus128 else _const(el.code_of_max, _I, t.size)
+        np.minimum(t, lim, out=t)
+        np.negative(neg, out=neg)                      # 0 / -1: two's complement of the magnitude
+        t ^= neg
+        t -= neg
+        t &= el.num_codes - 1
+        return t
     ay *= np.float32(2.0 ** -q)
     n = np.floor(ay)
     ay -= n                                            # the discarded fraction f, exact
