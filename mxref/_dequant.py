@@ -63,9 +63,11 @@ def _dequantize_any(el, block_size, axis, scales, elements, dt, want):
     name = dt.name
     k = effective_block(block_size, elements.shape[axis])
     if name in ("float32", "float64"):
-        if elements.shape[axis] % k == 0 and ieee_subnormals():
+        if not ieee_subnormals():
+            return to_dtype(_dequantize_table(el, axis, scales, elements, dt, k), want)
+        if elements.shape[axis] % k == 0:
             return to_dtype(_dequantize_blocks(el, axis, scales, elements, dt, k), want)
-        return to_dtype(_dequantize_table(el, axis, scales, elements, dt, k), want)
+        return to_dtype(_dequantize_ragged(el, axis, scales, elements, dt, k), want)
     # float16 / bfloat16: a table of the 16-bit results (each exact value rounded once, RNE)
     return to_dtype(_dequantize_table(el, axis, scales, elements, dt, k).view(dt), want)
 
@@ -142,12 +144,53 @@ def _dequantize_blocks(el: Format, ax: int, scales, elements, dt: np.dtype, k: i
             np.take(pairs, ip, out=o.view(np.uint64), mode="clip")  # in range; no temporary
         else:
             np.take(vals, c, out=o, mode="clip")
-        f = ftab.take(scales[e0 // k:(e0 + c.size) // k])
+        sc = scales[e0 // k:(e0 + c.size) // k]
+        f = ftab.take(sc)
         with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)
             # each block's factor repeated k times, one contiguous multiply (a broadcast over
             # (blocks, k) runs an inner loop of k per block: ~35% slower at k = 32)
             np.multiply(o, np.repeat(f, k), out=o)
+        nan = sc == 0xFF
+        if nan.any():  # the default NaN, whatever NaN element x NaN factor propagated
+            o.reshape(-1, k)[nan] = np.nan
     return from_rows(out.reshape(rows.shape), lead, ax, contiguous=False)
+
+
+def _dequantize_ragged(el: Format, ax: int, scales, elements, dt: np.dtype, k: int) -> np.ndarray:
+    """:func:`_dequantize_blocks` for a blocked axis whose length L is not a multiple of k (the
+    last block of each row short): the same look-ups and exact products, in pieces of whole rows
+    or of whole blocks of one long row (:func:`mxref._kernel.row_pieces`); each piece's full
+    blocks times their factors as (rows, blocks, k), the short block times its own."""
+    c2, lead = to_rows(elements, ax)
+    s2 = to_rows(scales, ax)[0]
+    codes = np.ascontiguousarray(c2)
+    out = np.empty(codes.shape, dt)
+    ftab = factor_table(dt)
+    vals = value_table(el, dt)[127 << el.bits: (128 << el.bits)]
+    pairs = _pair_table(el) if dt == np.float32 else None
+    for rs, c0, c1 in row_pieces(codes.shape[0], codes.shape[1], k, _CHUNK_F32):
+        c = codes[rs, c0:c1]                            # whole rows or one row's slice: contiguous
+        o = out[rs, c0:c1]
+        if pairs is not None and c.size % 2 == 0:
+            ip = _WORK.get(c.size // 2)
+            np.copyto(ip, c.reshape(-1).view(np.uint16), casting="unsafe")
+            np.take(pairs, ip, out=o.reshape(-1).view(np.uint64), mode="clip")
+        else:
+            np.take(vals, c, out=o, mode="clip")
+        f = ftab.take(s2[rs, c0 // k:-(-c1 // k)])
+        full = (c1 - c0) // k * k
+        nan = s2[rs, c0 // k:-(-c1 // k)] == 0xFF
+        with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)
+            if full:
+                of = o[:, :full].reshape(o.shape[0], full // k, k)
+                np.multiply(of, f[:, :full // k, None], out=of)
+                if nan.any():
+                    of[nan[:, :full // k]] = np.nan
+            if full < c1 - c0:
+                np.multiply(o[:, full:], f[:, full // k:], out=o[:, full:])
+                if nan.any():
+                    o[nan[:, -1], full:] = np.nan
+    return from_rows(out, lead, ax, contiguous=False)
 
 
 def _dequantize_table(el: Format, ax: int, scales, elements, dt: np.dtype, k: int) -> np.ndarray:
@@ -188,6 +231,10 @@ def _dequantize_blocks_in_place(el: Format, ax: int, scales, elements, dt: np.dt
             np.take(pairs, e3[b0:b0 + g].view(np.uint16), out=o.view(np.uint64), mode="clip")
         else:
             np.take(vals, e3[b0:b0 + g], out=o, mode="clip")
+        sc = s2[b0:b0 + g]
         with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)
-            np.multiply(o, ftab.take(s2[b0:b0 + g])[:, None, :], out=o)
+            np.multiply(o, ftab.take(sc)[:, None, :], out=o)
+        nan = sc == 0xFF
+        if nan.any():  # the default NaN, whatever NaN element x NaN factor propagated
+            np.copyto(o, np.nan, where=nan[:, None, :])
     return out.reshape(shape)

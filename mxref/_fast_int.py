@@ -14,7 +14,9 @@ Every shift, comparison and sum stays inside uint32 / int32, with no widening to
 * stochastic (``random_bits`` R in [0, 2^r), r <= 32): the reference rounds away from zero iff
   R + floor(rem * 2^r / 2^s) >= 2^r; here floor(rem * 2^(r-s)) is rem >> (s - r) (0 once
   s - r >= 24) or rem << (r - s) (< 2^r), compared as floor(...) > (2^r - 1) - R so that no sum
-  can exceed 2^32.
+  can exceed 2^32. :func:`stochastic_codes_f32` does the same for r <= 23 - m in fewer
+  operations: (T + R) >> r with T = floor(|y| / 2^(q - r)), the truncated code and the r
+  remainder bits below it in one integer.
 
 y is exact where it matters (see :mod:`mxref._fast_f32`): a |y| below 2^-126 lies more than 2^100
 quanta below the smallest element quantum of every format, so it rounds to zero under the

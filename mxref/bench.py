@@ -331,28 +331,33 @@ def run_matrix(x2: np.ndarray, formats, repeat: int, warmup: int, unit: float, m
                 tq, td, tsum, lo, hi, _, _ = timed_pair(lambda: mxref.quantize(x, fmt, **kw),
                                                         lambda mx: mx.dequantize(out), repeat, warmup)
             except Exception as exc:  # a benchmark reports, it does not fail
-                rows.append([fmt, label, "—", "—", "—", "—", "—", f"error: {type(exc).__name__}: {exc}"[:80]])
+                rows.append([fmt, label, "—", "—", "—", "—", "—", "—", f"error: {type(exc).__name__}: {exc}"[:80]])
                 continue
             if base is None:
                 base = tsum
-            mem = None
+            mem = res = None
             if memory:
                 mem = max(_peak_extra(lambda: mxref.quantize(x, fmt, **kw), x.nbytes),
                           _peak_extra(lambda: mxref.quantize(x, fmt, **kw).dequantize(out), x.nbytes))
+                # what the round trip cannot do without: the MXArray and the output array
+                mx = mxref.quantize(x, fmt, **kw)
+                res = (mx.elements.nbytes + mx.scales.nbytes + x.size * np.dtype(out).itemsize) / x.nbytes
+                del mx
             rel = tsum / base
             flags = []
             if rel > 2:
                 flags.append("over 2x the default path")
             if mem is not None and mem > 1.5:
-                flags.append("memory over 1.5x the input")
+                flags.append("memory over 1.5x the input" + (f" (the result alone is {res:.2f}x)" if res > 1.5 else ""))
             rows.append([fmt, label, f"{tq / unit:.1f}x", f"{td / unit:.1f}x",
                          f"{tsum / unit:.1f}x ({lo / unit:.1f}-{hi / unit:.1f})", f"{rel:.2f}",
-                         "—" if mem is None else f"{mem:.2f}x", "; ".join(flags)])
+                         "—" if mem is None else f"{mem:.2f}x", "—" if mem is None else f"{mem - res:.2f}x",
+                         "; ".join(flags)])
     return rows
 
 
 MATRIX_HEADERS = ["format", "path (what differs from the default)", "quantize", "dequantize",
-                  "round trip (min-max)", "vs default", "peak extra memory", "note"]
+                  "round trip (min-max)", "vs default", "peak extra memory", "of it temporaries", "note"]
 
 
 def import_torchao():
@@ -584,7 +589,8 @@ def _main_matrix(args) -> int:
     print("Ratios are to np.copyto of the float32 input (measured in this run); 'vs default' divides a "
           "path's round trip by the same format's default path (float32 in, last axis, rne, floor, "
           "float32 out, whole blocks); peak extra memory is tracemalloc's peak above the input, as a "
-          "multiple of that path's input size.")
+          "multiple of that path's input size; 'of it temporaries' is that peak less the MXArray and "
+          "the output array, which the round trip returns.")
     log("done")
     return 0
 

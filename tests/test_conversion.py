@@ -971,15 +971,46 @@ def test_threads_do_not_share_scratch():
 def test_nan_scale_dequantizes_to_the_default_nan_on_every_path(fmt, dtype):
     """Scale 0xFF (MX §5.1): every element NaN -- the same positive default NaN whatever the
     element code (a negative NaN element included) and whichever path runs: whole blocks along
-    the last axis, a non-last axis in place, or the per-element table (a ragged last block)."""
+    the last axis, a non-last axis in place, or a ragged last block (whole blocks and the short
+    one apart)."""
     el = mxref.mx_format(fmt).element
     codes = np.resize(np.arange(el.num_codes, dtype=np.uint8), 64)
+    top = np.arange(el.num_codes - 64, el.num_codes, dtype=np.int64)[::-1] % el.num_codes
+    top = top.astype(np.uint8)                 # the top codes: the negative NaN(s) of FP8
+    codes[5] = el.num_codes // 2 - 1           # the positive NaN of FP8 (a number elsewhere)
     want = np.array(np.nan, dtype).view(np.uint32 if dtype == np.float32 else np.uint64)
-    for L in (64, 61):  # 61: a ragged last block takes the table
-        e = np.stack([codes[:L], codes[::-1][:L]])
+    for L in (64, 61):  # 61: a ragged last block
+        e = np.stack([codes[:L], top[:L]])
         nb = -(-L // 32)
         for axis, ee in ((-1, e), (0, np.ascontiguousarray(e.T))):
             sshape = (2, nb) if axis == -1 else (nb, 2)
             mx = mxref.MXArray(fmt, 32, axis, ee.shape, np.full(sshape, 0xFF, np.uint8), ee)
             v = mxref.dequantize(mx, dtype)
             assert (v.view(want.dtype) == want).all(), (fmt, L, axis)
+
+
+@pytest.mark.parametrize("fmt", list(mxref.MX_FORMATS))
+def test_ragged_dequantize_equals_the_per_element_table(fmt):
+    """A blocked axis whose length is not a multiple of the block (float32 / float64 output)
+    takes _dequantize_ragged (pair look-ups, whole blocks and the short one multiplied apart, in
+    pieces of whole rows or of one long row): the same bits as one look-up per element in the
+    exact (scale, code) value table, on every layout: short and long rows, a block longer than
+    the axis, axis not last, pieces that split a long row, every scale code."""
+    from mxref._dequant import _CHUNK_F32, _dequantize_ragged, _dequantize_table
+    el = mxref.mx_format(fmt).element
+    rng = np.random.default_rng(3)
+    cases = [((1, _CHUNK_F32 * 2 + 45), 1, 32), ((3, 4, 37), 2, 32), ((37, 5), 0, 8), ((5, 7), 1, 32),
+             ((2, 70), 1, 32), ((9,), 0, 4), ((3, 33, 2), 1, 32)]
+    for shape, ax, bs in cases:
+        codes = rng.integers(0, el.num_codes, shape, dtype=np.uint8)
+        k = min(bs, shape[ax])
+        sshape = list(shape)
+        sshape[ax] = -(-shape[ax] // k)
+        scales = rng.integers(0, 256, sshape, dtype=np.uint8)
+        for dt in (np.dtype(np.float32), np.dtype(np.float64)):
+            want = _dequantize_table(el, ax, scales, codes, dt, k)
+            got = _dequantize_ragged(el, ax, scales, codes, dt, k)
+            assert got.shape == want.shape == shape
+            assert np.array_equal(np.ascontiguousarray(got).view(np.uint8), np.ascontiguousarray(want).view(np.uint8)), (fmt, shape, ax, dt)
+            mx = mxref.MXArray(fmt, k, ax, shape, scales, codes)
+            assert np.array_equal(np.ascontiguousarray(mx.dequantize(dt)).view(np.uint8), np.ascontiguousarray(want).view(np.uint8))
