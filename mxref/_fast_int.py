@@ -187,7 +187,7 @@ def codes_from_f32_bits(yb: np.ndarray, el: Format, rounding: str, allow_minus12
         mag -= neg
         mag &= el.num_codes - 1
     else:
-        np.minimum(mag, el.code_of_max, out=mag)
+        np.minimum(mag, _const(el.code_of_max, _I, mag.size), out=mag)
         if el.signed:
             neg <<= el.bits - 1
             mag |= neg
@@ -198,33 +198,30 @@ def int_codes_from_f32(yb: np.ndarray, el: Format, rounding: str, allow_minus128
                        random_bits=None, random_bit_count: int = 0) -> np.ndarray:
     """Codes (int32, in the format's bits) of an integer element format (fixed quantum 2^q) for
     the flat float32 array ``y``, by any rounding, exactly as :func:`codes_from_f32_bits` gives
-    them, with float32 arithmetic that is exact here: |y| is first capped at 2^(emin + 1) (every
+    them, with float32 arithmetic that is exact here: y is first capped at +-2^(emin + 1) (every
     magnitude from there on saturates under every rounding, and NaN / Inf of a NaN block become
-    that cap too); t = |y| + 1.5 * 2^(23 + q) is |y| rounded to the quantum (one correctly
-    rounded addition, RNE: t's ulp is 2^q), N its integer, and d = |y| - (t - 1.5 * 2^(23 + q))
-    the signed rest, both subtractions exact (Sterbenz; |d| <= 2^(q-1) is a multiple of |y|'s
-    ulp). The other roundings move N by one from the sign of d: toward zero when d < 0, a tie
-    d = +-2^(q-1) for the two tie rules ("up" / "down" do the same on signed y: N moves toward
-    +Inf when d > 0, toward -Inf when d < 0); stochastic rounds the
-    truncated N away from zero iff floor(f * 2^r) > 2^r - 1 - R, with f = the discarded fraction
-    (d, or d + 2^q when d < 0) scaled by 2^(r - q) (exact: a power of two, below 2^r)."""
+    that cap too). "up" / "down" / "toward_zero": y / 2^q (a power of two) by ceil / floor / the
+    truncating conversion, on signed y. The rest on |y|: t = |y| + 1.5 * 2^(23 + q) is |y| rounded
+    to the quantum (one correctly rounded addition, RNE: t's ulp is 2^q), N its integer, and
+    d = |y| - (t - 1.5 * 2^(23 + q)) the signed rest, both subtractions exact (Sterbenz;
+    |d| <= 2^(q-1) is a multiple of |y|'s ulp); the tie rules move N by one at a tie
+    d = +-2^(q-1); stochastic: :func:`_int_stochastic`."""
     m, emin = round_params(el)
     q = emin - m
     big = np.float32(1.5 * 2.0 ** (23 + q))
-    if rounding in ("up", "down"):
-        # on signed y, capped at +-2^(emin + 1) (it saturates from there on; NaN stays NaN, in a
-        # NaN-scale block): N = RNE(y / 2^q), moved toward +-Inf by the sign of the rest
-        c = np.float32(2.0 ** (emin + 1))
-        y = np.clip(yb.view(np.float32), -c, c)
-        t = y + big
-        n = t.view(_I) - big.view(_I)
-        t -= big
-        with np.errstate(invalid="ignore"):
-            np.subtract(y, t, out=t)                   # y - N * 2^q, exact
+    if rounding in ("up", "down", "toward_zero"):
+        # on signed y capped at +-2^(emin + 1) (it saturates from there on; a NaN of a NaN-scale
+        # block becomes the cap): y / 2^q (exact) to an integer by ceil / floor / the conversion's
+        # truncation, all exact on these small integers
+        c = (emin + 128) << 23                         # the bits of 2^(emin + 1)
+        y = np.fmin(yb.view(np.float32), _const(c, _U, yb.size).view(np.float32))
+        np.fmax(y, _const(c | 0x80000000, _U, yb.size).view(np.float32), out=y)
+        y *= np.float32(2.0 ** -q)
         if rounding == "up":
-            n += t > 0
-        else:
-            n -= t < 0
+            np.ceil(y, out=y)
+        elif rounding == "down":
+            np.floor(y, out=y)
+        n = y.astype(_I)
         np.clip(n, -el.code_of_max - (1 if allow_minus128 else 0), el.code_of_max, out=n)
         n &= el.num_codes - 1
         return n
@@ -237,9 +234,7 @@ def int_codes_from_f32(yb: np.ndarray, el: Format, rounding: str, allow_minus128
     t -= big
     np.subtract(ay, t, out=t)                          # d = |y| - N * 2^q, exact
     d = t
-    if rounding == "toward_zero":
-        n -= d < 0
-    elif rounding == "ties_away":
+    if rounding == "ties_away":
         n += d == np.float32(2.0 ** (q - 1))
     elif rounding == "ties_toward_zero":
         n -= d == np.float32(-(2.0 ** (q - 1)))
