@@ -256,7 +256,7 @@ def _quantize_2d(rows, rbr, k, el: Format, o: QuantizeOptions, nrnd, scales, ele
             with np.errstate(over="ignore", invalid="ignore"):
                 c32 = chunk if chunk.dtype == np.float32 else chunk.astype(np.float32)
             # float64 input: a chunk whose every value is a float32 (NaN aside) is the same data
-            if not wide or (F64_AS_F32 and np.array_equal(c32, chunk, equal_nan=True)):
+            if not wide or (F64_AS_F32 and _all_float32(c32, chunk)):
                 done = quantize_rows_f32(c32, k, nb_c, el, o, s_out, e_out,
                                          rb_c[rs, c0:c1] if rb_c is not None else None, nrnd)
         if not done:
@@ -264,6 +264,14 @@ def _quantize_2d(rows, rbr, k, el: Format, o: QuantizeOptions, nrnd, scales, ele
             s_, e_ = quantize_rows(widen_exact(chunk), k, nb_c, el, o, r_, nrnd)
             s_out[...] = s_
             e_out[...] = e_
+
+
+def _all_float32(c32: np.ndarray, chunk: np.ndarray) -> bool:
+    """True iff every value of the float64 ``chunk`` equals its float32 cast ``c32`` or is a NaN
+    (np.array_equal's equal_nan=True is ~25x slower than one comparison: the NaNs are looked at
+    only where the values differ)."""
+    eq = c32 == chunk
+    return bool(eq.all()) or bool(np.isnan(chunk[~eq]).all())
 
 
 def quantize_rows(rows, k, nb, el: Format, o: QuantizeOptions, rb, nrnd):

@@ -452,6 +452,24 @@ def _general(x, name, **kw):
         conv.F64_AS_F32 = True
 
 
+def test_float64_chunks_of_float32_values_are_recognised():
+    """_all_float32 (the float64 input's shortcut to the float32 path) says yes exactly when
+    every value is a float32 or a NaN: NaN payloads and signs, +-Inf, -0.0 and float32
+    subnormals yes; one float64-only value, a float64 subnormal, or a value past float32's range
+    no (its cast is Inf)."""
+    from mxref.conversion import _all_float32
+    base = np.array([1.5, -0.0, 0.0, np.inf, -np.inf, 2.0 ** -149, -(2.0 ** -126), 3.4028234663852886e38])
+    nans = np.array([0x7FF8000000000000, 0xFFF8000000000001, 0x7FF0000000000001], np.uint64).view(np.float64)
+    for x, want in ((base, True), (np.concatenate([base, nans]), True), (nans, True),
+                    (np.append(base, 1.0 + 2.0 ** -30), False), (np.append(nans, 2.0 ** -150), False),
+                    (np.append(base, 2.0 ** -1074), False), (np.append(base, 2.0 ** 128), False),
+                    (np.append(nans, 1e300), False)):
+        with np.errstate(over="ignore", invalid="ignore"):
+            c32 = x.astype(np.float32)
+        assert _all_float32(c32, x) is want, x
+        assert want == all(np.isnan(v) or float(np.float32(v)) == v for v in x.tolist())
+
+
 def _random_bits_kw(rounding, shape, rng):
     """random_bits / random_bit_count for stochastic rounding (else {}): a count from 1 to 32,
     the bits in an integer dtype wide enough (uint8 to uint64, or int64)."""
