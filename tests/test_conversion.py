@@ -466,8 +466,8 @@ def test_float64_chunks_of_float32_values_are_recognised():
                     (np.append(nans, 1e300), False)):
         with np.errstate(over="ignore", invalid="ignore"):
             c32 = x.astype(np.float32)
+            assert want == all(np.isnan(v) or float(np.float32(v)) == v for v in x.tolist())
         assert _all_float32(c32, x) is want, x
-        assert want == all(np.isnan(v) or float(np.float32(v)) == v for v in x.tolist())
 
 
 def _random_bits_kw(rounding, shape, rng):
