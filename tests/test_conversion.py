@@ -640,7 +640,8 @@ def test_axis_not_last_in_transposed_chunks_equals_last_axis(dtype):
     from mxref.options import ROUNDING_MODES
     rng = np.random.default_rng(12)
     for shape, axis in (((3, 70, 130), 1), ((45, 200), 0), ((2, 5000, 64), 1)):
-        x = (rng.standard_normal(shape) * 2.0 ** rng.integers(-30, 30, shape)).astype(dtype)
+        with np.errstate(over="ignore"):  # float16: the largest magnitudes become +-Inf blocks
+            x = (rng.standard_normal(shape) * 2.0 ** rng.integers(-30, 30, shape)).astype(dtype)
         rb = rng.integers(0, 1 << 6, shape, dtype=np.uint8)
         xm = np.ascontiguousarray(np.moveaxis(x, axis, -1))
         rbm = np.ascontiguousarray(np.moveaxis(rb, axis, -1))
