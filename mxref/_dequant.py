@@ -168,6 +168,7 @@ def _dequantize_ragged(el: Format, ax: int, scales, elements, dt: np.dtype, k: i
     ftab = factor_table(dt)
     vals = value_table(el, dt)[127 << el.bits: (128 << el.bits)]
     pairs = _pair_table(el) if dt == np.float32 else None
+    any_nan = bool(np.equal(s2, 0xFF).any())
     for rs, c0, c1 in row_pieces(codes.shape[0], codes.shape[1], k, _CHUNK_F32):
         c = codes[rs, c0:c1]                            # whole rows or one row's slice: contiguous
         o = out[rs, c0:c1]
@@ -177,18 +178,19 @@ def _dequantize_ragged(el: Format, ax: int, scales, elements, dt: np.dtype, k: i
             np.take(pairs, ip, out=o.reshape(-1).view(np.uint64), mode="clip")
         else:
             np.take(vals, c, out=o, mode="clip")
-        f = ftab.take(s2[rs, c0 // k:-(-c1 // k)])
+        sc = s2[rs, c0 // k:-(-c1 // k)]
+        f = ftab.take(sc)
         full = (c1 - c0) // k * k
-        nan = s2[rs, c0 // k:-(-c1 // k)] == 0xFF
+        nan = sc == 0xFF if any_nan else None  # the default NaN, whatever NaN x NaN propagated
         with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)
             if full:
                 of = o[:, :full].reshape(o.shape[0], full // k, k)
                 np.multiply(of, f[:, :full // k, None], out=of)
-                if nan.any():
+                if nan is not None:
                     of[nan[:, :full // k]] = np.nan
             if full < c1 - c0:
                 np.multiply(o[:, full:], f[:, full // k:], out=o[:, full:])
-                if nan.any():
+                if nan is not None:
                     o[nan[:, -1], full:] = np.nan
     return from_rows(out, lead, ax, contiguous=False)
 
@@ -225,6 +227,7 @@ def _dequantize_blocks_in_place(el: Format, ax: int, scales, elements, dt: np.dt
     vals = value_table(el, dt)[127 << el.bits: (128 << el.bits)]
     g = max(1, _CHUNK_F32 // max(k * post, 1))
     pairs = _pair_table(el) if dt == np.float32 and post % 2 == 0 else None  # half the index temporary
+    any_nan = bool(np.equal(s2, 0xFF).any())
     for b0 in range(0, e3.shape[0], g):
         o = out[b0:b0 + g]
         if pairs is not None:
@@ -234,7 +237,6 @@ def _dequantize_blocks_in_place(el: Format, ax: int, scales, elements, dt: np.dt
         sc = s2[b0:b0 + g]
         with np.errstate(over="ignore"):  # X * P >= 2^128 is +-Inf in float32 (see dequantize)
             np.multiply(o, ftab.take(sc)[:, None, :], out=o)
-        nan = sc == 0xFF
-        if nan.any():  # the default NaN, whatever NaN element x NaN factor propagated
-            np.copyto(o, np.nan, where=nan[:, None, :])
+        if any_nan:  # the default NaN, whatever NaN element x NaN factor propagated
+            np.copyto(o, np.nan, where=(sc == 0xFF)[:, None, :])
     return out.reshape(shape)
